@@ -1,0 +1,245 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+//
+// Decode benchmark: one generated corpus of all ten channels, decoded into typed payloads by StreamKit and by
+// Foundation's JSONDecoder in the same run, every field folded into a checksum that must agree.
+//
+//     swift run -c release streamkit-bench            # or: scripts/bench.sh
+
+import ArgumentParser
+import Foundation
+import MallocInterposerSwift
+import StreamKit
+import StreamKitTestSupport
+
+@main
+struct StreamKitBench: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "streamkit-bench",
+        abstract: "Decode throughput and allocations: StreamKit against Foundation's JSONDecoder, same corpus, same run.",
+        discussion: """
+            Generates a seeded corpus of realistic frames for all ten channels (~500 B average, full-precision \
+            numbers, some nulls and absent fields), then decodes it repeatedly with each decoder into typed \
+            payloads, reading every field. Reports the median, min and max time per message over the rounds, \
+            throughput, and heap allocations per message (counted by malloc-interposer over one whole pass). \
+            Every decoder's checksum over every field must match, or the run fails.
+            """
+    )
+
+    @Option(help: "Frames in the corpus.")
+    var frames = 20_000
+
+    @Option(help: "Timed passes over the corpus per decoder (the median is reported).")
+    var rounds = 9
+
+    @Option(help: "Timed passes for JSONDecoder, which is ~30x slower.")
+    var foundationRounds = 3
+
+    @Option(help: "Corpus seed.")
+    var seed: UInt64 = 42
+
+    @Flag(help: "Measure only StreamKit (for profiling).")
+    var onlyStreamKit = false
+
+    @Option(help: "Also write the table to this Markdown file.")
+    var output: String?
+
+    mutating func run() throws {
+        var corpus = Corpus(seed: self.seed)
+        let frames = corpus.frames(self.frames)
+        let datas = frames.map { Data($0) }
+        let bytes = frames.reduce(0) { $0 + $1.count }
+        print("corpus: \(frames.count) frames, \(bytes) bytes, \(bytes / frames.count) B/frame average, seed \(self.seed)")
+
+        var results: [Row] = []
+
+        // Floor: touch every byte once.
+        results.append(
+            Row.measure("read every byte (floor)", frames: frames.count, bytes: bytes, rounds: self.rounds) {
+                var h: UInt64 = 0
+                for f in frames {
+                    f.withUnsafeBufferPointer { buf in for b in buf { h = h &+ UInt64(b) } }
+                }
+                return h
+            }
+        )
+
+        // StreamKit: decode every frame into its typed payload and read every field.
+        let decoder = FrameDecoder()
+        results.append(
+            Row.measure("StreamKit FrameDecoder", frames: frames.count, bytes: bytes, rounds: self.rounds) {
+                var h: UInt64 = 0
+                for f in frames {
+                    f.withUnsafeBytes { raw in
+                        guard let frame = try? decoder.decode(raw) else { return }
+                        h &+= checksum(frame)
+                    }
+                }
+                return h
+            }
+        )
+
+        if self.onlyStreamKit {
+            print(Row.table(results, baseline: results[1].median, machine: machineDescription()))
+            return
+        }
+
+        // Foundation: JSONDecoder into idiomatic Codable structs, reading every field.
+        let json = JSONDecoder()
+        results.append(
+            Row.measure("Foundation JSONDecoder", frames: frames.count, bytes: bytes, rounds: self.foundationRounds) {
+                var h: UInt64 = 0
+                for d in datas {
+                    guard let dto = try? json.decode(DataFrameDTO.self, from: d) else { continue }
+                    h &+= checksum(dto)
+                }
+                return h
+            }
+        )
+
+        let reference = results[1].checksum
+        let table = Row.table(results, baseline: results[1].median, machine: machineDescription())
+        print(table)
+        if let output = self.output {
+            try table.write(toFile: output, atomically: true, encoding: .utf8)
+        }
+        guard results[2].checksum == reference else {
+            throw ValidationError(
+                "checksums differ: StreamKit \(reference), JSONDecoder \(results[2].checksum): the decoders disagree"
+            )
+        }
+        print("checksums agree: \(String(reference, radix: 16))")
+    }
+}
+
+// MARK: - Checksums
+
+/// Every field of a StreamKit frame, folded the way ``DataFrameDTO/checksum`` folds Foundation's.
+@inline(__always)
+func checksum(_ frame: ServerFrame) -> UInt64 {
+    guard case .data(let d) = frame else { return 0 }
+    var h = envelopeChecksum(
+        ts: d.ts,
+        platform: d.params.platformID,
+        crypto: d.params.cryptoID,
+        address: d.params.address?.count,
+        interval: d.params.interval?.count
+    )
+    switch d.payload {
+    case .cryptoLatestPrice(let p): h &+= fields(p)
+    case .tokenAggEvent(let p): h &+= fields(p)
+    case .transaction(let p): h &+= fields(p)
+    case .liquidityEvent(let p): h &+= fields(p)
+    case .kline(let p): h &+= fields(p)
+    case .tokenMetric(let p):
+        h &+= fields(p)
+        p.forEachWindow { _, w in h &+= fields(w) }
+    case .poolMetric(let p):
+        h &+= fields(p)
+        p.forEachWindow { _, w in h &+= fields(w) }
+    case .uniqueTrader(let p): h &+= fields(p)
+    case .holdersMetrics(let p): h &+= fields(p)
+    case .holderWalletUpdate(let p): h &+= fields(p)
+    case .unknown: break
+    }
+    return h
+}
+
+@inline(__always)
+func fields<P: PayloadFields>(_ p: P) -> UInt64 {
+    var h: UInt64 = 0
+    var i = 0
+    while let field = P.Field(rawValue: i) {
+        switch p[field] {
+        case .absent, .null: break
+        case .double(let v): h &+= Checksum.mix(i, v)
+        case .int(let v): h &+= Checksum.mix(i, v)
+        case .bool(let v): h &+= Checksum.mix(i, v)
+        case .text(let s): h &+= Checksum.mixLength(i, s.count)
+        }
+        i += 1
+    }
+    return h
+}
+
+func checksum(_ dto: DataFrameDTO) -> UInt64 {
+    let address = dto.params.address ?? dto.params.pool_address ?? dto.params.wallet_address
+    return envelopeChecksum(
+        ts: dto.ts,
+        platform: dto.params.platform_id,
+        crypto: dto.params.crypto_ids,
+        address: address?.utf8.count,
+        interval: dto.params.interval?.utf8.count
+    ) &+ dto.payload.checksum
+}
+
+@inline(__always)
+func envelopeChecksum(ts: Int64?, platform: Int64?, crypto: Int64?, address: Int?, interval: Int?) -> UInt64 {
+    Checksum.mix(100, ts) &+ Checksum.mix(101, platform) &+ Checksum.mix(102, crypto)
+        &+ Checksum.mixLength(103, address) &+ Checksum.mixLength(104, interval)
+}
+
+// MARK: - Measurement
+
+struct Row {
+    let name: String
+    let median: Double  // ns per message
+    let min: Double
+    let max: Double
+    let bytes: Int
+    let frames: Int
+    let allocationsPerMessage: Double
+    let checksum: UInt64
+
+    /// Times `rounds` passes (after one warm-up pass), then counts allocations over one more pass.
+    static func measure(_ name: String, frames: Int, bytes: Int, rounds: Int, _ pass: () -> UInt64) -> Row {
+        let check = pass()  // warm-up
+        var times: [Double] = []
+        for _ in 0..<Swift.max(1, rounds) {
+            let start = ContinuousClock.now
+            let h = pass()
+            let elapsed = ContinuousClock.now - start
+            precondition(h == check, "\(name): checksum changed between passes")
+            times.append(Double(elapsed.components.attoseconds) / 1e9 + Double(elapsed.components.seconds) * 1e9)
+        }
+        times.sort()
+        MallocInterposerSwift.initialize()
+        MallocInterposerSwift.hook()
+        let h = pass()
+        MallocInterposerSwift.unhook()
+        let mallocs = MallocInterposerSwift.getStatistics().mallocCount
+        precondition(h == check)
+        let n = Double(frames)
+        return Row(
+            name: name,
+            median: times[times.count / 2] / n,
+            min: times[0] / n,
+            max: times[times.count - 1] / n,
+            bytes: bytes,
+            frames: frames,
+            allocationsPerMessage: Double(mallocs) / n,
+            checksum: check
+        )
+    }
+
+    static func table(_ rows: [Row], baseline: Double, machine: String) -> String {
+        var out = "\n| decoder | ns/msg (median) | min | max | MB/s | allocs/msg | time vs StreamKit |\n"
+        out += "|---|---:|---:|---:|---:|---:|---:|\n"
+        for r in rows {
+            let mbps = Double(r.bytes) / Double(r.frames) / r.median * 1e3
+            out += "| \(r.name) | \(fmt(r.median, 1)) | \(fmt(r.min, 1)) | \(fmt(r.max, 1)) | \(fmt(mbps, 0)) | "
+            out += "\(fmt(r.allocationsPerMessage, 2)) | \(fmt(r.median / baseline, 2))x |\n"
+        }
+        out += "\n\(machine)\n"
+        return out
+    }
+}
+
+func fmt(_ v: Double, _ digits: Int) -> String { String(format: "%.\(digits)f", v) }
+
+func machineDescription() -> String {
+    let cpu = (try? String(contentsOfFile: "/proc/cpuinfo", encoding: .utf8))?
+        .split(separator: "\n").first { $0.hasPrefix("model name") }?
+        .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
+    return "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; Swift release build"
+}

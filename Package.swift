@@ -1,0 +1,63 @@
+// swift-tools-version: 6.1
+//
+// StreamKit: a client SDK for the CoinMarketCap Pro WebSocket stream.
+// SPDX-License-Identifier: Apache-2.0
+
+import PackageDescription
+
+/// Strictness every StreamKit target opts into (swift-websocket does the same).
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+    .enableUpcomingFeature("InternalImportsByDefault"),
+]
+
+let package = Package(
+    name: "StreamKit",
+    products: [
+        .library(name: "StreamKit", targets: ["StreamKit"]),
+    ],
+    dependencies: [
+        // Command-line parsing for the `streamkit` CLI and the benchmark.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // Counts heap allocations in the benchmarks (the allocation figures in docs/benchmarks.md).
+        .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
+    ],
+    targets: [
+        // MARK: - Targets
+
+        /// The core: wire protocol, zero-copy key scanner, typed payloads. No I/O, no NIO.
+        .target(
+            name: "StreamKit",
+            swiftSettings: strictSettings
+        ),
+
+        /// Seeded corpus of realistic frames and JSONDecoder mirror types: shared by the differential tests, the
+        /// benchmarks and the simulator. Independent of the decoder it is used to check.
+        .target(
+            name: "StreamKitTestSupport",
+            swiftSettings: strictSettings
+        ),
+
+        /// `swift run -c release streamkit-bench`: decode throughput against Foundation, same corpus, same run.
+        .executableTarget(
+            name: "streamkit-bench",
+            dependencies: [
+                "StreamKit",
+                "StreamKitTestSupport",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+            ],
+            path: "Benchmarks/streamkit-bench",
+            swiftSettings: strictSettings
+        ),
+
+        // MARK: - Tests
+
+        .testTarget(
+            name: "StreamKitTests",
+            dependencies: ["StreamKit", "StreamKitTestSupport"],
+            swiftSettings: strictSettings
+        ),
+    ]
+)

@@ -1,0 +1,498 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+// MARK: - Theory of operation
+//
+// `JSONCursor` is the zero-copy key scanner. It walks a frame's bytes once, from left to right, validating the
+// JSON grammar as it goes, and hands each object member to the caller as (key, offset of the value). The caller
+// (a schema-specialised payload decoder) recognises the key by comparing it as one integer (keys of up to 8
+// bytes are packed little-endian into a `UInt64`; the wire's short keys all fit), reads the value with one of
+// the typed `read*` functions, or skips it with `skipValue`. Nothing is copied: strings become `TextSlice`s
+// (offset, length, "has escapes"), numbers are converted in place by `NumberParser`.
+//
+// Work is bounded: every loop advances at least one byte, nesting is limited by `maxDepth`, and every read is
+// bounds-checked against `count`, so no input can trap, loop forever, or read outside the frame.
+
+/// A key as seen by a payload decoder: its slice plus, for keys of 1 to 8 bytes, the bytes packed into an integer.
+@usableFromInline
+struct JSONKey {
+    @usableFromInline let slice: TextSlice
+    /// The key's bytes (after resolving escapes) little-endian in a `UInt64`, or 0 when the key is longer than
+    /// 8 bytes or contains a NUL. Match it against constants such as `0x7374` for `"ts"`.
+    @usableFromInline let packed: UInt64
+
+    @inlinable init(slice: TextSlice, packed: UInt64) {
+        self.slice = slice
+        self.packed = packed
+    }
+}
+
+/// Packs up to 8 ASCII bytes of a key literal, for tests and for hand-written decoders.
+@inlinable
+func packKey(_ s: StaticString) -> UInt64 {
+    var v: UInt64 = 0
+    let n = s.utf8CodeUnitCount
+    guard n <= 8 else { return 0 }
+    for i in 0..<n { v |= UInt64(s.utf8Start[i]) << (8 * UInt64(i)) }
+    return v
+}
+
+@usableFromInline
+struct JSONCursor {
+    @usableFromInline let base: UnsafePointer<UInt8>
+    @usableFromInline let count: Int
+    @usableFromInline let maxDepth: Int
+
+    @inlinable
+    init(base: UnsafePointer<UInt8>, count: Int, maxDepth: Int) {
+        self.base = base
+        self.count = count
+        self.maxDepth = maxDepth
+    }
+
+    /// The bytes as a raw buffer, for materialising slices.
+    @inlinable var buffer: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: self.base, count: self.count) }
+
+    // MARK: - Whitespace and punctuation
+
+    @inlinable @inline(__always)
+    func skipWhitespace(_ start: Int) -> Int {
+        var i = start
+        while i < self.count {
+            let b = self.base[i]
+            guard b == 0x20 || b == 0x0A || b == 0x0D || b == 0x09 else { break }
+            i &+= 1
+        }
+        return i
+    }
+
+    @inlinable @inline(__always)
+    func fail(_ i: Int) -> DecodeError {
+        DecodeError(i >= self.count ? .unexpectedEnd : .unexpectedByte, at: min(i, self.count))
+    }
+
+    // MARK: - Objects and arrays
+
+    /// Walks an object's members. `start` is the offset of `{`.
+    ///
+    /// - Parameters:
+    ///   - start: Offset of the opening brace.
+    ///   - depth: Nesting depth of this object (the frame's top-level object is 1).
+    ///   - body: Called with each key and the offset of its value (whitespace skipped); returns the offset just
+    ///     past the value.
+    /// - Returns: The offset just past the closing brace.
+    @inlinable @inline(__always)
+    func forEachMember(
+        _ start: Int,
+        depth: Int,
+        _ body: (JSONKey, Int) throws(DecodeError) -> Int
+    ) throws(DecodeError) -> Int {
+        guard depth <= self.maxDepth else { throw DecodeError(.tooDeep, at: start) }
+        var i = self.skipWhitespace(start &+ 1)
+        guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+        if self.base[i] == UInt8(ascii: "}") { return i &+ 1 }
+        while true {
+            guard i < self.count, self.base[i] == UInt8(ascii: "\"") else { throw self.fail(i) }
+            let key = try self.scanKey(i)
+            i = self.skipWhitespace(key.end)
+            guard i < self.count, self.base[i] == UInt8(ascii: ":") else { throw self.fail(i) }
+            i = self.skipWhitespace(i &+ 1)
+            guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+            i = self.skipWhitespace(try body(key.key, i))
+            guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+            let b = self.base[i]
+            if b == UInt8(ascii: ",") {
+                i = self.skipWhitespace(i &+ 1)
+                continue
+            }
+            if b == UInt8(ascii: "}") { return i &+ 1 }
+            throw DecodeError(.unexpectedByte, at: i)
+        }
+    }
+
+    /// Walks an array's elements. `start` is the offset of `[`; `body` gets each element's offset and returns
+    /// the offset just past it. Returns the offset just past `]`.
+    @inlinable @inline(__always)
+    func forEachElement(
+        _ start: Int,
+        depth: Int,
+        _ body: (Int) throws(DecodeError) -> Int
+    ) throws(DecodeError) -> Int {
+        guard depth <= self.maxDepth else { throw DecodeError(.tooDeep, at: start) }
+        var i = self.skipWhitespace(start &+ 1)
+        guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+        if self.base[i] == UInt8(ascii: "]") { return i &+ 1 }
+        while true {
+            i = self.skipWhitespace(try body(i))
+            guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+            let b = self.base[i]
+            if b == UInt8(ascii: ",") {
+                i = self.skipWhitespace(i &+ 1)
+                guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+                continue
+            }
+            if b == UInt8(ascii: "]") { return i &+ 1 }
+            throw DecodeError(.unexpectedByte, at: i)
+        }
+    }
+
+    /// Skips any JSON value, validating it. Returns the offset just past it.
+    @inlinable
+    func skipValue(_ i: Int, depth: Int) throws(DecodeError) -> Int {
+        guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+        switch self.base[i] {
+        case UInt8(ascii: "\""):
+            return try self.scanString(i).end
+        case UInt8(ascii: "{"):
+            return try self.forEachMember(i, depth: depth) { (_, v) throws(DecodeError) -> Int in
+                try self.skipValue(v, depth: depth &+ 1)
+            }
+        case UInt8(ascii: "["):
+            return try self.forEachElement(i, depth: depth) { (v) throws(DecodeError) -> Int in
+                try self.skipValue(v, depth: depth &+ 1)
+            }
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"):
+            var n = ParsedNumber()
+            guard NumberParser.parse(self.base, start: i, limit: self.count, into: &n) else {
+                throw DecodeError(n.end >= self.count ? .unexpectedEnd : .invalidNumber, at: n.end)
+            }
+            return n.end
+        case UInt8(ascii: "t"):
+            return try self.literal(i, "true")
+        case UInt8(ascii: "f"):
+            return try self.literal(i, "false")
+        case UInt8(ascii: "n"):
+            return try self.literal(i, "null")
+        default:
+            throw DecodeError(.unexpectedByte, at: i)
+        }
+    }
+
+    @inlinable
+    func literal(_ i: Int, _ word: StaticString) throws(DecodeError) -> Int {
+        let n = word.utf8CodeUnitCount
+        var k = 0
+        while k < n {
+            guard i &+ k < self.count else { throw DecodeError(.unexpectedEnd, at: self.count) }
+            guard self.base[i &+ k] == word.utf8Start[k] else { throw DecodeError(.unexpectedByte, at: i &+ k) }
+            k &+= 1
+        }
+        return i &+ n
+    }
+
+    // MARK: - Strings
+
+    /// Scans a string whose opening quote is at `start`, validating escapes and UTF-8.
+    ///
+    /// - Returns: The contents as a slice, and the offset just past the closing quote.
+    @inlinable @inline(__always)
+    func scanString(_ start: Int) throws(DecodeError) -> (slice: TextSlice, end: Int) {
+        var i = start &+ 1
+        var escaped = false
+        while true {
+            // Eight bytes at a time while none of them is a quote, a backslash, a control or a non-ASCII byte.
+            while i &+ 8 <= self.count {
+                let w = UnsafeRawPointer(self.base + i).loadUnaligned(as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                let quote = w ^ (ones &* 0x22)
+                let slash = w ^ (ones &* 0x5C)
+                let special =
+                    ((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | w
+                if special & high != 0 { break }
+                i &+= 8
+            }
+            guard i < self.count else { throw DecodeError(.unexpectedEnd, at: self.count) }
+            let b = self.base[i]
+            if b == UInt8(ascii: "\"") {
+                return (TextSlice(offset: start &+ 1, count: i &- start &- 1, hasEscapes: escaped), i &+ 1)
+            } else if b == UInt8(ascii: "\\") {
+                escaped = true
+                i = try self.validateEscape(i)
+            } else if b < 0x20 {
+                throw DecodeError(.invalidString, at: i)
+            } else if b >= 0x80 {
+                i = try self.validateUTF8(i)
+            } else {
+                i &+= 1
+            }
+        }
+    }
+
+    /// Scans a key and packs it for matching.
+    @inlinable @inline(__always)
+    func scanKey(_ start: Int) throws(DecodeError) -> (key: JSONKey, end: Int) {
+        let (slice, end) = try self.scanString(start)
+        let n = slice.count
+        var packed: UInt64 = 0
+        if slice.hasEscapes {
+            packed = self.packEscapedKey(slice)
+        } else if n <= 8 {
+            let o = slice.offset
+            if o &+ 8 <= self.count {
+                let w = UnsafeRawPointer(self.base + o).loadUnaligned(as: UInt64.self)
+                packed = n == 8 ? w : w & ((1 << (UInt64(n) &* 8)) &- 1)
+            } else {
+                var k = 0
+                while k < n {
+                    packed |= UInt64(self.base[o &+ k]) << (UInt64(k) &* 8)
+                    k &+= 1
+                }
+            }
+        }
+        return (JSONKey(slice: slice, packed: packed), end)
+    }
+
+    @usableFromInline @inline(never)
+    func packEscapedKey(_ slice: TextSlice) -> UInt64 {
+        let text = slice.string(in: self.buffer)
+        var packed: UInt64 = 0
+        var k: UInt64 = 0
+        for b in text.utf8 {
+            guard k < 8, b != 0 else { return 0 }
+            packed |= UInt64(b) << (k * 8)
+            k += 1
+        }
+        return packed
+    }
+
+    @usableFromInline @inline(never)
+    func validateEscape(_ i: Int) throws(DecodeError) -> Int {
+        guard i &+ 1 < self.count else { throw DecodeError(.unexpectedEnd, at: self.count) }
+        switch self.base[i &+ 1] {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"), UInt8(ascii: "b"), UInt8(ascii: "f"),
+            UInt8(ascii: "n"), UInt8(ascii: "r"), UInt8(ascii: "t"):
+            return i &+ 2
+        case UInt8(ascii: "u"):
+            let unit = try self.hex4(i &+ 2)
+            if unit >= 0xDC00 && unit <= 0xDFFF { throw DecodeError(.invalidEscape, at: i) }
+            guard unit >= 0xD800 && unit <= 0xDBFF else { return i &+ 6 }
+            // A high surrogate must be followed by an escaped low surrogate.
+            guard i &+ 7 < self.count, self.base[i &+ 6] == UInt8(ascii: "\\"),
+                self.base[i &+ 7] == UInt8(ascii: "u")
+            else {
+                if i &+ 6 >= self.count { throw DecodeError(.unexpectedEnd, at: self.count) }
+                throw DecodeError(.invalidEscape, at: i)
+            }
+            let low = try self.hex4(i &+ 8)
+            guard low >= 0xDC00 && low <= 0xDFFF else { throw DecodeError(.invalidEscape, at: i &+ 6) }
+            return i &+ 12
+        default:
+            throw DecodeError(.invalidEscape, at: i)
+        }
+    }
+
+    @inlinable
+    func hex4(_ i: Int) throws(DecodeError) -> UInt16 {
+        guard i &+ 4 <= self.count else { throw DecodeError(.unexpectedEnd, at: self.count) }
+        var v: UInt16 = 0
+        for k in 0..<4 {
+            guard let h = hexValue(self.base[i &+ k]) else { throw DecodeError(.invalidEscape, at: i &+ k) }
+            v = v << 4 | UInt16(h)
+        }
+        return v
+    }
+
+    /// Validates one UTF-8 sequence starting at `i` (whose first byte is >= 0x80). Returns the offset after it.
+    @usableFromInline @inline(never)
+    func validateUTF8(_ i: Int) throws(DecodeError) -> Int {
+        let b0 = self.base[i]
+        let length: Int
+        var lo: UInt8 = 0x80
+        var hi: UInt8 = 0xBF
+        switch b0 {
+        case 0xC2...0xDF: length = 2
+        case 0xE0: length = 3; lo = 0xA0
+        case 0xE1...0xEC, 0xEE...0xEF: length = 3
+        case 0xED: length = 3; hi = 0x9F
+        case 0xF0: length = 4; lo = 0x90
+        case 0xF1...0xF3: length = 4
+        case 0xF4: length = 4; hi = 0x8F
+        default: throw DecodeError(.invalidUTF8, at: i)
+        }
+        guard i &+ length <= self.count else { throw DecodeError(.unexpectedEnd, at: self.count) }
+        let b1 = self.base[i &+ 1]
+        guard b1 >= lo && b1 <= hi else { throw DecodeError(.invalidUTF8, at: i &+ 1) }
+        var k = 2
+        while k < length {
+            guard self.base[i &+ k] & 0xC0 == 0x80 else { throw DecodeError(.invalidUTF8, at: i &+ k) }
+            k &+= 1
+        }
+        return i &+ length
+    }
+
+    // MARK: - Typed reads
+    //
+    // Payload structs store each field unboxed plus two bit sets, `present` and `nulls`; a read sets the field's
+    // bit in `present` (and in `nulls` for a JSON null) and returns the offset just past the value.
+
+    /// Reads a number field as `Double`. Accepts a JSON number, `null`, or a string holding exactly a JSON number.
+    @inlinable @inline(__always)
+    func readDouble(
+        _ i: Int,
+        into value: inout Double,
+        bit: UInt64,
+        present: inout UInt64,
+        nulls: inout UInt64,
+        key: StaticString
+    ) throws(DecodeError) -> Int {
+        let b = self.base[i]
+        if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
+            var n = ParsedNumber()
+            guard NumberParser.parse(self.base, start: i, limit: self.count, into: &n) else {
+                throw DecodeError(n.end >= self.count ? .unexpectedEnd : .invalidNumber, at: n.end)
+            }
+            value = n.double
+            present |= bit
+            return n.end
+        }
+        return try self.readDoubleSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, key: key)
+    }
+
+    @usableFromInline @inline(never)
+    func readDoubleSlow(
+        _ i: Int,
+        into value: inout Double,
+        bit: UInt64,
+        present: inout UInt64,
+        nulls: inout UInt64,
+        key: StaticString
+    ) throws(DecodeError) -> Int {
+        switch self.base[i] {
+        case UInt8(ascii: "n"):
+            let end = try self.literal(i, "null")
+            present |= bit
+            nulls |= bit
+            return end
+        case UInt8(ascii: "\""):
+            let (n, end) = try self.quotedNumber(i, key: key)
+            value = n.double
+            present |= bit
+            return end
+        default:
+            throw DecodeError(.typeMismatch, at: i, key: key)
+        }
+    }
+
+    /// Reads an integer field. Accepts an integer literal, a number with an exactly integral value within
+    /// `Int64` (such as `1e3`), `null`, or a string holding such a number.
+    @inlinable @inline(__always)
+    func readInt(
+        _ i: Int,
+        into value: inout Int64,
+        bit: UInt64,
+        present: inout UInt64,
+        nulls: inout UInt64,
+        key: StaticString
+    ) throws(DecodeError) -> Int {
+        let b = self.base[i]
+        if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
+            var n = ParsedNumber()
+            guard NumberParser.parse(self.base, start: i, limit: self.count, into: &n) else {
+                throw DecodeError(n.end >= self.count ? .unexpectedEnd : .invalidNumber, at: n.end)
+            }
+            guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
+            value = v
+            present |= bit
+            return n.end
+        }
+        switch b {
+        case UInt8(ascii: "n"):
+            let end = try self.literal(i, "null")
+            present |= bit
+            nulls |= bit
+            return end
+        case UInt8(ascii: "\""):
+            let (n, end) = try self.quotedNumber(i, key: key)
+            guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
+            value = v
+            present |= bit
+            return end
+        default:
+            throw DecodeError(.typeMismatch, at: i, key: key)
+        }
+    }
+
+    @inlinable @inline(__always)
+    static func exactInteger(_ n: ParsedNumber) -> Int64? {
+        if n.isInteger { return n.integer }
+        // 2^63 is exactly representable; anything at or above it does not fit.
+        guard n.double == n.double.rounded(.towardZero), abs(n.double) < 9_223_372_036_854_775_808.0 else {
+            return nil
+        }
+        return Int64(n.double)
+    }
+
+    /// A string whose whole content is a JSON number (`"2401"`), as the server sends `error_code`.
+    @usableFromInline
+    func quotedNumber(_ i: Int, key: StaticString) throws(DecodeError) -> (ParsedNumber, Int) {
+        let (slice, end) = try self.scanString(i)
+        var n = ParsedNumber()
+        guard !slice.hasEscapes, slice.count > 0,
+            NumberParser.parse(self.base, start: slice.offset, limit: slice.offset &+ slice.count, into: &n),
+            n.end == slice.offset &+ slice.count
+        else { throw DecodeError(.typeMismatch, at: i, key: key) }
+        return (n, end)
+    }
+
+    /// Reads a string field as a slice.
+    @inlinable @inline(__always)
+    func readText(
+        _ i: Int,
+        into value: inout TextSlice,
+        bit: UInt64,
+        present: inout UInt64,
+        nulls: inout UInt64,
+        key: StaticString
+    ) throws(DecodeError) -> Int {
+        switch self.base[i] {
+        case UInt8(ascii: "\""):
+            let (slice, end) = try self.scanString(i)
+            value = slice
+            present |= bit
+            return end
+        case UInt8(ascii: "n"):
+            let end = try self.literal(i, "null")
+            present |= bit
+            nulls |= bit
+            return end
+        default:
+            throw DecodeError(.typeMismatch, at: i, key: key)
+        }
+    }
+
+    /// Reads a boolean field.
+    @inlinable @inline(__always)
+    func readBool(
+        _ i: Int,
+        into value: inout Bool,
+        bit: UInt64,
+        present: inout UInt64,
+        nulls: inout UInt64,
+        key: StaticString
+    ) throws(DecodeError) -> Int {
+        switch self.base[i] {
+        case UInt8(ascii: "t"):
+            value = true
+            present |= bit
+            return try self.literal(i, "true")
+        case UInt8(ascii: "f"):
+            value = false
+            present |= bit
+            return try self.literal(i, "false")
+        case UInt8(ascii: "n"):
+            let end = try self.literal(i, "null")
+            present |= bit
+            nulls |= bit
+            return end
+        default:
+            throw DecodeError(.typeMismatch, at: i, key: key)
+        }
+    }
+
+    /// True when the slice's text equals `literal` (escapes resolved on the rare slow path).
+    @inlinable @inline(__always)
+    func slice(_ s: TextSlice, equals literal: StaticString) -> Bool {
+        s.equals(literal, in: self.buffer)
+    }
+}

@@ -1,0 +1,378 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+// MARK: - FrameDecoder
+
+/// Decodes server frames into typed ``ServerFrame``s in one pass, without a DOM and without allocating.
+///
+/// The envelope keys may come in any order. When `channel` precedes `data` (as the server sends them), the
+/// payload is decoded in the same pass; otherwise its region is remembered and decoded once the channel is
+/// known. Unknown keys are skipped (and counted), never fatal; unknown `type`s and channels decode as
+/// ``ServerFrame/unknown(_:)`` and ``Payload/unknown``.
+///
+/// ```swift
+/// let decoder = FrameDecoder()
+/// let message = try decoder.decode(Array(text.utf8))
+/// if case .data(let push) = message.frame, case .cryptoLatestPrice(let quote) = push.payload {
+///     print(quote.cid, quote.price)
+/// }
+/// ```
+public struct FrameDecoder: Sendable {
+    /// Bounds on depth and size; see ``DecodeLimits``.
+    public var limits: DecodeLimits
+
+    /// - Parameter limits: Bounds on depth and size. The defaults fit every documented frame with a wide margin.
+    public init(limits: DecodeLimits = DecodeLimits()) {
+        self.limits = limits
+    }
+
+    /// Decodes a frame in place. The result's ``TextSlice``s point into `bytes`.
+    ///
+    /// - Parameter bytes: One complete JSON text frame.
+    /// - Returns: The classified, typed frame.
+    /// - Throws: ``DecodeError`` with the byte offset of the first problem.
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> ServerFrame {
+        guard bytes.count <= self.limits.maxFrameBytes else { throw DecodeError(.tooLarge, at: self.limits.maxFrameBytes) }
+        guard let base = bytes.baseAddress, bytes.count > 0 else { throw DecodeError(.unexpectedEnd, at: 0) }
+        let cursor = JSONCursor(
+            base: base.assumingMemoryBound(to: UInt8.self),
+            count: bytes.count,
+            maxDepth: self.limits.maxDepth
+        )
+        return try FrameDecoder.decodeFrame(cursor)
+    }
+
+    /// Decodes a frame held in a `Span`. The result's ``TextSlice``s are offsets into the span's bytes.
+    public func decode(_ bytes: Span<UInt8>) throws(DecodeError) -> ServerFrame {
+        let result: Result<ServerFrame, DecodeError> = bytes.withUnsafeBytes { raw in
+            do throws(DecodeError) {
+                return .success(try self.decode(raw))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return try result.get()
+    }
+
+    /// Decodes a frame and keeps its bytes with it, so text fields can be read as `String`s.
+    ///
+    /// - Parameter bytes: One complete JSON text frame. The array is retained, not copied.
+    /// - Throws: ``DecodeError`` with the byte offset of the first problem.
+    public func decode(_ bytes: [UInt8]) throws(DecodeError) -> Message {
+        let result: Result<ServerFrame, DecodeError> = bytes.withUnsafeBytes { raw in
+            do throws(DecodeError) {
+                return .success(try self.decode(raw))
+            } catch {
+                return .failure(error)
+            }
+        }
+        return Message(bytes: bytes, frame: try result.get())
+    }
+
+    /// Decodes a frame given as text.
+    public func decode(_ text: String) throws(DecodeError) -> Message {
+        try self.decode(Array(text.utf8))
+    }
+
+    // MARK: - Envelope
+
+    enum FrameType: UInt8 {
+        case absent, welcome, ack, data, error, pong, other
+    }
+
+    static func decodeFrame(_ c: JSONCursor) throws(DecodeError) -> ServerFrame {
+        let start = c.skipWhitespace(0)
+        guard start < c.count else { throw DecodeError(.unexpectedEnd, at: start) }
+        guard c.base[start] == UInt8(ascii: "{") else {
+            // Valid JSON of another kind is `notAnObject`; anything else is a grammar error.
+            _ = try c.skipValue(start, depth: 1)
+            throw DecodeError(.notAnObject, at: start)
+        }
+
+        var type = FrameType.absent
+        var typeText: TextSlice? = nil
+        var channel: Channel? = nil
+        var channelName: TextSlice? = nil
+        var params: ParamsEcho? = nil
+        var ts: Int64? = nil
+        var id: Int64? = nil
+        var code: Int64? = nil
+        var msg: TextSlice? = nil
+        var status: ErrorStatus? = nil
+        var pingInterval: Int64? = nil
+        var subCount: Int64? = nil
+        var subLimit: Int64? = nil
+        var duplicate = false
+        var dataStart = -1
+        var dataEnd = -1
+        var payload = Payload.unknown
+        var payloadDecoded = false
+
+        let end = try c.forEachMember(start, depth: 1) { (k, v) throws(DecodeError) -> Int in
+            switch k.packed {
+            case 0x6570_7974:  // "type"
+                guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "type") }
+                let (s, e) = try c.scanString(v)
+                typeText = s
+                type = FrameDecoder.classify(s, c)
+                return e
+            case 0x6C_656E_6E61_6863:  // "channel"
+                guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "channel") }
+                let (s, e) = try c.scanString(v)
+                channelName = s
+                channel = Channel.match(s, in: c.buffer)
+                return e
+            case 0x6174_6164:  // "data"
+                dataStart = v
+                if let ch = channel, type == .absent || type == .data {
+                    guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "data") }
+                    let e = try Payload.decode(ch, c, v, depth: 2, into: &payload)
+                    payloadDecoded = true
+                    dataEnd = e
+                    return e
+                }
+                dataEnd = try c.skipValue(v, depth: 2)
+                return dataEnd
+            case 0x736D_6172_6170:  // "params"
+                var p = ParamsEcho()
+                let e = try FrameDecoder.decodeParams(c, v, into: &p)
+                params = p
+                return e
+            case 0x7374:  // "ts"
+                return try FrameDecoder.optionalInt(c, v, &ts, key: "ts")
+            case 0x6469:  // "id"
+                return try FrameDecoder.lenientID(c, v, &id)
+            case 0x6564_6F63:  // "code"
+                return try FrameDecoder.optionalInt(c, v, &code, key: "code")
+            case 0x67_736D:  // "msg"
+                return try FrameDecoder.optionalText(c, v, &msg, key: "msg")
+            case 0x7375_7461_7473:  // "status"
+                var s = ErrorStatus()
+                let e = try FrameDecoder.decodeStatus(c, v, into: &s)
+                status = s
+                return e
+            case 0:
+                switch k.slice.count {
+                case 16 where c.slice(k.slice, equals: "ping_interval_ms"):
+                    return try FrameDecoder.optionalInt(c, v, &pingInterval, key: "ping_interval_ms")
+                case 9 where c.slice(k.slice, equals: "sub_count"):
+                    return try FrameDecoder.optionalInt(c, v, &subCount, key: "sub_count")
+                case 9 where c.slice(k.slice, equals: "sub_limit"):
+                    return try FrameDecoder.optionalInt(c, v, &subLimit, key: "sub_limit")
+                case 9 where c.slice(k.slice, equals: "duplicate"):
+                    var present: UInt64 = 0
+                    var nulls: UInt64 = 0
+                    return try c.readBool(v, into: &duplicate, bit: 1, present: &present, nulls: &nulls, key: "duplicate")
+                default:
+                    return try c.skipValue(v, depth: 2)
+                }
+            default:
+                return try c.skipValue(v, depth: 2)
+            }
+        }
+        // Nothing but whitespace may follow the object.
+        let tail = c.skipWhitespace(end)
+        guard tail == c.count else { throw DecodeError(.unexpectedByte, at: tail) }
+
+        // Frames without `type`: classify by shape (see `ServerFrame`).
+        if type == .absent {
+            if dataStart >= 0 && channelName != nil {
+                type = .data
+            } else if status != nil {
+                type = .error
+            } else if pingInterval != nil {
+                type = .welcome
+            } else if let m = msg, c.slice(m, equals: "PONG") || c.slice(m, equals: "pong") {
+                type = .pong
+            } else if subCount != nil || subLimit != nil {
+                type = .ack
+            }
+        }
+
+        switch type {
+        case .data:
+            guard let name = channelName else { throw DecodeError(.missingField, at: start, key: "channel") }
+            guard dataStart >= 0 else { throw DecodeError(.missingField, at: start, key: "data") }
+            if !payloadDecoded, let ch = channel {
+                guard c.base[dataStart] == UInt8(ascii: "{") else {
+                    throw DecodeError(.typeMismatch, at: dataStart, key: "data")
+                }
+                _ = try Payload.decode(ch, c, dataStart, depth: 2, into: &payload)
+            }
+            return .data(
+                DataFrame(
+                    channel: channel,
+                    channelName: name,
+                    params: params ?? ParamsEcho(),
+                    ts: ts,
+                    payload: payload,
+                    payloadRegion: JSONRegion(offset: dataStart, count: dataEnd - dataStart)
+                )
+            )
+        case .ack:
+            return .ack(
+                Ack(
+                    id: id, code: code, msg: msg, channel: channel, channelName: channelName, params: params,
+                    subCount: subCount, subLimit: subLimit, duplicate: duplicate
+                )
+            )
+        case .welcome:
+            return .welcome(Welcome(pingIntervalMS: pingInterval.flatMap { $0 > 0 ? $0 : nil }))
+        case .pong:
+            return .pong(Pong(id: id, code: code, ts: ts, msg: msg))
+        case .error:
+            return .error(ErrorFrame(id: id, status: status ?? ErrorStatus()))
+        case .absent, .other:
+            return .unknown(UnknownFrame(type: typeText))
+        }
+    }
+
+    static func classify(_ s: TextSlice, _ c: JSONCursor) -> FrameType {
+        switch s.count {
+        case 4 where c.slice(s, equals: "data"): .data
+        case 3 where c.slice(s, equals: "ack"): .ack
+        case 4 where c.slice(s, equals: "pong"): .pong
+        case 5 where c.slice(s, equals: "error"): .error
+        case 7 where c.slice(s, equals: "welcome"): .welcome
+        default: s.hasEscapes ? FrameDecoder.classifySlow(s, c) : .other
+        }
+    }
+
+    static func classifySlow(_ s: TextSlice, _ c: JSONCursor) -> FrameType {
+        switch s.string(in: c.buffer) {
+        case "data": .data
+        case "ack": .ack
+        case "pong": .pong
+        case "error": .error
+        case "welcome": .welcome
+        default: .other
+        }
+    }
+
+    // MARK: - Envelope fields
+
+    static func optionalInt(_ c: JSONCursor, _ v: Int, _ out: inout Int64?, key: StaticString) throws(DecodeError) -> Int {
+        var value: Int64 = 0
+        var present: UInt64 = 0
+        var nulls: UInt64 = 0
+        let e = try c.readInt(v, into: &value, bit: 1, present: &present, nulls: &nulls, key: key)
+        out = nulls == 0 ? value : nil
+        return e
+    }
+
+    static func optionalText(_ c: JSONCursor, _ v: Int, _ out: inout TextSlice?, key: StaticString) throws(DecodeError) -> Int {
+        var value = TextSlice(offset: 0, count: 0, hasEscapes: false)
+        var present: UInt64 = 0
+        var nulls: UInt64 = 0
+        let e = try c.readText(v, into: &value, bit: 1, present: &present, nulls: &nulls, key: key)
+        out = nulls == 0 ? value : nil
+        return e
+    }
+
+    /// `id` is an integer in every example; anything else is kept in the frame but not interpreted
+    /// [UNKNOWN: whether the server accepts string ids].
+    static func lenientID(_ c: JSONCursor, _ v: Int, _ out: inout Int64?) throws(DecodeError) -> Int {
+        let b = c.base[v]
+        if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
+            var n = ParsedNumber()
+            if NumberParser.parse(c.base, start: v, limit: c.count, into: &n), let i = JSONCursor.exactInteger(n) {
+                out = i
+                return n.end
+            }
+        }
+        return try c.skipValue(v, depth: 2)
+    }
+
+    static func decodeParams(_ c: JSONCursor, _ v: Int, into p: inout ParamsEcho) throws(DecodeError) -> Int {
+        if c.base[v] == UInt8(ascii: "n") { return try c.literal(v, "null") }
+        guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "params") }
+        let end = try c.forEachMember(v, depth: 2) { (k, w) throws(DecodeError) -> Int in
+            switch k.packed {
+            case 0x73_7365_7264_6461:  // "address"
+                return try decodeTarget(c, w, .address, &p)
+            case 0x6C61_7672_6574_6E69:  // "interval"
+                return try optionalText(c, w, &p.interval, key: "interval")
+            case 0:
+                switch k.slice.count {
+                case 11 where c.slice(k.slice, equals: "platform_id"):
+                    return try optionalInt(c, w, &p.platformID, key: "platform_id")
+                case 10 where c.slice(k.slice, equals: "crypto_ids"):
+                    return try decodeTarget(c, w, .cryptoIDs, &p)
+                case 12 where c.slice(k.slice, equals: "pool_address"):
+                    return try decodeTarget(c, w, .poolAddress, &p)
+                case 14 where c.slice(k.slice, equals: "wallet_address"):
+                    return try decodeTarget(c, w, .walletAddress, &p)
+                default:
+                    p.unknownKeyCount &+= 1
+                    return try c.skipValue(w, depth: 3)
+                }
+            default:
+                p.unknownKeyCount &+= 1
+                return try c.skipValue(w, depth: 3)
+            }
+        }
+        p.region = JSONRegion(offset: v, count: end - v)
+        return end
+    }
+
+    /// A target param as a scalar (data pushes) or an array (acks echoing a request).
+    static func decodeTarget(
+        _ c: JSONCursor,
+        _ v: Int,
+        _ param: TargetParam,
+        _ p: inout ParamsEcho
+    ) throws(DecodeError) -> Int {
+        p.targetParam = param
+        if c.base[v] == UInt8(ascii: "[") {
+            return try c.forEachElement(v, depth: 3) { (e) throws(DecodeError) -> Int in
+                p.targetCount &+= 1
+                if p.targetCount > 1 { return try c.skipValue(e, depth: 4) }
+                return try decodeTargetScalar(c, e, param, &p)
+            }
+        }
+        p.targetCount &+= 1
+        return try decodeTargetScalar(c, v, param, &p)
+    }
+
+    static func decodeTargetScalar(
+        _ c: JSONCursor,
+        _ v: Int,
+        _ param: TargetParam,
+        _ p: inout ParamsEcho
+    ) throws(DecodeError) -> Int {
+        if param == .cryptoIDs {
+            return try optionalInt(c, v, &p.cryptoID, key: "crypto_ids")
+        }
+        return try optionalText(c, v, &p.address, key: "address")
+    }
+
+    static func decodeStatus(_ c: JSONCursor, _ v: Int, into s: inout ErrorStatus) throws(DecodeError) -> Int {
+        if c.base[v] == UInt8(ascii: "n") { return try c.literal(v, "null") }
+        guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "status") }
+        return try c.forEachMember(v, depth: 2) { (k, w) throws(DecodeError) -> Int in
+            switch k.packed {
+            case 0x7972_6F67_6574_6163:  // "category"
+                return try optionalText(c, w, &s.category, key: "category")
+            case 0:
+                switch k.slice.count {
+                case 10 where c.slice(k.slice, equals: "error_code"):
+                    // A string ("2401") in the official example, a number in some clients: accept both.
+                    var code: Int64? = nil
+                    let e = try optionalInt(c, w, &code, key: "error_code")
+                    s.errorCode = code.map { StreamErrorCode(rawValue: Int(truncatingIfNeeded: $0)) }
+                    return e
+                case 13 where c.slice(k.slice, equals: "error_message"):
+                    return try optionalText(c, w, &s.errorMessage, key: "error_message")
+                case 12 where c.slice(k.slice, equals: "error_detail"):
+                    return try optionalText(c, w, &s.errorDetail, key: "error_detail")
+                case 9 where c.slice(k.slice, equals: "timestamp"):
+                    return try optionalText(c, w, &s.timestamp, key: "timestamp")
+                default:
+                    return try c.skipValue(w, depth: 3)
+                }
+            default:
+                return try c.skipValue(w, depth: 3)
+            }
+        }
+    }
+}
