@@ -337,3 +337,16 @@ func reverseMembers(_ v: JSONValue) -> String {
         return v.rawText
     }
 }
+
+@Suite struct JSONValueTests {
+    @Test func parsingValidatesTheWholeDocument() throws {
+        let v = try JSONValue(parsing: Array(#" {"id":1,"method":"subscribe","params":{"crypto_ids":[1,1027]}} "#.utf8))
+        #expect(v["method"]?.string == "subscribe")
+        #expect(v["params"]?["crypto_ids"]?.elements.compactMap(\.int) == [1, 1027])
+        #expect(v["id"]?.int == 1)
+        #expect(v["missing"] == nil)
+        #expect(throws: DecodeError(.unexpectedByte, at: 3)) { try JSONValue(parsing: Array("{} x".utf8)) }
+        #expect(throws: DecodeError(.unexpectedEnd, at: 0)) { try JSONValue(parsing: []) }
+        #expect(try JSONValue(parsing: Array("[1, 2.5, null]".utf8)).elements.count == 3)
+    }
+}

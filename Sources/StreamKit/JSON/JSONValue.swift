@@ -35,6 +35,29 @@ public struct JSONValue: Sendable, CustomStringConvertible {
         self.offset = offset
     }
 
+    /// Validates a whole JSON document (any value, surrounding whitespace allowed) and returns its root.
+    ///
+    /// - Parameters:
+    ///   - bytes: The document. Retained, not copied.
+    ///   - limits: Depth and size bounds (the defaults suit requests and frames).
+    /// - Throws: ``DecodeError`` with the offset of the first problem.
+    public init(parsing bytes: [UInt8], limits: DecodeLimits = DecodeLimits()) throws(DecodeError) {
+        guard bytes.count <= limits.maxFrameBytes else { throw DecodeError(.tooLarge, at: limits.maxFrameBytes) }
+        let start: Result<Int, DecodeError> = bytes.withUnsafeBufferPointer { buf in
+            guard let base = buf.baseAddress, buf.count > 0 else { return .failure(DecodeError(.unexpectedEnd, at: 0)) }
+            let c = JSONCursor(base: base, count: buf.count, maxDepth: limits.maxDepth)
+            do throws(DecodeError) {
+                let start = c.skipWhitespace(0)
+                let end = c.skipWhitespace(try c.skipValue(start, depth: 1))
+                guard end == buf.count else { throw DecodeError(.unexpectedByte, at: end) }
+                return .success(start)
+            } catch {
+                return .failure(error)
+            }
+        }
+        self.init(bytes: bytes, offset: try start.get())
+    }
+
     private func withCursor<R>(_ body: (JSONCursor) throws(DecodeError) -> R) -> R? {
         self.bytes.withUnsafeBytes { raw -> R? in
             guard let base = raw.baseAddress, self.offset < raw.count else { return nil }
