@@ -62,6 +62,14 @@ import Testing
         #expect(e.status.errorCode?.disposition == .retry)
     }
 
+    @Test func errorCodeNotANumber() throws {
+        let m = try decode(#"{"type":"error","id":9,"status":{"error_code":"E42","error_message":"?"}}"#)
+        guard case .error(let e) = m.frame else { Issue.record("not an error"); return }
+        #expect(e.id == 9)
+        #expect(e.status.errorCode == nil)
+        #expect(m.string(e.status.errorMessage) == "?")
+    }
+
     @Test func welcome() throws {
         let m = try decode(#"{"type":"welcome","ping_interval_ms":10000}"#)
         guard case .welcome(let w) = m.frame else { Issue.record("not a welcome"); return }

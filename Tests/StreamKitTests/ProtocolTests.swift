@@ -56,6 +56,8 @@ import Testing
     @Test func expansionAndNormalisation() throws {
         let subs = try SubscriptionParams(cryptoIDs: [1, 1027, 1]).subscriptions(for: .cryptoLatestPrice)
         #expect(subs.map(\.target) == [.crypto(id: 1), .crypto(id: 1027)])
+        let reordered = try SubscriptionParams(cryptoIDs: [1027, 1]).subscriptions(for: .cryptoLatestPrice)
+        #expect(Set(subs) == Set(reordered))
 
         let checksum = "0x0E09FaBB73Bd3Ade0a17ECC321fD13a19e81cE82"
         let lower = checksum.lowercased()

@@ -57,6 +57,8 @@ struct JSONCursor {
 
     @inlinable @inline(__always)
     func skipWhitespace(_ start: Int) -> Int {
+        // Compact frames have no whitespace: one comparison decides.
+        guard start < self.count, self.base[start] <= 0x20 else { return start }
         var i = start
         while i < self.count {
             let b = self.base[i]
@@ -190,7 +192,10 @@ struct JSONCursor {
         var i = start &+ 1
         var escaped = false
         while true {
-            // Eight bytes at a time while none of them is a quote, a backslash, a control or a non-ASCII byte.
+            // Eight bytes at a time while none of them is a quote, a backslash, a control or a non-ASCII byte;
+            // then jump straight to the first one that is. (Each term below sets the high bit of every byte that
+            // matches, and may set spurious bits only *above* a true match, through borrows: so the lowest set
+            // bit always marks the first special byte.)
             while i &+ 8 <= self.count {
                 let w = UnsafeRawPointer(self.base + i).loadUnaligned(as: UInt64.self)
                 let ones: UInt64 = 0x0101_0101_0101_0101
@@ -198,8 +203,11 @@ struct JSONCursor {
                 let quote = w ^ (ones &* 0x22)
                 let slash = w ^ (ones &* 0x5C)
                 let special =
-                    ((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | w
-                if special & high != 0 { break }
+                    (((w &- ones &* 0x20) & ~w) | ((quote &- ones) & ~quote) | ((slash &- ones) & ~slash) | w) & high
+                if special != 0 {
+                    i &+= special.trailingZeroBitCount &>> 3
+                    break
+                }
                 i &+= 8
             }
             guard i < self.count else { throw DecodeError(.unexpectedEnd, at: self.count) }

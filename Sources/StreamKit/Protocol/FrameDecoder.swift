@@ -356,11 +356,16 @@ public struct FrameDecoder: Sendable {
             case 0:
                 switch k.slice.count {
                 case 10 where c.slice(k.slice, equals: "error_code"):
-                    // A string ("2401") in the official example, a number in some clients: accept both.
+                    // A string ("2401") in the official example, a number in some clients: accept both. Anything
+                    // else leaves the code unknown rather than losing the error frame.
                     var code: Int64? = nil
-                    let e = try optionalInt(c, w, &code, key: "error_code")
-                    s.errorCode = code.map { StreamErrorCode(rawValue: Int(truncatingIfNeeded: $0)) }
-                    return e
+                    do throws(DecodeError) {
+                        let e = try optionalInt(c, w, &code, key: "error_code")
+                        s.errorCode = code.map { StreamErrorCode(rawValue: Int(truncatingIfNeeded: $0)) }
+                        return e
+                    } catch where error.code == .typeMismatch || error.code == .invalidNumber {
+                        return try c.skipValue(w, depth: 3)
+                    }
                 case 13 where c.slice(k.slice, equals: "error_message"):
                     return try optionalText(c, w, &s.errorMessage, key: "error_message")
                 case 12 where c.slice(k.slice, equals: "error_detail"):
