@@ -38,6 +38,12 @@ struct StreamKitBench: ParsableCommand {
     @Option(help: "Corpus seed.")
     var seed: UInt64 = 42
 
+    @Flag(help: "Also time StreamKit per channel (2000 frames each).")
+    var perChannel = false
+
+    @Option(help: "With --per-channel: only this channel.")
+    var channel: String?
+
     @Flag(help: "Measure only StreamKit (for profiling).")
     var onlyStreamKit = false
 
@@ -64,10 +70,26 @@ struct StreamKitBench: ParsableCommand {
             }
         )
 
-        // StreamKit: decode every frame into its typed payload and read every field.
+        // StreamKit: decode every frame into its typed payload, in place, and read every field.
         let decoder = FrameDecoder()
+        var decoded = DecodedFrame()
         results.append(
-            Row.measure("StreamKit FrameDecoder", frames: frames.count, bytes: bytes, rounds: self.rounds) {
+            Row.measure("StreamKit, in place (DecodedFrame)", frames: frames.count, bytes: bytes, rounds: self.rounds) {
+                var h: UInt64 = 0
+                for f in frames {
+                    f.withUnsafeBytes { raw in
+                        do {
+                            try decoder.decode(raw, into: &decoded)
+                            h &+= checksum(decoded)
+                        } catch {}
+                    }
+                }
+                return h
+            }
+        )
+        // StreamKit: the convenience API returning the `ServerFrame` enum.
+        results.append(
+            Row.measure("StreamKit, ServerFrame enum", frames: frames.count, bytes: bytes, rounds: self.rounds) {
                 var h: UInt64 = 0
                 for f in frames {
                     f.withUnsafeBytes { raw in
@@ -79,8 +101,32 @@ struct StreamKitBench: ParsableCommand {
             }
         )
 
+        var perChannel: [Row] = []
+        if self.perChannel {
+            for (channel, _) in Corpus.channels where self.channel == nil || self.channel == channel {
+                var c = Corpus(seed: self.seed)
+                let group = (0..<2000).map { _ in c.frame(channel: channel) }
+                let groupBytes = group.reduce(0) { $0 + $1.count }
+                perChannel.append(
+                    Row.measure(channel, frames: group.count, bytes: groupBytes, rounds: self.rounds) {
+                        var h: UInt64 = 0
+                        for f in group {
+                            f.withUnsafeBytes { raw in
+                                do {
+                                    try decoder.decode(raw, into: &decoded)
+                                    h &+= checksum(decoded)
+                                } catch {}
+                            }
+                        }
+                        return h
+                    }
+                )
+            }
+        }
+
         if self.onlyStreamKit {
             print(Row.table(results, baseline: results[1].median, machine: machineDescription()))
+            if !perChannel.isEmpty { print(Row.table(perChannel, baseline: results[1].median, machine: "")) }
             return
         }
 
@@ -103,9 +149,9 @@ struct StreamKitBench: ParsableCommand {
         if let output = self.output {
             try table.write(toFile: output, atomically: true, encoding: .utf8)
         }
-        guard results[2].checksum == reference else {
+        for row in results.dropFirst(2) where row.checksum != reference {
             throw ValidationError(
-                "checksums differ: StreamKit \(reference), JSONDecoder \(results[2].checksum): the decoders disagree"
+                "checksums differ: StreamKit \(reference), \(row.name) \(row.checksum): the decoders disagree"
             )
         }
         print("checksums agree: \(String(reference, radix: 16))")
@@ -141,6 +187,39 @@ func checksum(_ frame: ServerFrame) -> UInt64 {
     case .holdersMetrics(let p): h &+= fields(p)
     case .holderWalletUpdate(let p): h &+= fields(p)
     case .unknown: break
+    }
+    return h
+}
+
+/// The same fold over an in-place decoded frame (payload read through its channel accessor).
+@inline(__always)
+func checksum(_ f: DecodedFrame) -> UInt64 {
+    guard f.kind == .data, let channel = f.channel else { return 0 }
+    let params = f.params ?? ParamsEcho()
+    var h = envelopeChecksum(
+        ts: f.ts,
+        platform: params.platformID,
+        crypto: params.cryptoID,
+        address: params.address?.count,
+        interval: params.interval?.count
+    )
+    switch channel {
+    case .cryptoLatestPrice: h &+= fields(f.cryptoLatestPrice!)
+    case .tokenAggEvent: h &+= fields(f.tokenAggEvent!)
+    case .transaction: h &+= fields(f.transaction!)
+    case .liquidityEvent: h &+= fields(f.liquidityEvent!)
+    case .kline: h &+= fields(f.kline!)
+    case .tokenMetric:
+        let p = f.tokenMetric!
+        h &+= fields(p)
+        p.forEachWindow { _, w in h &+= fields(w) }
+    case .poolMetric:
+        let p = f.poolMetric!
+        h &+= fields(p)
+        p.forEachWindow { _, w in h &+= fields(w) }
+    case .uniqueTrader: h &+= fields(f.uniqueTrader!)
+    case .holdersMetrics: h &+= fields(f.holdersMetrics!)
+    case .holderWalletUpdate: h &+= fields(f.holderWalletUpdate!)
     }
     return h
 }

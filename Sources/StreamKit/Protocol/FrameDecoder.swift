@@ -26,12 +26,13 @@ public struct FrameDecoder: Sendable {
         self.limits = limits
     }
 
-    /// Decodes a frame in place. The result's ``TextSlice``s point into `bytes`.
+    /// Decodes a frame in place into `frame`: the hot path, with no allocation and no copy of the payload.
     ///
-    /// - Parameter bytes: One complete JSON text frame.
-    /// - Returns: The classified, typed frame.
-    /// - Throws: ``DecodeError`` with the byte offset of the first problem.
-    public func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> ServerFrame {
+    /// - Parameters:
+    ///   - bytes: One complete JSON text frame. `frame`'s ``TextSlice``s point into it.
+    ///   - frame: Overwritten with the frame's envelope and its channel's payload slot.
+    /// - Throws: ``DecodeError`` with the byte offset of the first problem; `frame` is then unspecified.
+    public func decode(_ bytes: UnsafeRawBufferPointer, into frame: inout DecodedFrame) throws(DecodeError) {
         guard bytes.count <= self.limits.maxFrameBytes else { throw DecodeError(.tooLarge, at: self.limits.maxFrameBytes) }
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw DecodeError(.unexpectedEnd, at: 0) }
         let cursor = JSONCursor(
@@ -39,7 +40,18 @@ public struct FrameDecoder: Sendable {
             count: bytes.count,
             maxDepth: self.limits.maxDepth
         )
-        return try FrameDecoder.decodeFrame(cursor)
+        try FrameDecoder.decodeFrame(cursor, into: &frame)
+    }
+
+    /// Decodes a frame in place. The result's ``TextSlice``s point into `bytes`.
+    ///
+    /// - Parameter bytes: One complete JSON text frame.
+    /// - Returns: The classified, typed frame.
+    /// - Throws: ``DecodeError`` with the byte offset of the first problem.
+    public func decode(_ bytes: UnsafeRawBufferPointer) throws(DecodeError) -> ServerFrame {
+        var frame = DecodedFrame()
+        try self.decode(bytes, into: &frame)
+        return frame.frame
     }
 
     /// Decodes a frame held in a `Span`. The result's ``TextSlice``s are offsets into the span's bytes.
@@ -80,7 +92,8 @@ public struct FrameDecoder: Sendable {
         case absent, welcome, ack, data, error, pong, other
     }
 
-    static func decodeFrame(_ c: JSONCursor) throws(DecodeError) -> ServerFrame {
+    static func decodeFrame(_ c: JSONCursor, into f: inout DecodedFrame) throws(DecodeError) {
+        f.resetEnvelope()
         let start = c.skipWhitespace(0)
         guard start < c.count else { throw DecodeError(.unexpectedEnd, at: start) }
         guard c.base[start] == UInt8(ascii: "{") else {
@@ -90,22 +103,8 @@ public struct FrameDecoder: Sendable {
         }
 
         var type = FrameType.absent
-        var typeText: TextSlice? = nil
-        var channel: Channel? = nil
-        var channelName: TextSlice? = nil
-        var params: ParamsEcho? = nil
-        var ts: Int64? = nil
-        var id: Int64? = nil
-        var code: Int64? = nil
-        var msg: TextSlice? = nil
-        var status: ErrorStatus? = nil
-        var pingInterval: Int64? = nil
-        var subCount: Int64? = nil
-        var subLimit: Int64? = nil
-        var duplicate = false
         var dataStart = -1
         var dataEnd = -1
-        var payload = Payload.unknown
         var payloadDecoded = false
 
         let end = try c.forEachMember(start, depth: 1) { (k, v) throws(DecodeError) -> Int in
@@ -113,56 +112,55 @@ public struct FrameDecoder: Sendable {
             case 0x6570_7974:  // "type"
                 guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "type") }
                 let (s, e) = try c.scanString(v)
-                typeText = s
+                f.type = s
                 type = FrameDecoder.classify(s, c)
                 return e
             case 0x6C_656E_6E61_6863:  // "channel"
                 guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "channel") }
                 let (s, e) = try c.scanString(v)
-                channelName = s
-                channel = Channel.match(s, in: c.buffer)
+                f.channelName = s
+                f.channel = Channel.match(s, in: c.buffer)
                 return e
             case 0x6174_6164:  // "data"
                 dataStart = v
-                if let ch = channel, type == .absent || type == .data {
+                if let ch = f.channel, type == .absent || type == .data {
                     guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "data") }
-                    let e = try Payload.decode(ch, c, v, depth: 2, into: &payload)
+                    dataEnd = try f.slots.decode(ch, c, v, depth: 2)
                     payloadDecoded = true
-                    dataEnd = e
-                    return e
+                    return dataEnd
                 }
                 dataEnd = try c.skipValue(v, depth: 2)
                 return dataEnd
             case 0x736D_6172_6170:  // "params"
                 var p = ParamsEcho()
                 let e = try FrameDecoder.decodeParams(c, v, into: &p)
-                params = p
+                f.params = p
                 return e
             case 0x7374:  // "ts"
-                return try FrameDecoder.optionalInt(c, v, &ts, key: "ts")
+                return try FrameDecoder.optionalInt(c, v, &f.ts, key: "ts")
             case 0x6469:  // "id"
-                return try FrameDecoder.lenientID(c, v, &id)
+                return try FrameDecoder.lenientID(c, v, &f.id)
             case 0x6564_6F63:  // "code"
-                return try FrameDecoder.optionalInt(c, v, &code, key: "code")
+                return try FrameDecoder.optionalInt(c, v, &f.code, key: "code")
             case 0x67_736D:  // "msg"
-                return try FrameDecoder.optionalText(c, v, &msg, key: "msg")
+                return try FrameDecoder.optionalText(c, v, &f.msg, key: "msg")
             case 0x7375_7461_7473:  // "status"
                 var s = ErrorStatus()
                 let e = try FrameDecoder.decodeStatus(c, v, into: &s)
-                status = s
+                f.status = s
                 return e
             case 0:
                 switch k.slice.count {
                 case 16 where c.slice(k.slice, equals: "ping_interval_ms"):
-                    return try FrameDecoder.optionalInt(c, v, &pingInterval, key: "ping_interval_ms")
+                    return try FrameDecoder.optionalInt(c, v, &f.pingIntervalMS, key: "ping_interval_ms")
                 case 9 where c.slice(k.slice, equals: "sub_count"):
-                    return try FrameDecoder.optionalInt(c, v, &subCount, key: "sub_count")
+                    return try FrameDecoder.optionalInt(c, v, &f.subCount, key: "sub_count")
                 case 9 where c.slice(k.slice, equals: "sub_limit"):
-                    return try FrameDecoder.optionalInt(c, v, &subLimit, key: "sub_limit")
+                    return try FrameDecoder.optionalInt(c, v, &f.subLimit, key: "sub_limit")
                 case 9 where c.slice(k.slice, equals: "duplicate"):
                     var present: UInt64 = 0
                     var nulls: UInt64 = 0
-                    return try c.readBool(v, into: &duplicate, bit: 1, present: &present, nulls: &nulls, key: "duplicate")
+                    return try c.readBool(v, into: &f.duplicate, bit: 1, present: &present, nulls: &nulls, key: "duplicate")
                 default:
                     return try c.skipValue(v, depth: 2)
                 }
@@ -176,54 +174,36 @@ public struct FrameDecoder: Sendable {
 
         // Frames without `type`: classify by shape (see `ServerFrame`).
         if type == .absent {
-            if dataStart >= 0 && channelName != nil {
+            if dataStart >= 0 && f.channelName != nil {
                 type = .data
-            } else if status != nil {
+            } else if f.status != nil {
                 type = .error
-            } else if pingInterval != nil {
+            } else if f.pingIntervalMS != nil {
                 type = .welcome
-            } else if let m = msg, c.slice(m, equals: "PONG") || c.slice(m, equals: "pong") {
+            } else if let m = f.msg, c.slice(m, equals: "PONG") || c.slice(m, equals: "pong") {
                 type = .pong
-            } else if subCount != nil || subLimit != nil {
+            } else if f.subCount != nil || f.subLimit != nil {
                 type = .ack
             }
         }
 
         switch type {
         case .data:
-            guard let name = channelName else { throw DecodeError(.missingField, at: start, key: "channel") }
+            guard f.channelName != nil else { throw DecodeError(.missingField, at: start, key: "channel") }
             guard dataStart >= 0 else { throw DecodeError(.missingField, at: start, key: "data") }
-            if !payloadDecoded, let ch = channel {
+            if !payloadDecoded, let ch = f.channel {
                 guard c.base[dataStart] == UInt8(ascii: "{") else {
                     throw DecodeError(.typeMismatch, at: dataStart, key: "data")
                 }
-                _ = try Payload.decode(ch, c, dataStart, depth: 2, into: &payload)
+                _ = try f.slots.decode(ch, c, dataStart, depth: 2)
             }
-            return .data(
-                DataFrame(
-                    channel: channel,
-                    channelName: name,
-                    params: params ?? ParamsEcho(),
-                    ts: ts,
-                    payload: payload,
-                    payloadRegion: JSONRegion(offset: dataStart, count: dataEnd - dataStart)
-                )
-            )
-        case .ack:
-            return .ack(
-                Ack(
-                    id: id, code: code, msg: msg, channel: channel, channelName: channelName, params: params,
-                    subCount: subCount, subLimit: subLimit, duplicate: duplicate
-                )
-            )
-        case .welcome:
-            return .welcome(Welcome(pingIntervalMS: pingInterval.flatMap { $0 > 0 ? $0 : nil }))
-        case .pong:
-            return .pong(Pong(id: id, code: code, ts: ts, msg: msg))
-        case .error:
-            return .error(ErrorFrame(id: id, status: status ?? ErrorStatus()))
-        case .absent, .other:
-            return .unknown(UnknownFrame(type: typeText))
+            f.payloadRegion = JSONRegion(offset: dataStart, count: dataEnd - dataStart)
+            f.kind = .data
+        case .ack: f.kind = .ack
+        case .welcome: f.kind = .welcome
+        case .pong: f.kind = .pong
+        case .error: f.kind = .error
+        case .absent, .other: f.kind = .unknown
         }
     }
 

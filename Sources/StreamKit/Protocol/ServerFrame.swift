@@ -136,4 +136,7 @@ public struct ParamsEcho: Sendable {
     public var unknownKeyCount: Int = 0
     /// The raw params object.
     public var region: JSONRegion = JSONRegion(offset: 0, count: 0)
+
+    /// An empty echo (no params).
+    public init() {}
 }

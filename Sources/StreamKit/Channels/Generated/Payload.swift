@@ -61,60 +61,124 @@ public enum Payload: Sendable {
         case .unknown: 0
         }
     }
+}
 
-    /// Decodes the payload object at `start` for `channel`. Returns the offset just past it.
-    static func decode(_ channel: Channel, _ c: JSONCursor, _ start: Int, depth: Int, into payload: inout Payload) throws(DecodeError) -> Int {
+/// One payload slot per channel, so a frame decodes into its channel's struct in place.
+struct PayloadSlots: Sendable {
+    var cryptoLatestPrice = CryptoLatestPrice()
+    var tokenAggEvent = TokenAggEvent()
+    var transaction = Transaction()
+    var liquidityEvent = LiquidityEvent()
+    var kline = Kline()
+    var tokenMetric = TokenMetric()
+    var poolMetric = PoolMetric()
+    var uniqueTrader = UniqueTrader()
+    var holdersMetrics = HoldersMetrics()
+    var holderWalletUpdate = HolderWalletUpdate()
+
+    /// Resets the slot of `channel` and decodes the payload object at `start` into it.
+    /// Returns the offset just past the object.
+    mutating func decode(_ channel: Channel, _ c: JSONCursor, _ start: Int, depth: Int) throws(DecodeError) -> Int {
         switch channel {
         case .cryptoLatestPrice:
-            var x = CryptoLatestPrice()
-            let end = try CryptoLatestPrice.decode(c, start, depth: depth, into: &x)
-            payload = .cryptoLatestPrice(x)
-            return end
+            self.cryptoLatestPrice = CryptoLatestPrice()
+            return try CryptoLatestPrice.decode(c, start, depth: depth, into: &self.cryptoLatestPrice)
         case .tokenAggEvent:
-            var x = TokenAggEvent()
-            let end = try TokenAggEvent.decode(c, start, depth: depth, into: &x)
-            payload = .tokenAggEvent(x)
-            return end
+            self.tokenAggEvent = TokenAggEvent()
+            return try TokenAggEvent.decode(c, start, depth: depth, into: &self.tokenAggEvent)
         case .transaction:
-            var x = Transaction()
-            let end = try Transaction.decode(c, start, depth: depth, into: &x)
-            payload = .transaction(x)
-            return end
+            self.transaction = Transaction()
+            return try Transaction.decode(c, start, depth: depth, into: &self.transaction)
         case .liquidityEvent:
-            var x = LiquidityEvent()
-            let end = try LiquidityEvent.decode(c, start, depth: depth, into: &x)
-            payload = .liquidityEvent(x)
-            return end
+            self.liquidityEvent = LiquidityEvent()
+            return try LiquidityEvent.decode(c, start, depth: depth, into: &self.liquidityEvent)
         case .kline:
-            var x = Kline()
-            let end = try Kline.decode(c, start, depth: depth, into: &x)
-            payload = .kline(x)
-            return end
+            self.kline = Kline()
+            return try Kline.decode(c, start, depth: depth, into: &self.kline)
         case .tokenMetric:
-            var x = TokenMetric()
-            let end = try TokenMetric.decode(c, start, depth: depth, into: &x)
-            payload = .tokenMetric(x)
-            return end
+            self.tokenMetric = TokenMetric()
+            return try TokenMetric.decode(c, start, depth: depth, into: &self.tokenMetric)
         case .poolMetric:
-            var x = PoolMetric()
-            let end = try PoolMetric.decode(c, start, depth: depth, into: &x)
-            payload = .poolMetric(x)
-            return end
+            self.poolMetric = PoolMetric()
+            return try PoolMetric.decode(c, start, depth: depth, into: &self.poolMetric)
         case .uniqueTrader:
-            var x = UniqueTrader()
-            let end = try UniqueTrader.decode(c, start, depth: depth, into: &x)
-            payload = .uniqueTrader(x)
-            return end
+            self.uniqueTrader = UniqueTrader()
+            return try UniqueTrader.decode(c, start, depth: depth, into: &self.uniqueTrader)
         case .holdersMetrics:
-            var x = HoldersMetrics()
-            let end = try HoldersMetrics.decode(c, start, depth: depth, into: &x)
-            payload = .holdersMetrics(x)
-            return end
+            self.holdersMetrics = HoldersMetrics()
+            return try HoldersMetrics.decode(c, start, depth: depth, into: &self.holdersMetrics)
         case .holderWalletUpdate:
-            var x = HolderWalletUpdate()
-            let end = try HolderWalletUpdate.decode(c, start, depth: depth, into: &x)
-            payload = .holderWalletUpdate(x)
-            return end
+            self.holderWalletUpdate = HolderWalletUpdate()
+            return try HolderWalletUpdate.decode(c, start, depth: depth, into: &self.holderWalletUpdate)
         }
+    }
+
+    /// The slot of `channel` as a ``Payload``.
+    func payload(_ channel: Channel?) -> Payload {
+        switch channel {
+        case .cryptoLatestPrice: .cryptoLatestPrice(self.cryptoLatestPrice)
+        case .tokenAggEvent: .tokenAggEvent(self.tokenAggEvent)
+        case .transaction: .transaction(self.transaction)
+        case .liquidityEvent: .liquidityEvent(self.liquidityEvent)
+        case .kline: .kline(self.kline)
+        case .tokenMetric: .tokenMetric(self.tokenMetric)
+        case .poolMetric: .poolMetric(self.poolMetric)
+        case .uniqueTrader: .uniqueTrader(self.uniqueTrader)
+        case .holdersMetrics: .holdersMetrics(self.holdersMetrics)
+        case .holderWalletUpdate: .holderWalletUpdate(self.holderWalletUpdate)
+        case nil: .unknown
+        }
+    }
+}
+
+extension DecodedFrame {
+    /// The `market@crypto_latest_price` payload, when this is a data frame of that channel.
+    public var cryptoLatestPrice: CryptoLatestPrice? {
+        self.kind == .data && self.channel == .cryptoLatestPrice ? self.slots.cryptoLatestPrice : nil
+    }
+
+    /// The `onchain@token_agg_event` payload, when this is a data frame of that channel.
+    public var tokenAggEvent: TokenAggEvent? {
+        self.kind == .data && self.channel == .tokenAggEvent ? self.slots.tokenAggEvent : nil
+    }
+
+    /// The `onchain@transaction` payload, when this is a data frame of that channel.
+    public var transaction: Transaction? {
+        self.kind == .data && self.channel == .transaction ? self.slots.transaction : nil
+    }
+
+    /// The `onchain@liquidity_event` payload, when this is a data frame of that channel.
+    public var liquidityEvent: LiquidityEvent? {
+        self.kind == .data && self.channel == .liquidityEvent ? self.slots.liquidityEvent : nil
+    }
+
+    /// The `onchain@kline` payload, when this is a data frame of that channel.
+    public var kline: Kline? {
+        self.kind == .data && self.channel == .kline ? self.slots.kline : nil
+    }
+
+    /// The `onchain@token_metric` payload, when this is a data frame of that channel.
+    public var tokenMetric: TokenMetric? {
+        self.kind == .data && self.channel == .tokenMetric ? self.slots.tokenMetric : nil
+    }
+
+    /// The `onchain@pool_metric` payload, when this is a data frame of that channel.
+    public var poolMetric: PoolMetric? {
+        self.kind == .data && self.channel == .poolMetric ? self.slots.poolMetric : nil
+    }
+
+    /// The `onchain@unique_trader` payload, when this is a data frame of that channel.
+    public var uniqueTrader: UniqueTrader? {
+        self.kind == .data && self.channel == .uniqueTrader ? self.slots.uniqueTrader : nil
+    }
+
+    /// The `onchain@holders_metrics` payload, when this is a data frame of that channel.
+    public var holdersMetrics: HoldersMetrics? {
+        self.kind == .data && self.channel == .holdersMetrics ? self.slots.holdersMetrics : nil
+    }
+
+    /// The `onchain@holder_wallet_update` payload, when this is a data frame of that channel.
+    public var holderWalletUpdate: HolderWalletUpdate? {
+        self.kind == .data && self.channel == .holderWalletUpdate ? self.slots.holderWalletUpdate : nil
     }
 }

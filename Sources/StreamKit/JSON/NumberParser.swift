@@ -1,0 +1,325 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Musl)
+import Musl
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Theory of operation
+//
+// A JSON number is validated and converted in one left-to-right pass over its bytes:
+//
+// 1. Grammar and digits. `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?` is checked while the significant
+//    digits accumulate into a 64-bit integer `w` (at most 19 of them fit exactly) and the decimal exponent `q`
+//    is tracked, so that the value is w * 10^q. Leading zeros do not count as significant; more than 19
+//    significant digits set `truncated` and `w` keeps the first 19.
+// 2. Conversion, fastest first, every path correctly rounded (round half to even, as `strtod`):
+//    - Clinger's exact path: w <= 2^53 and |q| <= 22. Both w and 10^|q| are exact doubles, and IEEE
+//      multiplication or division of two exact values rounds once, correctly.
+//    - Eisel-Lemire: w is normalised to 64 bits and multiplied by a 128-bit truncated power of five
+//      (`pow5Table`); the high bits of the product give the 53-bit mantissa and the rounding direction. Mushtak
+//      and Lemire ("Fast Number Parsing Without Fallback", 2023) prove that with the second 64-bit word of the
+//      table the product is always sufficient for an exact w, so no fallback is needed for <= 19 digits.
+//    - More than 19 significant digits: the value lies between w * 10^q and (w + 1) * 10^q. When Eisel-Lemire
+//      rounds both bounds to the same double, that double is the answer; otherwise (rare: a halfway case hidden
+//      in the dropped digits) glibc `strtod`, which is correctly rounded, decides from all the digits.
+//
+// Integer literals (no fraction, no exponent) that fit `Int64` are also returned exactly.
+
+/// The result of converting one JSON number in place.
+@usableFromInline
+struct ParsedNumber {
+    /// The correctly rounded value (±0, subnormals and ±infinity for overflow included).
+    @usableFromInline var double: Double = 0
+    /// The exact value when `isInteger` is true.
+    @usableFromInline var integer: Int64 = 0
+    /// True when the literal has no fraction and no exponent and fits `Int64`.
+    @usableFromInline var isInteger: Bool = false
+    /// On success: the offset just past the number. On failure: the offset of the offending byte, or the limit
+    /// when the input ended inside the number.
+    @usableFromInline var end: Int = 0
+
+    @usableFromInline init() {}
+}
+
+@usableFromInline
+enum NumberParser {
+    /// Parses the JSON number that starts at `base[start]` (a `-` or a digit, as the scanner dispatched it),
+    /// stopping at the first byte that cannot continue it. What follows is the caller's to check.
+    ///
+    /// - Returns: false, with `result.end` at the offending byte (or `limit`), when the grammar is violated.
+    @usableFromInline @inline(__always)
+    static func parse(_ base: UnsafePointer<UInt8>, start: Int, limit: Int, into result: inout ParsedNumber) -> Bool {
+        var i = start
+        let negative = base[i] == UInt8(ascii: "-")
+        if negative {
+            i &+= 1
+        }
+        guard i < limit else {
+            result.end = limit
+            return false
+        }
+        var w: UInt64 = 0
+        var significant = 0  // significant digits seen (leading zeros excluded)
+        var exponent = 0  // decimal exponent adjustment from fraction digits and dropped integer digits
+
+        // Integer part.
+        let first = base[i]
+        if first == UInt8(ascii: "0") {
+            i &+= 1
+        } else if first &- UInt8(ascii: "1") < 9 {
+            // Runs of up to eight digits at a time: the run's length comes from a bit scan, not a branch per
+            // digit, so numbers of varying length cost no mispredictions.
+            while i &+ 8 <= limit {
+                let (n, value) = digitRun(base, i)
+                guard significant &+ n <= 19 else { break }
+                w = w &* powerOfTen(n) &+ value
+                significant &+= n
+                i &+= n
+                if n < 8 { break }
+            }
+            while i < limit {
+                let d = base[i] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                if significant < 19 {
+                    w = w &* 10 &+ UInt64(d)
+                } else {
+                    exponent &+= 1
+                }
+                significant &+= 1
+                i &+= 1
+            }
+        } else {
+            result.end = i
+            return false
+        }
+        var isInteger = true
+
+        // Fraction.
+        if i < limit && base[i] == UInt8(ascii: ".") {
+            isInteger = false
+            i &+= 1
+            let fractionStart = i
+            // Leading zeros of 0.000ddd: not significant, they only move the exponent.
+            if significant == 0 {
+                while i < limit && base[i] == UInt8(ascii: "0") {
+                    exponent &-= 1
+                    i &+= 1
+                }
+            }
+            // Runs of up to eight digits while they fit in the 19 that `w` holds exactly.
+            while i &+ 8 <= limit {
+                let (n, value) = digitRun(base, i)
+                guard significant &+ n <= 19 else { break }
+                w = w &* powerOfTen(n) &+ value
+                exponent &-= n
+                significant &+= n
+                i &+= n
+                if n < 8 { break }
+            }
+            // The rest one at a time; digits beyond the 19th are dropped (handled by the "more than 19" path).
+            while i < limit {
+                let d = base[i] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                if significant < 19 {
+                    w = w &* 10 &+ UInt64(d)
+                    exponent &-= 1
+                }
+                if d != 0 || significant > 0 { significant &+= 1 }
+                i &+= 1
+            }
+            guard i > fractionStart else {
+                result.end = i
+                return false
+            }
+        }
+
+        // Exponent.
+        if i < limit && (base[i] | 0x20) == UInt8(ascii: "e") {
+            isInteger = false
+            i &+= 1
+            var negativeExponent = false
+            if i < limit && (base[i] == UInt8(ascii: "-") || base[i] == UInt8(ascii: "+")) {
+                negativeExponent = base[i] == UInt8(ascii: "-")
+                i &+= 1
+            }
+            let digitsStart = i
+            var e = 0
+            while i < limit {
+                let d = base[i] &- UInt8(ascii: "0")
+                guard d < 10 else { break }
+                if e < 100_000_000 { e = e &* 10 &+ Int(d) }  // saturate: far beyond any finite double
+                i &+= 1
+            }
+            guard i > digitsStart else {
+                result.end = i
+                return false
+            }
+            exponent = negativeExponent ? exponent &- e : exponent &+ e
+        }
+        result.end = i
+
+        // Exact integers.
+        if isInteger && significant <= 19 {
+            if negative {
+                if w <= 1 << 63 {
+                    result.integer = w == 1 << 63 ? Int64.min : -Int64(w)
+                    result.isInteger = true
+                }
+            } else if w <= UInt64(Int64.max) {
+                result.integer = Int64(w)
+                result.isInteger = true
+            }
+        } else {
+            result.isInteger = false
+        }
+
+        // Conversion.
+        if significant <= 19 {
+            if w <= 1 << 53 && exponent >= -22 && exponent <= 22 {
+                var d = Double(w)
+                d = exponent < 0 ? d / exactPowersOfTen[-exponent] : d * exactPowersOfTen[exponent]
+                result.double = negative ? -d : d
+                return true
+            }
+            if let bits = eiselLemire(w: w, q: exponent) {
+                result.double = Double(bitPattern: bits | (negative ? 1 << 63 : 0))
+                return true
+            }
+        } else if let low = eiselLemire(w: w, q: exponent), let high = eiselLemire(w: w &+ 1, q: exponent),
+            low == high, w != UInt64.max
+        {
+            result.double = Double(bitPattern: low | (negative ? 1 << 63 : 0))
+            return true
+        }
+        result.double = strtodFallback(base, start: start, end: i)
+        return true
+    }
+
+    // MARK: - Eight digits at once
+
+    /// True when all eight bytes of `v` (little-endian) are ASCII digits.
+    @usableFromInline @inline(__always)
+    static func isEightDigits(_ v: UInt64) -> Bool {
+        // Each byte must be 0x30...0x39: its high nibble is 3, and adding 6 must not carry into the high nibble.
+        ((v & 0xF0F0_F0F0_F0F0_F0F0) | (((v &+ 0x0606_0606_0606_0606) & 0xF0F0_F0F0_F0F0_F0F0) >> 4))
+            == 0x3333_3333_3333_3333
+    }
+
+    /// The value of eight ASCII digits (first digit in the lowest byte), by pairwise combination: bytes to
+    /// two-digit lanes, then four-digit lanes, then the whole.
+    @usableFromInline @inline(__always)
+    static func eightDigits(_ v: UInt64) -> UInt64 {
+        var x = v &- 0x3030_3030_3030_3030
+        x = (x &* 10) &+ (x >> 8)  // each 16-bit lane: 10 * d0 + d1 in its low byte
+        let mask: UInt64 = 0x0000_00FF_0000_00FF
+        let mul1: UInt64 = 100 &+ (1_000_000 << 32)
+        let mul2: UInt64 = 1 &+ (10_000 << 32)
+        return (((x & mask) &* mul1) &+ (((x >> 16) & mask) &* mul2)) >> 32
+    }
+
+    /// The digits at `base[i]` (at most eight; `i + 8` must be within the input): how many, and their value.
+    @usableFromInline @inline(__always)
+    static func digitRun(_ base: UnsafePointer<UInt8>, _ i: Int) -> (count: Int, value: UInt64) {
+        let v = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+        // A byte is a digit when its high nibble is 3 and adding 6 keeps it so. A carry out of a byte >= 0xFA
+        // can only disturb bytes above it, so the lowest non-digit byte is always found exactly.
+        let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
+        let threes: UInt64 = 0x3333_3333_3333_3333 & high
+        let nonDigit = ((v & high) ^ threes) | (((v &+ 0x0606_0606_0606_0606) & high) ^ threes)
+        let n = nonDigit == 0 ? 8 : nonDigit.trailingZeroBitCount &>> 3
+        guard n > 0 else { return (0, 0) }
+        // Keep the n digits as the high bytes and fill the low bytes with '0', then convert all eight.
+        let shift = UInt64((8 &- n) &* 8)
+        let padded = n == 8 ? v : (v << shift) | (0x3030_3030_3030_3030 >> (64 &- shift))
+        return (n, eightDigits(padded))
+    }
+
+    /// 10^n for n in 0...8.
+    @usableFromInline @inline(__always)
+    static func powerOfTen(_ n: Int) -> UInt64 {
+        switch n {
+        case 0: 1
+        case 1: 10
+        case 2: 100
+        case 3: 1_000
+        case 4: 10_000
+        case 5: 100_000
+        case 6: 1_000_000
+        case 7: 10_000_000
+        default: 100_000_000
+        }
+    }
+
+    /// 10^0 ... 10^22, all exactly representable.
+    @usableFromInline static let exactPowersOfTen: [Double] = [
+        1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18,
+        1e19, 1e20, 1e21, 1e22,
+    ]
+
+    // MARK: - Eisel-Lemire
+
+    /// The bits of the double nearest to w * 10^q (sign excluded), or nil when the product cannot decide
+    /// (never for an exact w; possible only for w + 1 bounds of truncated inputs, which then fall back).
+    @usableFromInline @inline(__always)
+    static func eiselLemire(w: UInt64, q: Int) -> UInt64? {
+        if w == 0 || q < -342 { return 0 }
+        if q > 308 { return 0x7FF0_0000_0000_0000 }
+        let lz = w.leadingZeroBitCount
+        let wn = w << UInt64(lz)
+        let index = q &+ 342
+        let (tableHigh, tableLow) = pow5Table[index]
+        var (high, low) = wn.multipliedFullWidth(by: tableHigh)
+        if high & 0x1FF == 0x1FF {
+            let (secondHigh, _) = wn.multipliedFullWidth(by: tableLow)
+            let (sum, carry) = low.addingReportingOverflow(secondHigh)
+            low = sum
+            if carry { high &+= 1 }
+        }
+        let upperBit = Int(high >> 63)
+        let shift = UInt64(upperBit &+ 9)
+        var mantissa = high >> shift
+        // power2 = floor(log2(10^q)) + 63 + upperBit - lz + 1023.
+        var power2 = (((152_170 &+ 65_536) &* q) >> 16) &+ 63 &+ upperBit &- lz &+ 1023
+        if power2 <= 0 {
+            // Subnormal (or zero).
+            if -power2 &+ 1 >= 64 { return 0 }
+            mantissa >>= UInt64(-power2 &+ 1)
+            mantissa &+= mantissa & 1
+            mantissa >>= 1
+            power2 = mantissa < 1 << 52 ? 0 : 1
+            return UInt64(power2) << 52 | (mantissa & ((1 << 52) &- 1))
+        }
+        // Exactly halfway between two doubles: round to even instead of up. Only possible for small q.
+        if low <= 1 && q >= -4 && q <= 23 && mantissa & 3 == 1 && (mantissa << shift) == high {
+            mantissa &= ~1
+        }
+        mantissa &+= mantissa & 1
+        mantissa >>= 1
+        if mantissa >= 2 << 52 {
+            mantissa = 1 << 52
+            power2 &+= 1
+        }
+        mantissa &= ~(1 << 52)
+        if power2 >= 0x7FF { return 0x7FF0_0000_0000_0000 }
+        return UInt64(power2) << 52 | mantissa
+    }
+
+    // MARK: - Fallback
+
+    /// glibc `strtod` on a NUL-terminated copy of the number (on the stack for any realistic length).
+    @usableFromInline @inline(never)
+    static func strtodFallback(_ base: UnsafePointer<UInt8>, start: Int, end: Int) -> Double {
+        let count = end - start
+        return withUnsafeTemporaryAllocation(of: CChar.self, capacity: count + 1) { buffer -> Double in
+            guard let p = buffer.baseAddress else { return .nan }
+            UnsafeMutableRawPointer(p).copyMemory(from: base + start, byteCount: count)
+            p[count] = 0
+            return strtod(p, nil)
+        }
+    }
+}

@@ -1,0 +1,166 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+#if canImport(Glibc)
+import Glibc
+#endif
+import Foundation
+import StreamKitTestSupport
+import Testing
+
+@testable import StreamKit
+
+/// Number conversion: the JSON grammar exactly, doubles bit-identical to glibc `strtod`, exact Int64 integers.
+@Suite struct NumberConversionTests {
+    /// Parses `text` as a whole; nil when the grammar rejects it or it does not consume everything.
+    static func parse(_ text: String) -> ParsedNumber? {
+        let bytes = Array(text.utf8)
+        guard !bytes.isEmpty else { return nil }
+        var r = ParsedNumber()
+        let ok = bytes.withUnsafeBufferPointer { NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r) }
+        return ok && r.end == bytes.count ? r : nil
+    }
+
+    static func expectSameAsStrtod(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
+        guard let r = parse(text) else {
+            Issue.record("rejected valid number \(text)", sourceLocation: sourceLocation)
+            return
+        }
+        let reference = strtod(text, nil)
+        #expect(
+            r.double.bitPattern == reference.bitPattern,
+            "\(text): \(r.double) vs strtod \(reference)",
+            sourceLocation: sourceLocation
+        )
+    }
+
+    @Test(arguments: [
+        "2.2250738585072011e-308", "2.2250738585072012e-308", "1.7976931348623157e308", "1.7976931348623158e308",
+        "1.7976931348623159e308", "4.9406564584124654e-324", "2.4703282292062327e-324", "2.4703282292062328e-324",
+        "9007199254740993", "9007199254740992.5", "0.1", "-0", "-0.0", "0e0", "1E+2", "1e-0", "7.038531e-26",
+        "89255.0e-22", "1e23", "8.589973e9", "1e400", "-1e400", "1e-400", "1e-99999999999", "1e99999999999",
+        "123456789012345678901234567890", "0.000000000000000000000000000000000000001", "18446744073709551616",
+        "1.00000000000000011102230246251565404236316680908203125", "1.00000000000000011102230246251565404236316680908203124",
+        "1.00000000000000011102230246251565404236316680908203126", "0.30000000000000004", "81187.93284788371",
+        "167.11650988683866", "1778663880111", "131301167.42003132", "-0.769630510488", "4.5492442045448474e-06",
+    ])
+    func hardCases(_ text: String) {
+        Self.expectSameAsStrtod(text)
+    }
+
+    /// 200 000 seeded inputs across every regime, each bit-identical to strtod.
+    @Test func differentialAgainstStrtod() {
+        var rng = SplitMix64(seed: 2026)
+        func digits(_ n: Int) -> String {
+            String((0..<n).map { i in Character(String(i == 0 ? Int.random(in: 1...9, using: &rng) : Int.random(in: 0...9, using: &rng))) })
+        }
+        for _ in 0..<60_000 {
+            // The feed's shape: 15-17 significant digits, the point anywhere.
+            var m = digits(Int.random(in: 15...17, using: &rng))
+            m.insert(".", at: m.index(m.startIndex, offsetBy: Int.random(in: 1..<(m.count - 1), using: &rng)))
+            Self.expectSameAsStrtod(Bool.random(using: &rng) ? "-" + m : m)
+        }
+        for _ in 0..<60_000 {
+            // 1-19 digit mantissas, exponents across the whole range and beyond.
+            Self.expectSameAsStrtod("\(digits(Int.random(in: 1...19, using: &rng)))e\(Int.random(in: -350...320, using: &rng))")
+        }
+        for _ in 0..<40_000 {
+            // Random doubles in shortest form and with 17 and 30 significant digits (near-halfway cases).
+            let d = Double(bitPattern: UInt64.random(in: 0...0x7FEF_FFFF_FFFF_FFFF, using: &rng))
+            Self.expectSameAsStrtod("\(d)")
+            Self.expectSameAsStrtod(String(format: "%.16e", d))
+            Self.expectSameAsStrtod(String(format: "%.29e", d))
+        }
+        for _ in 0..<2_000 {
+            // More than 19 digits: the two-bound check and the fallback.
+            Self.expectSameAsStrtod("0.\(String(repeating: "0", count: Int.random(in: 0...5, using: &rng)))\(digits(Int.random(in: 20...60, using: &rng)))")
+            Self.expectSameAsStrtod("\(digits(Int.random(in: 20...400, using: &rng)))e-\(Int.random(in: 0...400, using: &rng))")
+        }
+    }
+
+    /// Exact midpoints between adjacent doubles, written out in full: ties must round to even.
+    @Test func exactHalfwayPoints() {
+        var rng = SplitMix64(seed: 7)
+        for _ in 0..<2_000 {
+            // d = m * 2^e with 53-bit m; the midpoint (2m + 1) * 2^(e-1) printed exactly via Decimal-free big integers.
+            let m = UInt64.random(in: (1 << 52)..<(1 << 53), using: &rng)
+            let e = Int.random(in: -30...30, using: &rng)
+            let odd = 2 * m + 1  // midpoint numerator at exponent e - 1
+            let text: String
+            if e - 1 >= 0 {
+                text = Self.multiply(String(odd), byPowerOfTwo: e - 1)
+            } else {
+                // odd / 2^k = odd * 5^k / 10^k
+                let k = -(e - 1)
+                let digits = Self.multiply(String(odd), byPowerOfFive: k)
+                text = "\(digits)e-\(k)"
+            }
+            Self.expectSameAsStrtod(text)
+        }
+    }
+
+    static func multiply(_ decimal: String, by factor: Int) -> String {
+        var digits = decimal.utf8.map { Int($0) - 48 }
+        var carry = 0
+        for i in stride(from: digits.count - 1, through: 0, by: -1) {
+            let v = digits[i] * factor + carry
+            digits[i] = v % 10
+            carry = v / 10
+        }
+        while carry > 0 {
+            digits.insert(carry % 10, at: 0)
+            carry /= 10
+        }
+        return String(digits.map { Character(String($0)) })
+    }
+
+    static func multiply(_ decimal: String, byPowerOfTwo k: Int) -> String {
+        (0..<k).reduce(decimal) { acc, _ in multiply(acc, by: 2) }
+    }
+
+    static func multiply(_ decimal: String, byPowerOfFive k: Int) -> String {
+        (0..<k).reduce(decimal) { acc, _ in multiply(acc, by: 5) }
+    }
+
+    @Test(arguments: [
+        ("01", 1), ("-", 1), ("1.", 2), (".5", 0), ("1e", 2), ("1e+", 3), ("+1", 0), ("-a", 1), ("1.e5", 2),
+        ("--1", 1), ("0x10", 1), ("NaN", 0), ("-Infinity", 1),
+    ])
+    func grammar(_ text: String, _ stop: Int) {
+        let bytes = Array(text.utf8)
+        var r = ParsedNumber()
+        let ok = bytes.withUnsafeBufferPointer { NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r) }
+        // Either rejected at `stop`, or accepted as a shorter number ending at `stop` (the caller then sees the
+        // next byte as an unexpected delimiter).
+        #expect(!ok || r.end < bytes.count, "\(text)")
+        #expect(r.end == stop, "\(text): stopped at \(r.end)")
+    }
+
+    /// Every prefix of a valid number is either a valid shorter number or rejected; never a trap.
+    @Test func prefixes() {
+        for text in ["-1.5e+3", "81187.93284788371", "1778663880111", "0.000123E-7"] {
+            let bytes = Array(text.utf8)
+            for cut in 1...bytes.count {
+                var r = ParsedNumber()
+                let prefix = Array(bytes[0..<cut])
+                _ = prefix.withUnsafeBufferPointer {
+                    NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r)
+                }
+                #expect(r.end <= cut)
+            }
+        }
+    }
+
+    @Test func integers() {
+        #expect(Self.parse("9223372036854775807")?.integer == Int64.max)
+        #expect(Self.parse("-9223372036854775808")?.integer == Int64.min)
+        #expect(Self.parse("9223372036854775808")?.isInteger == false)
+        #expect(Self.parse("-9223372036854775809")?.isInteger == false)
+        #expect(Self.parse("1778663880111")?.integer == 1_778_663_880_111)
+        #expect(Self.parse("-0")?.integer == 0)
+        #expect(Self.parse("-0")?.double.sign == .minus)
+        #expect(Self.parse("1.0")?.isInteger == false)
+        #expect(Self.parse("1e3")?.isInteger == false)
+        #expect(Self.parse("1e3")?.double == 1000)
+    }
+}
