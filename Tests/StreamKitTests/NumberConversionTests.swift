@@ -13,25 +13,36 @@ import Testing
 /// Number conversion: the JSON grammar exactly, doubles bit-identical to glibc `strtod`, exact Int64 integers.
 @Suite struct NumberConversionTests {
     /// Parses `text` as a whole; nil when the grammar rejects it or it does not consume everything.
-    static func parse(_ text: String) -> ParsedNumber? {
+    ///
+    /// - Parameter padded: Follow the number with a delimiter and 48 spaces, as inside a frame, so the
+    ///   common-shape path (which needs room to read ahead) runs; unpadded, only the general path can.
+    static func parse(_ text: String, padded: Bool = false) -> ParsedNumber? {
         let bytes = Array(text.utf8)
         guard !bytes.isEmpty else { return nil }
+        let buffer = padded ? bytes + Array(",}".utf8) + Array(repeating: 0x20, count: 48) : bytes
         var r = ParsedNumber()
-        let ok = bytes.withUnsafeBufferPointer { NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r) }
+        let ok = buffer.withUnsafeBufferPointer { NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r) }
         return ok && r.end == bytes.count ? r : nil
     }
 
+    /// Both paths (padded and not) must agree with strtod, bit for bit, and with each other on integers.
     static func expectSameAsStrtod(_ text: String, sourceLocation: SourceLocation = #_sourceLocation) {
-        guard let r = parse(text) else {
-            Issue.record("rejected valid number \(text)", sourceLocation: sourceLocation)
-            return
-        }
         let reference = strtod(text, nil)
-        #expect(
-            r.double.bitPattern == reference.bitPattern,
-            "\(text): \(r.double) vs strtod \(reference)",
-            sourceLocation: sourceLocation
-        )
+        var results: [ParsedNumber] = []
+        for padded in [false, true] {
+            guard let r = parse(text, padded: padded) else {
+                Issue.record("rejected valid number \(text) (padded: \(padded))", sourceLocation: sourceLocation)
+                return
+            }
+            #expect(
+                r.double.bitPattern == reference.bitPattern,
+                "\(text) (padded: \(padded)): \(r.double) vs strtod \(reference)",
+                sourceLocation: sourceLocation
+            )
+            results.append(r)
+        }
+        #expect(results[0].isInteger == results[1].isInteger, "\(text)", sourceLocation: sourceLocation)
+        #expect(results[0].integer == results[1].integer || !results[0].isInteger, "\(text)", sourceLocation: sourceLocation)
     }
 
     @Test(arguments: [
@@ -124,16 +135,21 @@ import Testing
 
     @Test(arguments: [
         ("01", 1), ("-", 1), ("1.", 2), (".5", 0), ("1e", 2), ("1e+", 3), ("+1", 0), ("-a", 1), ("1.e5", 2),
-        ("--1", 1), ("0x10", 1), ("NaN", 0), ("-Infinity", 1),
+        ("--1", 1), ("0x10", 1), ("NaN", 0), ("-Infinity", 1), ("01.5", 1), ("-01", 2), ("1.5.3", 3),
+        ("-.5", 1), ("00", 1), ("1.5e", 4), ("123456789012345678901234.5e", 27),
     ])
     func grammar(_ text: String, _ stop: Int) {
         let bytes = Array(text.utf8)
-        var r = ParsedNumber()
-        let ok = bytes.withUnsafeBufferPointer { NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r) }
-        // Either rejected at `stop`, or accepted as a shorter number ending at `stop` (the caller then sees the
-        // next byte as an unexpected delimiter).
-        #expect(!ok || r.end < bytes.count, "\(text)")
-        #expect(r.end == stop, "\(text): stopped at \(r.end)")
+        for buffer in [bytes, bytes + Array(repeating: 0x20, count: 48)] {
+            var r = ParsedNumber()
+            let ok = buffer.withUnsafeBufferPointer {
+                NumberParser.parse($0.baseAddress!, start: 0, limit: $0.count, into: &r)
+            }
+            // Either rejected at `stop`, or accepted as a shorter number ending at `stop` (the caller then sees
+            // the next byte as an unexpected delimiter).
+            #expect(!ok || r.end < bytes.count, "\(text)")
+            #expect(r.end == stop, "\(text): stopped at \(r.end)")
+        }
     }
 
     /// Every prefix of a valid number is either a valid shorter number or rejected; never a trap.
@@ -152,6 +168,12 @@ import Testing
     }
 
     @Test func integers() {
+        for padded in [false, true] {
+            #expect(Self.parse("1234567890123456", padded: padded)?.integer == 1_234_567_890_123_456)
+            #expect(Self.parse("-123456789012345", padded: padded)?.integer == -123_456_789_012_345)
+            #expect(Self.parse("1778663880111", padded: padded)?.integer == 1_778_663_880_111)
+            #expect(Self.parse("0", padded: padded)?.integer == 0)
+        }
         #expect(Self.parse("9223372036854775807")?.integer == Int64.max)
         #expect(Self.parse("-9223372036854775808")?.integer == Int64.min)
         #expect(Self.parse("9223372036854775808")?.isInteger == false)

@@ -52,8 +52,79 @@ enum NumberParser {
     /// stopping at the first byte that cannot continue it. What follows is the caller's to check.
     ///
     /// - Returns: false, with `result.end` at the offending byte (or `limit`), when the grammar is violated.
-    @usableFromInline @inline(__always)
+    @usableFromInline @inline(never)
     static func parse(_ base: UnsafePointer<UInt8>, start: Int, limit: Int, into result: inout ParsedNumber) -> Bool {
+        if parseCommonShape(base, start: start, limit: limit, into: &result) { return true }
+        return parseGeneral(base, start: start, limit: limit, into: &result)
+    }
+
+    /// The shapes the feed sends almost exclusively, `[-]ddd` and `[-]ddd.ddd` with at most 19 digits and no
+    /// exponent, in four digit runs with no per-digit work and no data-dependent branch: a run that does not
+    /// apply is computed anyway and masked out, because numbers of varying length would mispredict any branch
+    /// on their length. Returns false for anything else, every invalid input included; `parseGeneral` then
+    /// decides (and reports the offset of the error).
+    @usableFromInline @inline(__always)
+    static func parseCommonShape(
+        _ base: UnsafePointer<UInt8>,
+        start: Int,
+        limit: Int,
+        into result: inout ParsedNumber
+    ) -> Bool {
+        // Every run may read 8 bytes: sign + 2 integer runs + '.' + 2 fraction runs + the byte after.
+        guard start &+ 42 <= limit else { return false }
+        let negative = base[start] == UInt8(ascii: "-")
+        var i = negative ? start &+ 1 : start
+        // Integer part: one run, plus a second when the first filled all eight bytes.
+        let (n1, v1) = digitRun(base, i)
+        let (r2, u2) = digitRun(base, i &+ n1)
+        let n2 = n1 == 8 ? r2 : 0
+        let v2 = n1 == 8 ? u2 : 0
+        // No digit, a leading zero followed by digits, or 16+ integer digits: the general path.
+        guard n1 > 0, n2 < 8, n1 == 1 || base[i] != UInt8(ascii: "0") else { return false }
+        var w = v1 &* powerOfTen(n2) &+ v2
+        var digits = n1 &+ n2
+        i &+= digits
+        var exponent = 0
+        let isInteger = base[i] != UInt8(ascii: ".")
+        if !isInteger {
+            i &+= 1
+            let (n3, v3) = digitRun(base, i)
+            let (r4, u4) = digitRun(base, i &+ n3)
+            let n4 = n3 == 8 ? r4 : 0
+            let v4 = n3 == 8 ? u4 : 0
+            guard n3 > 0, n4 < 8 else { return false }
+            w = w &* powerOfTen(n3) &* powerOfTen(n4) &+ v3 &* powerOfTen(n4) &+ v4
+            digits &+= n3 &+ n4
+            i &+= n3 &+ n4
+            exponent = -(n3 &+ n4)
+        }
+        // More than 19 digits, or an exponent follows: not this shape.
+        guard digits <= 19, base[i] | 0x20 != UInt8(ascii: "e") else { return false }
+        result.end = i
+        if isInteger {
+            guard w <= UInt64(Int64.max) else { return false }
+            result.integer = negative ? -Int64(w) : Int64(w)
+            result.isInteger = true
+            let d = Double(w)  // exact for w <= 2^53; correctly rounded (to nearest even) above
+            result.double = negative ? -d : d
+            return true
+        }
+        result.isInteger = false
+        // Clinger where it applies (a field's numbers keep their shape, so this branch predicts well), else
+        // Eisel-Lemire, exact for any 19-digit w.
+        if w <= 1 << 53 && exponent >= -22 {
+            let d = Double(w) / exactPowersOfTen[-exponent]
+            result.double = negative ? -d : d
+            return true
+        }
+        guard let bits = eiselLemire(w: w, q: exponent) else { return false }
+        result.double = Double(bitPattern: bits | (negative ? 1 << 63 : 0))
+        return true
+    }
+
+    /// Any JSON number, and every grammar error with its offset.
+    @usableFromInline
+    static func parseGeneral(_ base: UnsafePointer<UInt8>, start: Int, limit: Int, into result: inout ParsedNumber) -> Bool {
         var i = start
         let negative = base[i] == UInt8(ascii: "-")
         if negative {
@@ -239,21 +310,15 @@ enum NumberParser {
         return (n, eightDigits(padded))
     }
 
-    /// 10^n for n in 0...8.
+    /// 10^n for n in 0...8 (a table lookup: n varies from number to number, a branch would mispredict).
     @usableFromInline @inline(__always)
     static func powerOfTen(_ n: Int) -> UInt64 {
-        switch n {
-        case 0: 1
-        case 1: 10
-        case 2: 100
-        case 3: 1_000
-        case 4: 10_000
-        case 5: 100_000
-        case 6: 1_000_000
-        case 7: 10_000_000
-        default: 100_000_000
-        }
+        integerPowersOfTen[n & 15]
     }
+
+    @usableFromInline static let integerPowersOfTen: [UInt64] = [
+        1, 10, 100, 1_000, 10_000, 100_000, 1_000_000, 10_000_000, 100_000_000, 0, 0, 0, 0, 0, 0, 0,
+    ]
 
     /// 10^0 ... 10^22, all exactly representable.
     @usableFromInline static let exactPowersOfTen: [Double] = [
