@@ -26,4 +26,4 @@ generate:
 bench:
 	mkdir -p docs
 	swift build -c release --product streamkit-bench
-	./.build/release/streamkit-bench --output docs/benchmarks.md
+	./.build/release/streamkit-bench --per-channel --output docs/benchmarks.md
