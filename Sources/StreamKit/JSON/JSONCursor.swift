@@ -95,6 +95,39 @@ struct JSONCursor {
         if self.base[i] == UInt8(ascii: "}") { return i &+ 1 }
         while true {
             guard i < self.count, self.base[i] == UInt8(ascii: "\"") else { throw self.fail(i) }
+            // Fast path for the compact frames the server sends: a key of at most 7 plain bytes followed
+            // directly by ':' and a value, all found in one 8-byte load.
+            if i &+ 10 <= self.count {
+                let w = UnsafeRawPointer(self.base + (i &+ 1)).loadUnaligned(as: UInt64.self)
+                let ones: UInt64 = 0x0101_0101_0101_0101
+                let high: UInt64 = 0x8080_8080_8080_8080
+                let quote = w ^ (ones &* 0x22)
+                let quoteBits = (quote &- ones) & ~quote & high
+                let slash = w ^ (ones &* 0x5C)
+                let otherBits = (((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w) | w) & high
+                let n = quoteBits.trailingZeroBitCount &>> 3  // key length when a quote is in the word
+                // The quote must come before any escape, control or non-ASCII byte, and ':' right after it.
+                if quoteBits != 0 && (otherBits == 0 || otherBits.trailingZeroBitCount &>> 3 > n) && n > 0
+                    && self.base[i &+ 1 &+ n &+ 1] == UInt8(ascii: ":")
+                {
+                    let packed = w & ((1 << (UInt64(n) &* 8)) &- 1)
+                    let key = JSONKey(slice: TextSlice(offset: i &+ 1, count: n, hasEscapes: false), packed: packed)
+                    var v = i &+ n &+ 3
+                    if v < self.count && self.base[v] <= 0x20 { v = self.skipWhitespace(v) }
+                    guard v < self.count else { throw DecodeError(.unexpectedEnd, at: v) }
+                    i = try body(key, v)
+                    if i < self.count && self.base[i] <= 0x20 { i = self.skipWhitespace(i) }
+                    guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+                    let b = self.base[i]
+                    if b == UInt8(ascii: ",") {
+                        i &+= 1
+                        if i < self.count && self.base[i] <= 0x20 { i = self.skipWhitespace(i) }
+                        continue
+                    }
+                    if b == UInt8(ascii: "}") { return i &+ 1 }
+                    throw DecodeError(.unexpectedByte, at: i)
+                }
+            }
             let key = try self.scanKey(i)
             i = self.skipWhitespace(key.end)
             guard i < self.count, self.base[i] == UInt8(ascii: ":") else { throw self.fail(i) }
