@@ -1,0 +1,205 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+// MARK: - Time
+
+/// A point on the caller's monotonic clock, in nanoseconds. The session never reads a clock: every input carries
+/// `now`, so tests drive it with virtual time and the C ABI passes `CLOCK_MONOTONIC`.
+public struct Instant: Sendable, Hashable, Comparable, CustomStringConvertible {
+    /// Nanoseconds since an arbitrary origin.
+    public var nanoseconds: Int64
+
+    @inlinable public init(nanoseconds: Int64) { self.nanoseconds = nanoseconds }
+
+    /// `seconds` after the origin (for tests and examples).
+    public static func seconds(_ seconds: Double) -> Instant { Instant(nanoseconds: Int64(seconds * 1e9)) }
+
+    @inlinable public static func < (a: Instant, b: Instant) -> Bool { a.nanoseconds < b.nanoseconds }
+
+    /// This instant moved by `d`.
+    @inlinable public func advanced(by d: Duration) -> Instant {
+        Instant(nanoseconds: self.nanoseconds &+ d.nanoseconds)
+    }
+
+    /// The time from `earlier` to this instant.
+    @inlinable public func duration(since earlier: Instant) -> Duration {
+        .nanoseconds(self.nanoseconds &- earlier.nanoseconds)
+    }
+
+    public var description: String { "\(Double(self.nanoseconds) / 1e9)s" }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds (saturating).
+    @inlinable public var nanoseconds: Int64 {
+        let (s, a) = self.components
+        let (ns, overflow) = s.multipliedReportingOverflow(by: 1_000_000_000)
+        guard !overflow else { return s < 0 ? .min : .max }
+        return ns &+ a / 1_000_000_000
+    }
+}
+
+// MARK: - Configuration
+
+/// How a session keeps its connection alive, reconnects, and watches its subscriptions. Every field has a default
+/// chosen from the reference; the comment on each says why.
+public struct SessionConfiguration: Sendable, Hashable {
+    /// Application `ping` interval until the server's `welcome` says otherwise. The reference: "typically 10s".
+    public var defaultPingInterval: Duration = .seconds(10)
+    /// How long a `pong` may take before the connection is declared dead. A live server answers in milliseconds;
+    /// 5 s tolerates a slow network without trusting a stalled socket for long.
+    public var pongTimeout: Duration = .seconds(5)
+    /// Silence (no frame of any kind) after which the connection is declared dead, whatever the pings say.
+    /// Three ping intervals: a healthy connection always has pongs flowing.
+    public var livenessTimeout: Duration = .seconds(30)
+    /// How long a request may wait for its `ack` or `error`.
+    public var requestTimeout: Duration = .seconds(10)
+    /// How long connecting may take before it counts as failed (the transport enforces it; the session times it too).
+    public var connectTimeout: Duration = .seconds(15)
+    /// First reconnect delay bound. Full jitter: the actual delay is uniform in [0, bound].
+    public var backoffInitial: Duration = .seconds(1)
+    /// Largest reconnect delay bound. The reference's client evidence backs off "up to 60 s".
+    public var backoffCap: Duration = .seconds(60)
+    /// The wait after close 4004 (too many connections for the key): long, so other connections can end first.
+    public var connectionLimitDelay: Duration = .seconds(60)
+    /// A connection counts as healthy, and resets the backoff, only after it has been open this long *and* data
+    /// flowed. A server that accepts and closes at once therefore never resets the backoff.
+    public var healthyAfter: Duration = .seconds(30)
+    /// Quiet time after which a `market@crypto_latest_price` subscription is stale: three of the documented ~15 s
+    /// pushes (top-500 ids push every ~5 s, so this is generous for them).
+    public var priceStaleAfter: Duration? = .seconds(45)
+    /// Quiet time after which an on-chain subscription is stale. Off by default: on-chain channels push per event,
+    /// and a quiet token is normal.
+    public var onChainStaleAfter: Duration? = nil
+    /// Subscriptions per connection, until an `ack`'s `sub_limit` says otherwise. Documented: 100.
+    public var subscriptionLimit: Int = 100
+    /// Swaps and liquidity events remembered for deduplication (by `tx` + `lgid`/`iix`). Both legs of one swap
+    /// arrive within milliseconds; 4096 recent events is ample and bounded.
+    public var dedupeWindow: Int = 4096
+    /// Most targets sent in one subscribe request.
+    public var maxTargetsPerRequest: Int = 50
+
+    public init() {}
+}
+
+// MARK: - Actions and events
+
+/// What the transport must do for the session.
+public enum SessionAction: Sendable, Hashable {
+    /// Open the WebSocket connection (TLS, upgrade with the API key header).
+    case connect
+    /// Send this text frame.
+    case send([UInt8])
+    /// Close the connection with this code and stop reading from it; report ``Session/handleClosed(code:reason:now:)``
+    /// when it is gone (at once, without waiting for a dead peer).
+    case close(code: UInt16)
+}
+
+/// Why a connection ended.
+public enum DisconnectReason: Sendable, Hashable, CustomStringConvertible {
+    /// The server closed with this code (and reason text).
+    case closedByServer(code: UInt16, reason: String)
+    /// The transport failed (connect refused, TLS, reset, ...).
+    case transportError(String)
+    /// No `pong` within ``SessionConfiguration/pongTimeout``.
+    case pongTimeout
+    /// No frame at all within ``SessionConfiguration/livenessTimeout``: the connection went silent.
+    case silent
+    /// Connecting took longer than ``SessionConfiguration/connectTimeout``.
+    case connectTimeout
+    /// The server sent a frame the client could not decode (the connection is recycled).
+    case protocolError(String)
+    /// The user stopped the session.
+    case stopped
+
+    public var description: String {
+        switch self {
+        case .closedByServer(let code, let reason):
+            "closed by server: \(CloseCode(rawValue: code))\(reason.isEmpty ? "" : " \(reason)")"
+        case .transportError(let e): "transport error: \(e)"
+        case .pongTimeout: "no pong in time"
+        case .silent: "connection silent"
+        case .connectTimeout: "connect timeout"
+        case .protocolError(let e): "protocol error: \(e)"
+        case .stopped: "stopped"
+        }
+    }
+}
+
+/// Why a subscription is not (or no longer) active.
+public enum SubscriptionFailure: Sendable, Hashable, CustomStringConvertible {
+    /// The server refused it: its error code, message and detail.
+    case rejected(code: StreamErrorCode?, message: String, detail: String)
+    /// No `ack` within ``SessionConfiguration/requestTimeout``.
+    case timeout
+    /// The connection's subscription limit is reached.
+    case capacity(limit: Int)
+
+    public var description: String {
+        switch self {
+        case .rejected(let code, let message, let detail):
+            "rejected (\(code.map { String($0.rawValue) } ?? "?")): \(message)\(detail.isEmpty ? "" : " \(detail)")"
+        case .timeout: "no ack in time"
+        case .capacity(let limit): "subscription limit \(limit) reached"
+        }
+    }
+}
+
+/// What happened, in order. Poll with ``Session/pollEvent()`` after every input, before delivering the frame that
+/// input returned, so gap markers precede the data they concern.
+public enum SessionEvent: Sendable, Hashable {
+    /// Connecting; `attempt` is 0 for the first connection after start or after a healthy period.
+    case connecting(attempt: Int)
+    /// The transport is up.
+    case connected
+    /// The server's welcome, with the ping interval now in force.
+    case welcome(pingInterval: Duration)
+    /// The server acknowledged the subscription (`duplicate` when it already had it).
+    case subscribed(Subscription, duplicate: Bool)
+    /// The subscription was removed.
+    case unsubscribed(Subscription)
+    /// The subscription failed; it is not retried until subscribed again.
+    case subscriptionFailed(Subscription, SubscriptionFailure)
+    /// No data for the subscription since `since`; it is being re-subscribed on its own.
+    case stale(Subscription, since: Instant)
+    /// The connection ended and will be retried after `delay` (the `attempt`-th retry).
+    case reconnecting(attempt: Int, delay: Duration, reason: DisconnectReason)
+    /// After a reconnect, every subscription that was active is active again.
+    case restored
+    /// The subscription's data was interrupted from `from` to `to`: anything the server pushed in between was
+    /// not received. Delivered before the subscription's first data after the interruption.
+    case gap(Subscription, from: Instant, to: Instant, reason: DisconnectReason)
+    /// An `error` frame not tied to a request of this session.
+    case serverError(code: StreamErrorCode?, message: String, detail: String)
+    /// The session stopped for good: the key is invalid or disabled, the plan lacks WebSocket, or an AUTH error.
+    case fatal(DisconnectReason)
+    /// The session stopped because the user asked.
+    case stopped
+}
+
+/// What ``Session/handleText(_:now:into:)`` found in a frame.
+public enum InboundResult: Sendable, Hashable {
+    /// A data push for the subscription at this index of ``Session/subscriptions`` (`nil` when it matches no
+    /// subscription of the session, e.g. one just unsubscribed): deliver `frame`.
+    case data(subscription: Subscription?)
+    /// A swap or liquidity event already delivered (the other token leg): do not deliver.
+    case duplicate
+    /// A control frame (welcome, ack, error, pong); its effects are in the events and actions.
+    case control
+    /// A frame that could not be decoded. The connection is kept; a run of them recycles it.
+    case invalid(DecodeError)
+}
+
+/// Counters a session keeps; all monotonic.
+public struct SessionCounters: Sendable, Hashable {
+    /// Data frames received (duplicates included).
+    public var dataFrames: Int = 0
+    /// Duplicate swaps and liquidity events suppressed.
+    public var duplicatesSuppressed: Int = 0
+    /// Frames that could not be decoded.
+    public var invalidFrames: Int = 0
+    /// Connections closed and retried.
+    public var reconnects: Int = 0
+    /// Stale subscriptions detected.
+    public var staleSubscriptions: Int = 0
+}
