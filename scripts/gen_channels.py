@@ -559,13 +559,45 @@ def gen_mirrors():
     return "\n".join(L) + "\n"
 
 
+BENCH_OUT = os.path.join(ROOT, "Benchmarks", "streamkit-bench", "Generated")
+
+
+def gen_bench_checksums():
+    """Checksums over StreamKit payloads through their typed getters, as a user reads them; the same fold as
+    the JSONDecoder mirrors' `checksum`, so the benchmark compares like with like."""
+    L = [HEADER, "import StreamKit", "import StreamKitTestSupport", ""]
+
+    def body(type_name, fields, windows=None):
+        out = [f"@inline(__always) func checksum(_ p: {type_name}) -> UInt64 {{", "    var h: UInt64 = 0"]
+        for i, f in enumerate(fields):
+            if f.kind == "text":
+                opt = "" if f.req else "?"
+                out.append(f"    h &+= Checksum.mixLength({i}, p.{ident(f.wire)}{opt}.count)")
+            else:
+                out.append(f"    h &+= Checksum.mix({i}, p.{ident(f.wire)})")
+        if windows:
+            out.append("    p.forEachWindow { _, w in h &+= checksum(w) }")
+        out.append("    return h")
+        out.append("}")
+        return out
+
+    L += body("TokenMetricWindow", TOKEN_WINDOW.fields)
+    L.append("")
+    L += body("PoolMetricWindow", POOL_WINDOW.fields)
+    for p in PAYLOADS:
+        L.append("")
+        L += body(p.type, p.fields, p.windows)
+    return "\n".join(L) + "\n"
+
+
 def main():
     check = "--check" in sys.argv
     files = {os.path.join(OUT, k): v for k, v in generate().items()}
     files[os.path.join(MIRROR_OUT, "FoundationMirrors.swift")] = gen_mirrors()
+    files[os.path.join(BENCH_OUT, "PayloadChecksums.swift")] = gen_bench_checksums()
     stale = []
-    os.makedirs(OUT, exist_ok=True)
-    os.makedirs(MIRROR_OUT, exist_ok=True)
+    for d in (OUT, MIRROR_OUT, BENCH_OUT):
+        os.makedirs(d, exist_ok=True)
     for path, text in files.items():
         name = os.path.relpath(path, ROOT)
         old = open(path).read() if os.path.exists(path) else None
