@@ -694,7 +694,7 @@ public struct Session: Sendable {
         self.counters.dataFrames += 1
         self.dataSinceConnect = true
         // Both token legs of one swap or liquidity event: deliver once.
-        if let key = Self.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
+        if self.configuration.dedupeWindow > 0, let key = Self.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
             self.counters.duplicatesSuppressed += 1
             return .duplicate
         }

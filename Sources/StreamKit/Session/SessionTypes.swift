@@ -74,7 +74,8 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// Subscriptions per connection, until an `ack`'s `sub_limit` says otherwise. Documented: 100.
     public var subscriptionLimit: Int = 100
     /// Swaps and liquidity events remembered for deduplication (by `tx` + `lgid`/`iix`). Both legs of one swap
-    /// arrive within milliseconds; 4096 recent events is ample and bounded.
+    /// arrive within milliseconds; 4096 recent events is ample and bounded. 0 turns deduplication off (a
+    /// ``SessionPool`` deduplicates across its connections instead).
     public var dedupeWindow: Int = 4096
     /// Most targets sent in one subscribe request.
     public var maxTargetsPerRequest: Int = 50

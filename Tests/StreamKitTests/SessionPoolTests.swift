@@ -1,0 +1,104 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+import Testing
+
+@testable import StreamKit
+
+@Suite struct SessionPoolTests {
+    struct Sent { let connection: Int; let text: String }
+
+    static func drain(_ pool: inout SessionPool) -> (actions: [(Int, SessionAction)], sent: [Sent], events: [(Int, SessionEvent)]) {
+        var actions: [(Int, SessionAction)] = []
+        var sent: [Sent] = []
+        var events: [(Int, SessionEvent)] = []
+        while let e = pool.pollEvent() { events.append(e) }
+        while let a = pool.pollAction() {
+            actions.append(a)
+            if case .send(let b) = a.action { sent.append(Sent(connection: a.connection, text: String(decoding: b, as: UTF8.self))) }
+        }
+        return (actions, sent, events)
+    }
+
+    static func ack(_ pool: inout SessionPool, _ sent: [Sent], now: Instant, frame: inout DecodedFrame) {
+        for s in sent {
+            guard let id = (try? JSONValue(parsing: Array(s.text.utf8)))?["id"]?.int else { continue }
+            let text = #"{"type":"ack","id":\#(id),"code":0,"msg":"ok","sub_limit":100}"#
+            _ = Array(text.utf8).withUnsafeBytes { pool.handleText(connection: s.connection, $0, now: now, into: &frame) }
+        }
+    }
+
+    /// 250 ids over 3 connections (100, 100, 50), every one acked.
+    @Test func shardsTwoHundredFiftyIdsOverThreeConnections() throws {
+        var pool = SessionPool(seed: 1)
+        let now = Instant(nanoseconds: 0)
+        var frame = DecodedFrame()
+        let subs = (1...250).map { Subscription.cryptoLatestPrice(Int64($0)) }
+        try pool.subscribe(subs, now: now)
+        #expect(pool.sessions.count == 3)
+        #expect(pool.sessions.map { $0.subscriptions.count } == [100, 100, 50])
+        pool.start(now: now)
+        let started = Self.drain(&pool)
+        #expect(started.actions.filter { $0.1 == .connect }.map(\.0).sorted() == [0, 1, 2])
+        for c in 0..<3 { pool.handleConnected(connection: c, now: now) }
+        let subscribed = Self.drain(&pool)
+        #expect(Set(subscribed.sent.map(\.connection)) == [0, 1, 2])
+        Self.ack(&pool, subscribed.sent, now: now, frame: &frame)
+        let acked = Self.drain(&pool)
+        let active = acked.events.filter { if case .subscribed = $0.1 { true } else { false } }
+        #expect(active.count == 250)
+        #expect(pool.sessions.reduce(0) { $0 + $1.activeSubscriptions.count } == 250)
+        #expect(pool.connection(of: .cryptoLatestPrice(250)) == 2)
+    }
+
+    /// Past capacity fails up front: nothing added, nothing sent.
+    @Test func pastCapacityFailsBeforeAnythingIsSent() throws {
+        var pool = SessionPool(seed: 1)
+        let now = Instant(nanoseconds: 0)
+        pool.start(now: now)
+        #expect(throws: SessionError.capacity(limit: 1000)) {
+            try pool.subscribe((1...1001).map { Subscription.cryptoLatestPrice(Int64($0)) }, now: now)
+        }
+        #expect(pool.sessions.isEmpty)
+        #expect(Self.drain(&pool).actions.isEmpty)
+        try pool.subscribe((1...1000).map { Subscription.cryptoLatestPrice(Int64($0)) }, now: now)
+        #expect(pool.sessions.count == 10)
+        #expect(pool.remainingCapacity == 0)
+        #expect(throws: SessionError.self) { try pool.subscribe([.cryptoLatestPrice(5000)], now: now) }
+    }
+
+    /// The two legs of one swap on two different connections: delivered once.
+    @Test func dedupeAcrossConnections() throws {
+        var config = SessionPool.Configuration()
+        config.session.subscriptionLimit = 1
+        var pool = SessionPool(configuration: config, seed: 1)
+        let now = Instant(nanoseconds: 0)
+        var frame = DecodedFrame()
+        let leg0 = try Subscription(channel: .transaction, target: .address(platformID: 14, address: token0))
+        let leg1 = try Subscription(channel: .transaction, target: .address(platformID: 14, address: token1))
+        try pool.subscribe([leg0, leg1], now: now)
+        #expect(pool.connection(of: leg0) == 0 && pool.connection(of: leg1) == 1)
+        pool.start(now: now)
+        pool.handleConnected(connection: 0, now: now)
+        pool.handleConnected(connection: 1, now: now)
+        Self.ack(&pool, Self.drain(&pool).sent, now: now, frame: &frame)
+        func receive(_ c: Int, _ text: String) -> InboundResult {
+            Array(text.utf8).withUnsafeBytes { pool.handleText(connection: c, $0, now: now, into: &frame) }
+        }
+        #expect(receive(0, swap(leg: token0)) == .data(subscription: leg0))
+        #expect(receive(1, swap(leg: token1)) == .duplicate)
+        #expect(pool.duplicatesSuppressed == 1)
+    }
+
+    @Test func unsubscribeRoutesToTheOwningConnection() throws {
+        var pool = SessionPool(seed: 1)
+        let now = Instant(nanoseconds: 0)
+        try pool.subscribe((1...150).map { Subscription.cryptoLatestPrice(Int64($0)) }, now: now)
+        pool.unsubscribe([.cryptoLatestPrice(120), .cryptoLatestPrice(3)], now: now)
+        #expect(pool.connection(of: .cryptoLatestPrice(120)) == nil)
+        #expect(pool.sessions[0].subscriptions.count == 99 && pool.sessions[1].subscriptions.count == 49)
+        // The room is reused.
+        try pool.subscribe([.cryptoLatestPrice(999)], now: now)
+        #expect(pool.connection(of: .cryptoLatestPrice(999)) == 0)
+    }
+}
