@@ -20,6 +20,9 @@ let package = Package(
     dependencies: [
         // Command-line parsing for the `streamkit` CLI and the benchmark.
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+        // The transport: WebSockets and TLS over SwiftNIO.
+        .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
+        .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
         // Counts heap allocations in the benchmarks (the allocation figures in docs/benchmarks.md).
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
@@ -29,6 +32,21 @@ let package = Package(
         /// The core: wire protocol, zero-copy key scanner, typed payloads. No I/O, no NIO.
         .target(
             name: "StreamKit",
+            swiftSettings: strictSettings
+        ),
+
+        /// The client: NIO transport (ws:// and wss://) driving the core's sans-I/O `SessionPool`, and the Swift API.
+        /// The only target that imports NIO.
+        .target(
+            name: "StreamKitClient",
+            dependencies: [
+                "StreamKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
             swiftSettings: strictSettings
         ),
 
@@ -57,6 +75,19 @@ let package = Package(
         .testTarget(
             name: "StreamKitTests",
             dependencies: ["StreamKit", "StreamKitTestSupport"],
+            swiftSettings: strictSettings
+        ),
+        .testTarget(
+            name: "StreamKitClientTests",
+            dependencies: [
+                "StreamKitClient",
+                "StreamKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ],
             swiftSettings: strictSettings
         ),
     ]

@@ -1,0 +1,248 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+public import NIOCore
+public import NIOPosix
+public import StreamKit
+
+/// A message delivered to a ``StreamClient/onMessage(_:)`` handler: the frame as decoded in place, borrowed.
+///
+/// Valid only during the call: it points at the connection's reused `DecodedFrame` and at NIO's receive buffer.
+/// Copy what you keep (or consume ``StreamClient/events``, which owns its messages).
+public struct MessageView {
+    private let framePointer: UnsafePointer<DecodedFrame>
+    /// The frame's bytes; ``frame``'s text slices point into them.
+    public let bytes: UnsafeRawBufferPointer
+    /// The subscription the push belongs to (`nil` for a push matching none, e.g. just unsubscribed).
+    public let subscription: Subscription?
+    /// The connection it arrived on.
+    public let connection: Int
+
+    init(frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int) {
+        self.framePointer = frame
+        self.bytes = bytes
+        self.subscription = subscription
+        self.connection = connection
+    }
+
+    /// The decoded frame (envelope and typed payload), read in place.
+    public var frame: DecodedFrame {
+        _read { yield self.framePointer.pointee }
+    }
+
+    /// The text of a slice of this frame.
+    public func string(_ slice: TextSlice?) -> String? { slice.map { $0.string(in: self.bytes) } }
+}
+
+/// What a ``StreamClient`` reports, in order.
+public enum StreamEvent: Sendable {
+    /// A lifecycle event of one connection (connecting, subscribed, stale, reconnecting, gap, fatal, ...).
+    case session(SessionEvent, connection: Int)
+    /// A data push, owned (its bytes copied once from the socket buffer).
+    case message(Message, subscription: Subscription?)
+}
+
+/// A client of the stream that never silently stops: keep-alive, reconnects with backoff and re-subscription,
+/// sharding over connections, deduplication, gap markers. See `SessionPool` and `Session` for the protocol logic;
+/// this type runs it over NIO.
+///
+/// ```swift
+/// let client = try StreamClient(configuration: StreamClientConfiguration(url: "ws://127.0.0.1:8765/v1", apiKey: key))
+/// client.start()
+/// try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)])
+/// for await event in client.events {
+///     if case .message(let m, _) = event, case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload {
+///         print(q.cid, q.price)
+///     }
+/// }
+/// ```
+public final class StreamClient: Sendable {
+    /// Lifecycle events and owned messages, in order. Bounded: when the consumer falls behind by more than
+    /// `eventBufferCapacity` items the oldest are dropped and counted in ``droppedEvents``.
+    public let events: AsyncStream<StreamEvent>
+    private let continuation: AsyncStream<StreamEvent>.Continuation
+    private let eventLoop: any EventLoop
+    private let core: UnsafeTransfer<ClientCore>
+
+    /// Creates a client; nothing connects until ``start()``.
+    ///
+    /// - Parameters:
+    ///   - configuration: URL, key, TLS, limits; see ``StreamClientConfiguration``.
+    ///   - eventLoopGroup: Where the connections run (one event loop is chosen for all of them).
+    ///   - eventBufferCapacity: Most undelivered items kept in ``events``. Default 65 536.
+    ///   - messagesInEvents: Also deliver owned copies of data pushes in ``events`` (one copy of the frame's bytes
+    ///     each). Turn off when ``onMessage(_:)`` is all you use, for a path with no allocation per message.
+    /// - Throws: ``StreamClientError`` for an invalid key or URL, or a TLS setup error. The key is never
+    ///   included in the error.
+    public init(
+        configuration: StreamClientConfiguration,
+        eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
+        eventBufferCapacity: Int = 65_536,
+        messagesInEvents: Bool = true
+    ) throws(StreamClientError) {
+        let endpoint = try configuration.validated()
+        let (stream, continuation) = AsyncStream<StreamEvent>.makeStream(bufferingPolicy: .bufferingNewest(eventBufferCapacity))
+        self.events = stream
+        self.continuation = continuation
+        self.eventLoop = eventLoopGroup.next()
+        let driver = try Driver(eventLoop: self.eventLoop, endpoint: endpoint, configuration: configuration)
+        self.core = UnsafeTransfer(ClientCore(driver: driver, continuation: continuation, messagesInEvents: messagesInEvents))
+        driver.delegate = self.core.value
+    }
+
+    /// Items dropped from ``events`` because the consumer fell behind.
+    public var droppedEvents: Int {
+        get async { (try? await self.onLoop { $0.dropped }) ?? 0 }
+    }
+
+    /// Registers a handler called on the I/O event loop for every data push, with a zero-copy view valid during
+    /// the call. Keep it short: it runs between reads. Set it before ``start()``.
+    public func onMessage(_ handler: @escaping @Sendable (MessageView) -> Void) {
+        let core = self.core
+        self.eventLoop.execute { core.value.messageHandler = handler }
+    }
+
+    /// Starts connecting (the connections with subscriptions; more open as subscriptions need them).
+    public func start() {
+        let core = self.core
+        self.eventLoop.execute { core.value.driver.start() }
+    }
+
+    /// Subscribes and waits until the server acknowledged every subscription.
+    ///
+    /// - Throws: ``StreamClientError/capacity(_:)`` (nothing sent) when they would not fit, or
+    ///   ``StreamClientError/subscriptionFailed(_:)`` with the first failure (the others stay subscribed).
+    public func subscribe(_ subscriptions: [Subscription]) async throws(StreamClientError) {
+        let core = self.core
+        let result: Result<Void, StreamClientError> = await withCheckedContinuation { done in
+            self.eventLoop.execute {
+                core.value.subscribe(subscriptions) { done.resume(returning: $0) }
+            }
+        }
+        try result.get()
+    }
+
+    /// Unsubscribes (without waiting for the acks).
+    public func unsubscribe(_ subscriptions: [Subscription]) {
+        let core = self.core
+        self.eventLoop.execute { core.value.driver.unsubscribe(subscriptions) }
+    }
+
+    /// Stops every connection and ends ``events``. Returns once the connections are closed.
+    public func stop() async {
+        let core = self.core
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            self.eventLoop.execute { core.value.stop { done.resume() } }
+        }
+    }
+
+    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async throws -> T {
+        let core = self.core
+        return try await self.eventLoop.submit { body(core.value) }.get()
+    }
+}
+
+/// The client's state on its event loop.
+final class ClientCore: DriverDelegate {
+    let driver: Driver
+    let continuation: AsyncStream<StreamEvent>.Continuation
+    var messageHandler: (@Sendable (MessageView) -> Void)?
+    let messagesInEvents: Bool
+    var dropped = 0
+    private var waiters: [(remaining: Set<Subscription>, done: (Result<Void, StreamClientError>) -> Void)] = []
+    private var stopWaiters: [() -> Void] = []
+
+    init(driver: Driver, continuation: AsyncStream<StreamEvent>.Continuation, messagesInEvents: Bool) {
+        self.driver = driver
+        self.continuation = continuation
+        self.messagesInEvents = messagesInEvents
+    }
+
+    func subscribe(_ subscriptions: [Subscription], done: @escaping (Result<Void, StreamClientError>) -> Void) {
+        let before = Set(self.driver.pool.sessions.flatMap(\.activeSubscriptions))
+        do {
+            try self.driver.subscribe(subscriptions)
+        } catch {
+            if case .capacity(let limit) = error { return done(.failure(.capacity(limit))) }
+            return done(.failure(.notRunning))
+        }
+        let remaining = Set(subscriptions).subtracting(before)
+        if remaining.isEmpty { return done(.success(())) }
+        self.waiters.append((remaining, done))
+    }
+
+    func stop(_ done: @escaping () -> Void) {
+        self.driver.stop()
+        if self.driver.pool.sessions.allSatisfy({ $0.phase == .stopped || $0.phase == .failed || $0.phase == .idle }) {
+            self.finish()
+            done()
+        } else {
+            self.stopWaiters.append(done)
+        }
+    }
+
+    private func finish() {
+        self.continuation.finish()
+        for w in self.waiters { w.done(.failure(.notRunning)) }
+        self.waiters.removeAll()
+    }
+
+    private func yield(_ event: StreamEvent) {
+        if case .dropped = self.continuation.yield(event) { self.dropped += 1 }
+    }
+
+    func driver(event: SessionEvent, connection: Int) {
+        switch event {
+        case .subscribed(let s, _):
+            self.settle(s, nil)
+        case .subscriptionFailed(let s, let why):
+            self.settle(s, .subscriptionFailed("\(s): \(why)"))
+        case .stopped, .fatal:
+            if case .fatal(let reason) = event {
+                for w in self.waiters { w.done(.failure(.subscriptionFailed("\(reason)"))) }
+                self.waiters.removeAll()
+            }
+            if self.driver.pool.sessions.allSatisfy({ $0.phase == .stopped || $0.phase == .failed }) {
+                self.yield(.session(event, connection: connection))
+                self.finish()
+                let waiters = self.stopWaiters
+                self.stopWaiters.removeAll()
+                for w in waiters { w() }
+                return
+            }
+        default:
+            break
+        }
+        self.yield(.session(event, connection: connection))
+    }
+
+    private func settle(_ s: Subscription, _ failure: StreamClientError?) {
+        var i = 0
+        while i < self.waiters.count {
+            if self.waiters[i].remaining.contains(s) {
+                if let failure {
+                    let w = self.waiters.remove(at: i)
+                    w.done(.failure(failure))
+                    continue
+                }
+                self.waiters[i].remaining.remove(s)
+                if self.waiters[i].remaining.isEmpty {
+                    let w = self.waiters.remove(at: i)
+                    w.done(.success(()))
+                    continue
+                }
+            }
+            i += 1
+        }
+    }
+
+    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int) {
+        if let handler = self.messageHandler {
+            handler(MessageView(frame: frame, bytes: bytes, subscription: subscription, connection: connection))
+        }
+        if self.messagesInEvents {
+            let owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
+            self.yield(.message(owned, subscription: subscription))
+        }
+    }
+}

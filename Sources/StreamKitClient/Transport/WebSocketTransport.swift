@@ -1,0 +1,355 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOSSL
+import NIOWebSocket
+import StreamKit
+
+// MARK: - Theory of operation
+//
+// The transport interprets the pool's actions and feeds it what happens on the wire; it makes no protocol
+// decision of its own. Everything runs on one event loop: the `Driver` owns the `SessionPool`, one channel per
+// connection index, and one scheduled timer set to the pool's `pollTimeout()`. After every input it drains the
+// pool's events (delivered first, so gap markers precede data), then its actions (connect, send, close).
+// Text frames are decoded in place from NIO's buffer into one reused `DecodedFrame`: nothing is copied or
+// allocated between the socket and the message callback.
+
+/// What the driver tells its owner, on the event loop.
+protocol DriverDelegate: AnyObject {
+    /// A session event of `connection`.
+    func driver(event: SessionEvent, connection: Int)
+    /// A data push to deliver; `frame` and `bytes` are valid only during the call.
+    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int)
+}
+
+/// Runs a `SessionPool` over NIO WebSocket connections. Confined to `eventLoop`: call every method on it.
+final class Driver {
+    let eventLoop: any EventLoop
+    let endpoint: StreamClientConfiguration.Endpoint
+    private let apiKey: String
+    private let maxFrameSize: Int
+    private let sslContext: NIOSSLContext?
+    private(set) var pool: SessionPool
+    private var channels: [Int: any NIOCore.Channel] = [:]
+    private var generation: [Int: Int] = [:]
+    private var frame = DecodedFrame()
+    private var timer: Scheduled<Void>?
+    private var timerDeadline: Instant?
+    weak var delegate: (any DriverDelegate)?
+
+    init(
+        eventLoop: any EventLoop,
+        endpoint: StreamClientConfiguration.Endpoint,
+        configuration: StreamClientConfiguration
+    ) throws(StreamClientError) {
+        self.eventLoop = eventLoop
+        self.endpoint = endpoint
+        self.apiKey = configuration.apiKey
+        self.maxFrameSize = configuration.maxFrameSize
+        self.pool = SessionPool(configuration: configuration.pool, seed: configuration.seed)
+        if endpoint.secure {
+            do {
+                self.sslContext = try NIOSSLContext(configuration: configuration.tls ?? .makeClientConfiguration())
+            } catch {
+                throw .tls("\(error)")
+            }
+        } else {
+            self.sslContext = nil
+        }
+    }
+
+    static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
+
+    // MARK: Inputs from the owner
+
+    func start() {
+        self.pool.start(now: Self.now())
+        self.pump()
+    }
+
+    func stop() {
+        self.pool.stop(now: Self.now())
+        self.pump()
+    }
+
+    func subscribe(_ subscriptions: [Subscription]) throws(SessionError) {
+        try self.pool.subscribe(subscriptions, now: Self.now())
+        self.pump()
+    }
+
+    func unsubscribe(_ subscriptions: [Subscription]) {
+        self.pool.unsubscribe(subscriptions, now: Self.now())
+        self.pump()
+    }
+
+    // MARK: Inputs from channels
+
+    func channelConnected(_ connection: Int, generation: Int, channel: any NIOCore.Channel) {
+        guard self.generation[connection] == generation else {
+            channel.close(promise: nil)
+            return
+        }
+        self.channels[connection] = channel
+        self.pool.handleConnected(connection: connection, now: Self.now())
+        self.pump()
+    }
+
+    func channelFailed(_ connection: Int, generation: Int, reason: String) {
+        guard self.generation[connection] == generation else { return }
+        self.channels[connection] = nil
+        self.pool.handleConnectFailed(connection: connection, reason: reason, now: Self.now())
+        self.pump()
+    }
+
+    func channelClosed(_ connection: Int, generation: Int, code: UInt16?, reason: String) {
+        guard self.generation[connection] == generation else { return }
+        self.channels[connection] = nil
+        self.pool.handleClosed(connection: connection, code: code, reason: reason, now: Self.now())
+        self.pump()
+    }
+
+    func channelText(_ connection: Int, generation: Int, _ bytes: UnsafeRawBufferPointer) {
+        guard self.generation[connection] == generation else { return }
+        let result = self.pool.handleText(connection: connection, bytes, now: Self.now(), into: &self.frame)
+        self.drainEvents()
+        if case .data(let subscription) = result, let delegate = self.delegate {
+            withUnsafePointer(to: &self.frame) { delegate.driver(message: $0, bytes: bytes, subscription: subscription, connection: connection) }
+        }
+        self.drainActions()
+        self.armTimer()
+    }
+
+    // MARK: Outputs
+
+    private func pump() {
+        self.drainEvents()
+        self.drainActions()
+        self.armTimer()
+    }
+
+    private func drainEvents() {
+        while let (connection, event) = self.pool.pollEvent() {
+            self.delegate?.driver(event: event, connection: connection)
+        }
+    }
+
+    private func drainActions() {
+        while let (connection, action) = self.pool.pollAction() {
+            switch action {
+            case .connect:
+                self.connect(connection)
+            case .send(let bytes):
+                guard let channel = self.channels[connection] else { continue }
+                var buffer = channel.allocator.buffer(capacity: bytes.count)
+                buffer.writeBytes(bytes)
+                channel.writeAndFlush(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: buffer), promise: nil)
+            case .close(let code):
+                // Say goodbye, but never wait for a peer that may be dead: close the socket at once.
+                guard let channel = self.channels[connection] else {
+                    // Still connecting: the connect completion will find the generation changed.
+                    self.generation[connection, default: 0] += 1
+                    self.pool.handleClosed(connection: connection, code: nil, reason: "closed while connecting", now: Self.now())
+                    continue
+                }
+                var data = channel.allocator.buffer(capacity: 2)
+                data.writeInteger(code)
+                channel.writeAndFlush(
+                    WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data),
+                    promise: nil
+                )
+                channel.close(promise: nil)
+            }
+        }
+    }
+
+    private func armTimer() {
+        let next = self.pool.pollTimeout()
+        guard next != self.timerDeadline else { return }
+        self.timer?.cancel()
+        self.timerDeadline = next
+        guard let next else {
+            self.timer = nil
+            return
+        }
+        let delay = TimeAmount.nanoseconds(max(0, next.nanoseconds - Self.now().nanoseconds))
+        self.timer = self.eventLoop.assumeIsolated().scheduleTask(in: delay) { [weak self] in
+            guard let self else { return }
+            self.timerDeadline = nil
+            self.pool.handleTimeout(now: Self.now())
+            self.pump()
+        }
+    }
+
+    // MARK: Connecting
+
+    private func connect(_ connection: Int) {
+        let generation = self.generation[connection, default: 0] + 1
+        self.generation[connection] = generation
+        let endpoint = self.endpoint
+        let sslContext = self.sslContext
+        let maxFrameSize = self.maxFrameSize
+        let driver = UnsafeTransfer(self)
+        var headers = HTTPHeaders()
+        headers.add(name: "Host", value: endpoint.port == (endpoint.secure ? 443 : 80) ? endpoint.host : "\(endpoint.host):\(endpoint.port)")
+        headers.add(name: "X-CMC_PRO_API_KEY", value: self.apiKey)
+        headers.add(name: "User-Agent", value: "StreamKit/\(StreamKitVersion.string)")
+        let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: endpoint.path, headers: headers)
+        let timeout = TimeAmount.nanoseconds(self.pool.configuration.session.connectTimeout.nanoseconds)
+
+        let future = ClientBootstrap(group: self.eventLoop)
+            .connectTimeout(timeout)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let sslContext {
+                        let serverName = endpoint.host.isIPAddress ? nil : endpoint.host
+                        let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: serverName)
+                        try channel.pipeline.syncOperations.addHandler(tls)
+                    }
+                    let stream = WebSocketStreamHandler(driver: driver, connection: connection, generation: generation)
+                    let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeOutcome>(
+                        maxFrameSize: maxFrameSize,
+                        enableAutomaticErrorHandling: true,
+                        upgradePipelineHandler: { channel, _ in
+                            channel.eventLoop.makeCompletedFuture {
+                                try channel.pipeline.syncOperations.addHandler(
+                                    NIOWebSocketFrameAggregator(
+                                        minNonFinalFragmentSize: 0,
+                                        maxAccumulatedFrameCount: 1024,
+                                        maxAccumulatedFrameSize: maxFrameSize
+                                    )
+                                )
+                                try channel.pipeline.syncOperations.addHandler(stream)
+                                return .upgraded
+                            }
+                        }
+                    )
+                    let upgrade = NIOTypedHTTPClientUpgradeConfiguration<UpgradeOutcome>(
+                        upgradeRequestHead: head,
+                        upgraders: [upgrader],
+                        notUpgradingCompletionHandler: { channel in
+                            channel.eventLoop.makeSucceededFuture(.refused)
+                        }
+                    )
+                    let negotiation = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
+                        configuration: NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
+                    )
+                    negotiation.whenComplete { result in
+                        switch result {
+                        case .success(.upgraded):
+                            // Only now are the HTTP handlers gone, so frames written from here reach the socket.
+                            driver.value.channelConnected(connection, generation: generation, channel: channel)
+                        case .success(.refused):
+                            driver.value.channelFailed(connection, generation: generation, reason: "the server refused the WebSocket upgrade")
+                            channel.close(promise: nil)
+                        case .failure(let error):
+                            driver.value.channelFailed(connection, generation: generation, reason: "upgrade failed: \(error)")
+                            channel.close(promise: nil)
+                        }
+                    }
+                }
+            }
+            .connect(host: endpoint.host, port: endpoint.port)
+        future.whenComplete { result in
+            let driver = driver.value
+            switch result {
+            case .success(let channel):
+                if driver.generation[connection] == generation {
+                    driver.channels[connection] = channel
+                } else {
+                    channel.close(promise: nil)
+                }
+            case .failure(let error):
+                driver.channelFailed(connection, generation: generation, reason: "\(error)")
+            }
+        }
+    }
+}
+
+enum UpgradeOutcome: Sendable {
+    case upgraded, refused
+}
+
+// MARK: - Handlers
+
+/// The WebSocket end of one connection: text frames to the driver, pings answered, close codes reported.
+final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
+    typealias InboundIn = WebSocketFrame
+    typealias OutboundOut = WebSocketFrame
+
+    private let driver: UnsafeTransfer<Driver>
+    private let connection: Int
+    private let generation: Int
+    private let state = UnsafeTransfer(StreamHandlerState())
+
+    final class StreamHandlerState {
+        var closeCode: UInt16?
+        var closeReason = ""
+        var error: String?
+    }
+
+    init(driver: UnsafeTransfer<Driver>, connection: Int, generation: Int) {
+        self.driver = driver
+        self.connection = connection
+        self.generation = generation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let frame = self.unwrapInboundIn(data)
+        switch frame.opcode {
+        case .text:
+            frame.unmaskedData.withUnsafeReadableBytes { bytes in
+                self.driver.value.channelText(self.connection, generation: self.generation, bytes)
+            }
+        case .ping:
+            context.writeAndFlush(
+                self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)),
+                promise: nil
+            )
+        case .connectionClose:
+            var data = frame.unmaskedData
+            let state = self.state.value
+            state.closeCode = data.readInteger(as: UInt16.self)
+            state.closeReason = data.readString(length: data.readableBytes) ?? ""
+            context.close(promise: nil)
+        case .binary, .pong, .continuation:
+            break
+        default:
+            break
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.state.value.error = "\(error)"
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        let state = self.state.value
+        self.driver.value.channelClosed(
+            self.connection,
+            generation: self.generation,
+            code: state.closeCode,
+            reason: state.closeCode != nil ? state.closeReason : (state.error ?? "connection lost")
+        )
+        context.fireChannelInactive()
+    }
+}
+
+// MARK: - Helpers
+
+/// Carries an event-loop-confined reference through NIO's `@Sendable` closures. Safe because every use happens on
+/// the driver's event loop: channels are created on it and all their callbacks run on it.
+struct UnsafeTransfer<Value>: @unchecked Sendable {
+    let value: Value
+    init(_ value: Value) { self.value = value }
+}
+
+extension String {
+    var isIPAddress: Bool {
+        (try? SocketAddress(ipAddress: self, port: 0)) != nil
+    }
+}
