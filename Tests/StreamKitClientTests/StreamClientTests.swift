@@ -83,10 +83,13 @@ final class ScriptedServer: @unchecked Sendable {
 
         func handlerAdded(context: ChannelHandlerContext) {
             if let code = self.server.script.closeOnConnect {
+                // As RFC 6455 has it: send the close frame, close TCP once the client echoes it (or after 2 s),
+                // so no unread data turns the close into a reset that could destroy the close frame.
                 var data = context.channel.allocator.buffer(capacity: 2)
                 data.writeInteger(code)
-                context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)))
-                    .whenComplete { _ in context.close(promise: nil) }
+                context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
+                let channel = context.channel
+                context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
                 return
             }
             self.send(context, #"{"type":"welcome","ping_interval_ms":10000}"#)

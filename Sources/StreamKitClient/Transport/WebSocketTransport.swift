@@ -209,7 +209,13 @@ final class Driver {
                         let tls = try NIOSSLClientHandler(context: sslContext, serverHostname: serverName)
                         try channel.pipeline.syncOperations.addHandler(tls)
                     }
-                    let stream = WebSocketStreamHandler(driver: driver, connection: connection, generation: generation)
+                    // One watcher reports the channel's end exactly once, with the close code if one arrived (even
+                    // when the server closes before the upgrade has completed, as auth failures do).
+                    let state = UnsafeTransfer(ConnectionState())
+                    try channel.pipeline.syncOperations.addHandler(
+                        ConnectionWatcher(driver: driver, connection: connection, generation: generation, state: state)
+                    )
+                    let stream = WebSocketStreamHandler(driver: driver, connection: connection, generation: generation, state: state)
                     let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeOutcome>(
                         maxFrameSize: maxFrameSize,
                         enableAutomaticErrorHandling: true,
@@ -234,19 +240,29 @@ final class Driver {
                             channel.eventLoop.makeSucceededFuture(.refused)
                         }
                     )
+                    var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
+                    // Frames the server sends right behind its 101 (a welcome, or a 4100 close) arrive in the same
+                    // read: hand them to the WebSocket decoder instead of dropping them (NIO's default).
+                    pipeline.leftOverBytesStrategy = .forwardBytes
                     let negotiation = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
-                        configuration: NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
+                        configuration: pipeline
                     )
                     negotiation.whenComplete { result in
+                        defer {
+                            state.value.settled = true
+                            state.value.reportIfDone(driver.value, connection: connection, generation: generation)
+                        }
                         switch result {
                         case .success(.upgraded):
                             // Only now are the HTTP handlers gone, so frames written from here reach the socket.
+                            guard channel.isActive else { return }  // it closed during the upgrade: the watcher reports it
+                            state.value.connected = true
                             driver.value.channelConnected(connection, generation: generation, channel: channel)
                         case .success(.refused):
-                            driver.value.channelFailed(connection, generation: generation, reason: "the server refused the WebSocket upgrade")
+                            state.value.failure = "the server refused the WebSocket upgrade"
                             channel.close(promise: nil)
                         case .failure(let error):
-                            driver.value.channelFailed(connection, generation: generation, reason: "upgrade failed: \(error)")
+                            state.value.failure = state.value.failure ?? "upgrade failed: \(error)"
                             channel.close(promise: nil)
                         }
                     }
@@ -275,7 +291,62 @@ enum UpgradeOutcome: Sendable {
 
 // MARK: - Handlers
 
-/// The WebSocket end of one connection: text frames to the driver, pings answered, close codes reported.
+/// What one connection's handlers learned, for the single report of its end.
+final class ConnectionState {
+    var connected = false
+    var closeCode: UInt16?
+    var closeReason = ""
+    var failure: String?
+    /// The channel has gone inactive.
+    var inactive = false
+    /// The upgrade negotiation has settled (bytes the server sent behind its 101 have been processed by then).
+    var settled = false
+    private var reported = false
+
+    /// Reports the connection's end once both the channel has closed and the negotiation has settled, so a close
+    /// frame that arrived with the 101 is never overtaken by the end of the stream.
+    func reportIfDone(_ driver: Driver, connection: Int, generation: Int) {
+        guard self.inactive, self.settled, !self.reported else { return }
+        self.reported = true
+        if let code = self.closeCode {
+            driver.channelClosed(connection, generation: generation, code: code, reason: self.closeReason)
+        } else if self.connected {
+            driver.channelClosed(connection, generation: generation, code: nil, reason: self.failure ?? "connection lost")
+        } else {
+            driver.channelFailed(connection, generation: generation, reason: self.failure ?? "connection closed during the handshake")
+        }
+    }
+}
+
+/// Reports the end of one connection to the driver, exactly once, whatever stage it ended in.
+final class ConnectionWatcher: ChannelInboundHandler, Sendable {
+    typealias InboundIn = NIOAny
+
+    private let driver: UnsafeTransfer<Driver>
+    private let connection: Int
+    private let generation: Int
+    private let state: UnsafeTransfer<ConnectionState>
+
+    init(driver: UnsafeTransfer<Driver>, connection: Int, generation: Int, state: UnsafeTransfer<ConnectionState>) {
+        self.driver = driver
+        self.connection = connection
+        self.generation = generation
+        self.state = state
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        self.state.value.failure = self.state.value.failure ?? "\(error)"
+        context.close(promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        self.state.value.inactive = true
+        self.state.value.reportIfDone(self.driver.value, connection: self.connection, generation: self.generation)
+        context.fireChannelInactive()
+    }
+}
+
+/// The WebSocket end of one connection: text frames to the driver, pings answered, close codes recorded.
 final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
     typealias InboundIn = WebSocketFrame
     typealias OutboundOut = WebSocketFrame
@@ -283,18 +354,13 @@ final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
     private let driver: UnsafeTransfer<Driver>
     private let connection: Int
     private let generation: Int
-    private let state = UnsafeTransfer(StreamHandlerState())
+    private let state: UnsafeTransfer<ConnectionState>
 
-    final class StreamHandlerState {
-        var closeCode: UInt16?
-        var closeReason = ""
-        var error: String?
-    }
-
-    init(driver: UnsafeTransfer<Driver>, connection: Int, generation: Int) {
+    init(driver: UnsafeTransfer<Driver>, connection: Int, generation: Int, state: UnsafeTransfer<ConnectionState>) {
         self.driver = driver
         self.connection = connection
         self.generation = generation
+        self.state = state
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
@@ -312,30 +378,23 @@ final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
         case .connectionClose:
             var data = frame.unmaskedData
             let state = self.state.value
-            state.closeCode = data.readInteger(as: UInt16.self)
+            let code = data.readInteger(as: UInt16.self)
+            state.closeCode = code ?? 1005  // 1005: no status code present
             state.closeReason = data.readString(length: data.readableBytes) ?? ""
-            context.close(promise: nil)
-        case .binary, .pong, .continuation:
-            break
+            // Complete the closing handshake (RFC 6455 5.5.1): echo the code, then close.
+            var echo = context.channel.allocator.buffer(capacity: 2)
+            if let code { echo.writeInteger(code) }
+            context.writeAndFlush(
+                self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo))
+            ).whenComplete { _ in context.close(promise: nil) }
         default:
-            break
+            break  // binary, pong, continuation (the aggregator reassembles fragments)
         }
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
-        self.state.value.error = "\(error)"
+        self.state.value.failure = "\(error)"
         context.close(promise: nil)
-    }
-
-    func channelInactive(context: ChannelHandlerContext) {
-        let state = self.state.value
-        self.driver.value.channelClosed(
-            self.connection,
-            generation: self.generation,
-            code: state.closeCode,
-            reason: state.closeCode != nil ? state.closeReason : (state.error ?? "connection lost")
-        )
-        context.fireChannelInactive()
     }
 }
 
