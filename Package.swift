@@ -50,6 +50,21 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// The simulator: a protocol-faithful stream server (pure engine and market model; NIO server).
+        .target(
+            name: "StreamKitSimulator",
+            dependencies: [
+                "StreamKit",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "NIOWebSocket", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         /// Seeded corpus of realistic frames and JSONDecoder mirror types: shared by the differential tests, the
         /// benchmarks and the simulator. Independent of the decoder it is used to check.
         .target(
@@ -81,6 +96,7 @@ let package = Package(
             name: "StreamKitClientTests",
             dependencies: [
                 "StreamKitClient",
+                "StreamKitSimulator",
                 "StreamKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

@@ -1,0 +1,351 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+import Foundation
+import NIOCore
+import NIOHTTP1
+import NIOPosix
+import NIOWebSocket
+import StreamKit
+import StreamKitClient
+import StreamKitSimulator
+import Testing
+
+// MARK: - A raw WebSocket client for driving the simulator byte for byte
+
+/// A plain WebSocket client (NIO's upgrader and a collecting handler): no StreamKit code on its path.
+final class RawClient: @unchecked Sendable {
+    enum Received: Equatable {
+        case text(String)
+        case close(UInt16?)
+    }
+
+    final class Collector: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = WebSocketFrame
+        let lock = NSLock()
+        var queue: [Received] = []
+        var ended = false
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = self.unwrapInboundIn(data)
+            switch frame.opcode {
+            case .text:
+                self.lock.withLock { self.queue.append(.text(String(buffer: frame.unmaskedData))) }
+            case .connectionClose:
+                var d = frame.unmaskedData
+                let code = d.readInteger(as: UInt16.self)
+                self.lock.withLock { self.queue.append(.close(code)) }
+            default:
+                break
+            }
+        }
+
+        func channelInactive(context: ChannelHandlerContext) {
+            self.lock.withLock { self.ended = true }
+        }
+    }
+
+    enum Upgrade: Sendable { case websocket, refused }
+
+    let channel: any NIOCore.Channel
+    let collector: Collector
+
+    private init(channel: any NIOCore.Channel, collector: Collector) {
+        self.channel = channel
+        self.collector = collector
+    }
+
+    static func connect(port: Int, key: String?, path: String = "/v1") async throws -> RawClient {
+        let collector = Collector()
+        let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    let upgrader = NIOTypedWebSocketClientUpgrader<Upgrade>(maxFrameSize: 1 << 22) { channel, _ in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(collector)
+                            return .websocket
+                        }
+                    }
+                    var headers = HTTPHeaders()
+                    headers.add(name: "Host", value: "localhost")
+                    if let key { headers.add(name: "X-CMC_PRO_API_KEY", value: key) }
+                    let head = HTTPRequestHead(version: .http1_1, method: .GET, uri: path, headers: headers)
+                    var config = NIOUpgradableHTTPClientPipelineConfiguration(
+                        upgradeConfiguration: NIOTypedHTTPClientUpgradeConfiguration(
+                            upgradeRequestHead: head,
+                            upgraders: [upgrader],
+                            notUpgradingCompletionHandler: { $0.eventLoop.makeSucceededFuture(.refused) }
+                        )
+                    )
+                    config.leftOverBytesStrategy = .forwardBytes
+                    _ = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(configuration: config)
+                }
+            }
+            .connect(host: "127.0.0.1", port: port)
+            .get()
+        return RawClient(channel: channel, collector: collector)
+    }
+
+    func send(_ text: String) async throws {
+        // Wait for the upgrade to finish (the collector is in the pipeline once it has).
+        for _ in 0..<200 where (try? await self.channel.pipeline.handler(type: Collector.self).get()) == nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await self.channel.writeAndFlush(
+            WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(string: text))
+        ).get()
+    }
+
+    /// The next text or close frame, or nil at the end of the stream or after `timeout`.
+    func receive(timeout: Duration = .seconds(5)) async throws -> Received? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            let next: Received?? = self.collector.lock.withLock {
+                if !self.collector.queue.isEmpty { return .some(self.collector.queue.removeFirst()) }
+                return self.collector.ended ? .some(nil) : nil
+            }
+            if let next { return next }
+            try await Task.sleep(for: .milliseconds(2))
+        }
+        return nil
+    }
+
+    /// Receives until a text frame satisfies `match`.
+    func receive(until match: (String) -> Bool, timeout: Duration = .seconds(5)) async throws -> String? {
+        let deadline = ContinuousClock.now + timeout
+        while ContinuousClock.now < deadline {
+            guard case .text(let t)? = try await self.receive(timeout: deadline - ContinuousClock.now) else { return nil }
+            if match(t) { return t }
+        }
+        return nil
+    }
+
+    func close() { self.channel.close(promise: nil) }
+}
+
+// MARK: - Tests
+
+@Suite(.serialized) struct SimulatorTests {
+    static func simulator(_ configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws -> SimulatorServer {
+        var c = SimulatorConfiguration(keys: ["good": .active, "off": .disabled, "basic": .noWebSocketPlan])
+        configure(&c)
+        return try await SimulatorServer.start(configuration: c)
+    }
+
+    static func error(_ text: String?) -> (code: String, id: Int64?, detail: String)? {
+        guard let text, let v = try? JSONValue(parsing: Array(text.utf8)), v["type"]?.string == "error",
+            let code = v["status"]?["error_code"]?.string
+        else { return nil }
+        return (code, v["id"]?.int, v["status"]?["error_detail"]?.string ?? "")
+    }
+
+    @Test func welcomeThenPingPong() async throws {
+        let sim = try await Self.simulator()
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        #expect(try await c.receive() == .text(#"{"type":"welcome","ping_interval_ms":10000}"#))
+        try await c.send(#"{"id":7,"method":"ping"}"#)
+        guard case .text(let pong)? = try await c.receive() else { Issue.record("no pong"); return }
+        let v = try JSONValue(parsing: Array(pong.utf8))
+        #expect(v["type"]?.string == "pong" && v["id"]?.int == 7 && v["code"]?.int == 0 && (v["ts"]?.int ?? 0) > 1_700_000_000_000)
+        c.close()
+    }
+
+    @Test func everyErrorCode() async throws {
+        let sim = try await Self.simulator { $0.channelsOnPlan = [.cryptoLatestPrice, .transaction]; $0.subscriptionLimit = 3 }
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        let cases: [(String, String, Int64?)] = [
+            ("{not json", "2201", nil),
+            (#"{"id":"x","method":"ping"}"#, "2201", nil),
+            (#"{"id":1,"method":"subscribez"}"#, "2202", 1),
+            (#"{"id":2,"method":"subscribe","pad":""# + String(repeating: "x", count: 5000) + #""}"#, "2203", nil),
+            (#"{"id":3}"#, "2204", 3),
+            (#"{"id":4,"method":"subscribe","params":{}}"#, "2204", 4),
+            (#"{"id":5,"method":"subscribe","channel":"market@kline","params":{}}"#, "2301", 5),
+            (#"{"id":6,"method":"subscribe","channel":"onchain@kline","params":{"platform_id":14,"address":"0xab","interval":"1m"}}"#, "2302", 6),
+            (#"{"id":7,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1,2,3,4]}}"#, "2303", 7),
+            (#"{"id":8,"method":"subscribe","channel":"market@crypto_latest_price"}"#, "2401", 8),
+            (#"{"id":9,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":["a"]}}"#, "2402", 9),
+            (#"{"id":10,"method":"subscribe","channel":"onchain@transaction","params":{"platform_id":14,"address":"0xab","interval":"1m"}}"#, "2402", 10),
+            (#"{"id":11,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1],"foo":1}}"#, "2402", 11),
+        ]
+        for (request, code, id) in cases {
+            try await c.send(request)
+            let e = Self.error(try await c.receive(until: { $0.contains(#""type":"error""#) }))
+            #expect(e?.code == code, "\(request.prefix(80))")
+            #expect(e?.id == id, "\(request.prefix(80))")
+        }
+        try await c.send(#"{"id":12,"method":"subscribe","channel":"market@crypto_latest_price"}"#)
+        let e = Self.error(try await c.receive(until: { $0.contains(#""type":"error""#) }))
+        #expect(e?.detail == "Param 'crypto_ids' is required for channel 'market@crypto_latest_price'.")
+        c.close()
+    }
+
+    @Test func acksDuplicatesAndUnsubscribeForms() async throws {
+        let sim = try await Self.simulator()
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        func ack(_ request: String) async throws -> JSONValue? {
+            try await c.send(request)
+            return try await c.receive(until: { $0.contains(#""type":"ack""#) }).flatMap { try? JSONValue(parsing: Array($0.utf8)) }
+        }
+        let a = try #require(try await ack(#"{"id":1,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1,1027]}}"#))
+        #expect(a["id"]?.int == 1 && a["code"]?.int == 0 && a["msg"]?.string == "ok")
+        #expect(a["channel"]?.string == "market@crypto_latest_price" && a["sub_count"]?.int == 2 && a["sub_limit"]?.int == 100)
+        #expect(a["params"]?["crypto_ids"]?.elements.compactMap(\.int) == [1, 1027])
+        let dup = try #require(try await ack(#"{"id":2,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1027,1]}}"#))
+        #expect(dup["duplicate"]?.bool == true && dup["sub_count"]?.int == 2)
+        let evm = "0x0E09FaBB73Bd3Ade0a17ECC321fD13a19e81cE82"
+        _ = try await ack(#"{"id":3,"method":"subscribe","channel":"onchain@transaction","params":{"platform_id":14,"address":"\#(evm)"}}"#)
+        let dupCase = try #require(try await ack(#"{"id":4,"method":"subscribe","channel":"onchain@transaction","params":{"platform_id":14,"address":["\#(evm.lowercased())"]}}"#))
+        #expect(dupCase["duplicate"]?.bool == true && dupCase["sub_count"]?.int == 3)
+        let one = try #require(try await ack(#"{"id":5,"method":"unsubscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1]}}"#))
+        #expect(one["sub_count"]?.int == 2)
+        let whole = try #require(try await ack(#"{"id":6,"method":"unsubscribe","channel":"onchain@transaction"}"#))
+        #expect(whole["sub_count"]?.int == 1)
+        let all = try #require(try await ack(#"{"id":7,"method":"unsubscribe_all"}"#))
+        #expect(all["sub_count"]?.int == 0 && all["channel"] == nil)
+        c.close()
+    }
+
+    @Test(arguments: [("nope", UInt16(4100)), ("off", 4101), ("basic", 4102)])
+    func refusedKeysCloseWithoutJSON(_ key: String, _ code: UInt16) async throws {
+        let sim = try await Self.simulator()
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: key)
+        #expect(try await c.receive() == .close(code))
+        #expect(sim.counters.refused[code] == 1)
+    }
+
+    @Test func keyInQueryParameterAndConnectionLimit() async throws {
+        let sim = try await Self.simulator { $0.connectionsPerKey = 2 }
+        defer { sim.stop() }
+        let a = try await RawClient.connect(port: sim.port, key: nil, path: "/v1?CMC_PRO_API_KEY=good")
+        #expect(try await a.receive() == .text(#"{"type":"welcome","ping_interval_ms":10000}"#))
+        let b = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await b.receive()
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        #expect(try await c.receive() == .close(4004))
+        a.close()
+        b.close()
+    }
+
+    @Test func idleConnectionsCloseWith1001() async throws {
+        let sim = try await Self.simulator { $0.idleTimeout = .milliseconds(300) }
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        #expect(try await c.receive(timeout: .seconds(3)) == .close(1001))
+    }
+
+    /// Every channel pushes payloads StreamKit decodes into the typed struct, with the documented keys.
+    @Test(arguments: StreamKit.Channel.allCases)
+    func everyChannelPushesItsDocumentedShape(_ channel: StreamKit.Channel) async throws {
+        let sim = try await Self.simulator { $0.speed = 40 }
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        let params: String
+        switch channel.targetParam {
+        case .cryptoIDs: params = #"{"crypto_ids":[1]}"#
+        default:
+            let interval = channel.allowedIntervals == nil ? "" : #","interval":"1s""#
+            params = #"{"platform_id":14,"\#(channel.targetParam.rawValue)":["0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"]\#(interval)}"#
+        }
+        try await c.send(#"{"id":1,"method":"subscribe","channel":"\#(channel.rawValue)","params":\#(params)}"#)
+        for _ in 0..<3 {
+            let text = try #require(try await c.receive(until: { $0.contains(#""type":"data""#) }, timeout: .seconds(10)))
+            let m = try FrameDecoder().decode(text)
+            guard case .data(let d) = m.frame else { Issue.record("not data"); return }
+            #expect(d.channel == channel)
+            #expect(d.payload.unknownKeyCount == 0 || channel == .holdersMetrics || channel == .holderWalletUpdate, "\(text)")
+            #expect(d.ts != nil)
+            if channel != .cryptoLatestPrice {
+                #expect(d.params.platformID == 14)
+                #expect(m.string(d.params.address) == "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d")
+            } else {
+                #expect(d.params.cryptoID == 1)
+            }
+        }
+        c.close()
+    }
+
+    /// The client against the simulator: 250 ids over 3 connections, all acked and flowing.
+    @Test func clientShardsTwoHundredFiftyIds() async throws {
+        let sim = try await Self.simulator { $0.speed = 20 }
+        defer { sim.stop() }
+        var config = StreamClientConfiguration(url: sim.url, apiKey: "good")
+        config.seed = 1
+        let client = try StreamClient(configuration: config)
+        client.start()
+        try await client.subscribe((1...250).map { StreamKit.Subscription.cryptoLatestPrice(Int64($0)) })
+        #expect(sim.liveConnections == 3)
+        let events = await StreamClientTests.collect(client, timeout: .seconds(15)) { events in
+            Set(StreamClientTests.prices(events).map(\.0)).count == 250
+        }
+        #expect(Set(StreamClientTests.prices(events).map(\.0)).count == 250)
+        await client.stop()
+    }
+
+    /// Kill every connection mid-stream: each comes back, every subscription gets a gap marker, data resumes.
+    @Test func killEveryConnectionMidStream() async throws {
+        let sim = try await Self.simulator { $0.speed = 20 }
+        defer { sim.stop() }
+        var config = StreamClientConfiguration(url: sim.url, apiKey: "good")
+        config.seed = 3
+        config.pool.session.backoffInitial = .milliseconds(100)
+        let client = try StreamClient(configuration: config)
+        client.start()
+        let ids = (1...150).map { StreamKit.Subscription.cryptoLatestPrice(Int64($0)) }
+        try await client.subscribe(ids)
+        _ = await StreamClientTests.collect(client, timeout: .seconds(10)) { Set(StreamClientTests.prices($0).map(\.0)).count == 150 }
+        sim.inject(.drop)
+        let events = await StreamClientTests.collect(client, timeout: .seconds(15)) { events in
+            let restored = events.filter { if case .session(.restored, _) = $0 { true } else { false } }.count
+            return restored == 2
+        }
+        let gaps = Set(events.compactMap { e -> StreamKit.Subscription? in
+            if case .session(.gap(let s, _, _, _), _) = e { s } else { nil }
+        })
+        #expect(gaps == Set(ids))
+        #expect(events.filter { if case .session(.reconnecting, _) = $0 { true } else { false } }.count == 2)
+        let after = await StreamClientTests.collect(client, timeout: .seconds(10)) { Set(StreamClientTests.prices($0).map(\.0)).count == 150 }
+        #expect(Set(StreamClientTests.prices(after).map(\.0)).count == 150)
+        await client.stop()
+    }
+
+    /// Both token legs of one swap, and injected duplicate pushes: every swap is delivered once.
+    @Test func swapsAreDeliveredOnce() async throws {
+        let sim = try await Self.simulator { $0.speed = 30 }
+        defer { sim.stop() }
+        var config = StreamClientConfiguration(url: sim.url, apiKey: "good")
+        config.seed = 5
+        let client = try StreamClient(configuration: config)
+        client.start()
+        let legs = try ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"].map {
+            try StreamKit.Subscription(channel: .transaction, target: .address(platformID: 14, address: $0))
+        }
+        try await client.subscribe(legs)
+        let injector = Task {
+            for _ in 0..<20 {
+                try? await Task.sleep(for: .milliseconds(50))
+                sim.inject(.duplicatePush)
+            }
+        }
+        let events = await StreamClientTests.collect(client, timeout: .seconds(3)) { _ in false }
+        injector.cancel()
+        var keys: [String] = []
+        for e in events {
+            guard case .message(let m, _) = e, case .data(let d) = m.frame, case .transaction(let t) = d.payload else { continue }
+            keys.append("\(m.string(t.tx) ?? "?")#\(t.dedupeIndex ?? -1)")
+        }
+        #expect(keys.count > 20)
+        #expect(Set(keys).count == keys.count, "a swap was delivered twice")
+        let sent = sim.counters.dataSent.values.reduce(0, +)
+        #expect(sent > keys.count, "the simulator sent \(sent) frames (both legs and duplicates), \(keys.count) delivered")
+        await client.stop()
+    }
+}
