@@ -4,14 +4,15 @@ SHELL := /bin/bash
 .PHONY: help test check generate bench
 
 help:
-	@echo "make test      run every test (checks, Swift tests)"
+	@echo "make test      run every test (checks, Swift tests, Python tests of the CLI and simulator)"
 	@echo "make bench     decode benchmark: StreamKit vs Foundation JSONDecoder, writes docs/benchmarks.md"
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 
-## Every test, as CI runs it.
+## Every test, as CI runs it: Swift (core, client, simulator), then Python against the built `streamkit`.
 test: check
 	swift build --build-tests
 	swift test --skip-build
+	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" python3 -m pytest -q tests/python
 
 ## Fast static checks: generated code is current; no NIO outside the transport.
 check:

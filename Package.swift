@@ -16,6 +16,9 @@ let package = Package(
     name: "StreamKit",
     products: [
         .library(name: "StreamKit", targets: ["StreamKit"]),
+        .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
+        .library(name: "StreamKitSimulator", targets: ["StreamKitSimulator"]),
+        .executable(name: "streamkit", targets: ["streamkit"]),
     ],
     dependencies: [
         // Command-line parsing for the `streamkit` CLI and the benchmark.
@@ -72,6 +75,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// The `streamkit` command: watch, decode, sim.
+        .executableTarget(
+            name: "streamkit",
+            dependencies: [
+                "StreamKit",
+                "StreamKitClient",
+                "StreamKitSimulator",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         /// `swift run -c release streamkit-bench`: decode throughput against Foundation, same corpus, same run.
         .executableTarget(
             name: "streamkit-bench",
@@ -103,6 +119,7 @@ let package = Package(
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
         ),

@@ -8,6 +8,7 @@ import NIOConcurrencyHelpers
 public import NIOCore
 import NIOHTTP1
 public import NIOPosix
+public import NIOSSL
 import NIOWebSocket
 public import StreamKit
 
@@ -97,13 +98,16 @@ public final class SimulatorServer: Sendable {
     ///   - configuration: Keys, limits, speed, seed.
     ///   - host: Interface to bind. Default loopback.
     ///   - port: Port; 0 (the default) picks a free one (read ``port``).
+    ///   - tls: Serve `wss://` with this configuration (certificate chain and key), or `ws://` when `nil`.
     public static func start(
         configuration: SimulatorConfiguration,
         host: String = "127.0.0.1",
-        port: Int = 0
+        port: Int = 0,
+        tls: TLSConfiguration? = nil
     ) async throws -> SimulatorServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let state = NIOLockedValueBox(SharedState())
+        let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -129,12 +133,20 @@ public final class SimulatorServer: Sendable {
                         return channel.pipeline.addHandler(handler)
                     }
                 )
+                if let sslContext {
+                    do {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: sslContext))
+                    } catch {
+                        return channel.eventLoop.makeFailedFuture(error)
+                    }
+                }
                 return channel.pipeline.configureHTTPServerPipeline(withServerUpgrade: (upgraders: [upgrader], completionHandler: { _ in }))
             }
             .bind(host: host, port: port)
             .get()
         let actualPort = bound.localAddress?.port ?? port
-        return SimulatorServer(url: "ws://\(host):\(actualPort)/v1", port: actualPort, channel: bound, state: state, group: group)
+        let scheme = tls == nil ? "ws" : "wss"
+        return SimulatorServer(url: "\(scheme)://\(host):\(actualPort)/v1", port: actualPort, channel: bound, state: state, group: group)
     }
 
     /// Stops listening and closes every connection.

@@ -5,6 +5,7 @@ import Foundation
 import NIOCore
 import NIOHTTP1
 import NIOPosix
+import NIOSSL
 import NIOWebSocket
 import StreamKit
 import StreamKitClient
@@ -346,6 +347,74 @@ final class RawClient: @unchecked Sendable {
         #expect(Set(keys).count == keys.count, "a swap was delivered twice")
         let sent = sim.counters.dataSent.values.reduce(0, +)
         #expect(sent > keys.count, "the simulator sent \(sent) frames (both legs and duplicates), \(keys.count) delivered")
+        await client.stop()
+    }
+}
+
+// MARK: - TLS
+
+@Suite(.serialized) struct TLSTests {
+    /// A self-signed certificate for `localhost`, made with openssl for the test.
+    static func certificate() throws -> (cert: String, key: String) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-tls-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        let cert = dir.appendingPathComponent("cert.pem").path
+        let key = dir.appendingPathComponent("key.pem").path
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        p.arguments = [
+            "openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", key, "-out", cert, "-days", "2",
+            "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost",
+        ]
+        p.standardError = FileHandle.nullDevice
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        p.waitUntilExit()
+        #expect(p.terminationStatus == 0)
+        return (cert, key)
+    }
+
+    static func server(_ files: (cert: String, key: String)) async throws -> SimulatorServer {
+        let chain = try NIOSSLCertificate.fromPEMFile(files.cert).map { NIOSSLCertificateSource.certificate($0) }
+        let tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(files.key))
+        var c = SimulatorConfiguration(keys: ["good": .active])
+        c.speed = 20
+        return try await SimulatorServer.start(configuration: c, tls: tls)
+    }
+
+    @Test func wssWithAVerifiedCertificate() async throws {
+        let files = try Self.certificate()
+        let sim = try await Self.server(files)
+        defer { sim.stop() }
+        var config = StreamClientConfiguration(url: "wss://localhost:\(sim.port)/v1", apiKey: "good")
+        var tls = TLSConfiguration.makeClientConfiguration()
+        tls.trustRoots = .file(files.cert)
+        config.tls = tls
+        let client = try StreamClient(configuration: config)
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1)])
+        let events = await StreamClientTests.collect(client, timeout: .seconds(10)) { StreamClientTests.prices($0).count >= 2 }
+        #expect(StreamClientTests.prices(events).count >= 2)
+        await client.stop()
+    }
+
+    /// Verification is on by default: an untrusted certificate never connects.
+    @Test func untrustedCertificateIsRefused() async throws {
+        let files = try Self.certificate()
+        let sim = try await Self.server(files)
+        defer { sim.stop() }
+        var config = StreamClientConfiguration(url: "wss://localhost:\(sim.port)/v1", apiKey: "good")
+        config.pool.session.backoffInitial = .milliseconds(50)
+        let client = try StreamClient(configuration: config)
+        client.start()
+        let subscribed = Task { try await client.subscribe([.cryptoLatestPrice(1)]) }
+        let events = await StreamClientTests.collect(client, timeout: .seconds(2)) { events in
+            events.filter { if case .session(.reconnecting, _) = $0 { true } else { false } }.count >= 2
+        }
+        #expect(!events.contains { if case .session(.connected, _) = $0 { true } else { false } })
+        #expect(events.contains { if case .session(.reconnecting, _) = $0 { true } else { false } })
+        #expect(sim.counters.connections == 0)
+        subscribed.cancel()
         await client.stop()
     }
 }

@@ -1,0 +1,87 @@
+"""The `streamkit` command from outside: decode and watch."""
+
+import json
+import os
+import subprocess
+
+STREAMKIT = os.environ.get("STREAMKIT_BIN", "streamkit")
+
+OFFICIAL_TRANSACTION = (
+    '{ "type": "data", "channel": "onchain@transaction", "params": { "platform_id": 14, "address": '
+    '"0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d" }, "data": { "pid": 14, "f": "0xdb1d10011ad0ff90774d0c6bb92e5c5c8b4461f7", '
+    '"bh": 98011237, "tp": "sell", "pa": "0x2f4a644cd20eb9f45fa166dbb87068697fe8e6e3", "t0a": '
+    '"0x5feccd17c393caf1001d18164236a37e731fcb9d", "t1a": "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d", "t0s": "USDC", '
+    '"t1s": "WBNB", "vu": 167.11650988683866, "q": 0.2876839934391258, "t0pu": 0.28760994330122636, "t1pu": '
+    '0.9997425990337028, "tx": "0xade908a367c85915a89719ddce9e95a864bd2c9691bb28c6d6b86d907181f7aa", "ts": 1778659192000, '
+    '"ma": "0x28e2ea090877bf75740558f6bfb36a5ffee9e9df", "ba": "0x55d398326f99059ff775485246999027b3197955", "a0": '
+    '8.581676894301156, "a1": 0.9999663716704877, "qi": 0, "tii": 0, "lgid": 59, "ex": false, "txtp": 0 }, "ts": 1778663880111 }'
+)
+OFFICIAL_PRICE = (
+    '{ "type": "data", "channel": "market@crypto_latest_price", "params": { "crypto_ids": 1 }, "data": { "cid": 1, "p": '
+    '81187.93284788371, "vu": 29932025976.79, "mc": 1626089237758.01, "cs": 20028706, "p24h": 0.534347439686, "p7d": '
+    '-0.769630510488, "p30d": 14.825850522161, "p60d": 14.895817222241, "p3m": 20.814087592967, "p1y": -21.146722852984, '
+    '"pytd": -8.280487978902, "pall": 131301167.42003132, "fdv24h": 0.534347439686 }, "ts": 1778663880111 }'
+)
+OFFICIAL_ERROR = (
+    '{"type":"error","id":1,"status":{"timestamp":"2026-05-21T01:57:09.125Z","error_code":"2401","category":"PROTOCOL",'
+    '"error_message":"Missing required param for channel.","error_detail":"Param \'crypto_ids\' is required for channel '
+    '\'market@crypto_latest_price\'."}}'
+)
+
+
+def decode(lines):
+    out = subprocess.run([STREAMKIT, "decode"], input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=30)
+    assert out.returncode == 0, out.stderr
+    return [json.loads(line) for line in out.stdout.splitlines()], out.stderr
+
+
+def test_decode_official_examples_gives_their_exact_values():
+    (tx, price, err), _ = decode([OFFICIAL_TRANSACTION, OFFICIAL_PRICE, OFFICIAL_ERROR])
+    source_tx = json.loads(OFFICIAL_TRANSACTION)
+    source_price = json.loads(OFFICIAL_PRICE)
+    # Python's float parsing is correctly rounded: the decoded doubles must equal the source's.
+    assert tx["data"] == source_tx["data"]
+    assert price["data"] == source_price["data"]
+    assert tx["params"] == source_tx["params"] and tx["ts"] == 1778663880111
+    assert err["status"]["error_code"] == 2401 and err["id"] == 1
+
+
+def test_decode_reports_garbage_and_goes_on():
+    lines = ["garbage", OFFICIAL_PRICE, '{"type":"data","channel":"x"', '{"type":"pong","id":3,"code":0,"ts":5}']
+    out, err = decode(lines)
+    assert [o["type"] for o in out] == ["invalid", "data", "invalid", "pong"]
+    assert "offset" in out[0] and out[2]["reason"]
+    assert "4 frames, 2 invalid" in err
+
+
+CHANNEL_ARGS = {
+    "market@crypto_latest_price": ["--ids", "1,1027"],
+    "onchain@token_agg_event": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"],
+    "onchain@transaction": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"],
+    "onchain@liquidity_event": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"],
+    "onchain@kline": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d", "--interval", "1s"],
+    "onchain@token_metric": ["--platform", "16", "--address", "DJpdHs4wbm1XqRruM1NPHnSfpnSztUEeFW3bcaDEeg7H"],
+    "onchain@pool_metric": ["--platform", "16", "--pool", "DJpdHs4wbm1XqRruM1NPHnSfpnSztUEeFW3bcaDEeg7H"],
+    "onchain@unique_trader": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d", "--interval", "1s"],
+    "onchain@holders_metrics": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"],
+    "onchain@holder_wallet_update": ["--platform", "16", "--wallet", "6p6xgHyF7AeE6TZkSmFsko444wqoP15icUSqi2jfGiPN"],
+}
+
+
+def test_watch_json_is_valid_ndjson_for_every_channel():
+    env = {k: v for k, v in os.environ.items() if k != "CMC_API_KEY"}
+    procs = {
+        channel: subprocess.Popen([STREAMKIT, "watch", channel, *args, "--json", "--count", "2", "--duration", "40"],
+                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+        for channel, args in CHANNEL_ARGS.items()
+    }
+    for channel, proc in procs.items():
+        out, err = proc.communicate(timeout=60)
+        assert proc.returncode == 0, f"{channel}: {err}"
+        assert "embedded simulator" in err
+        lines = out.splitlines()
+        assert len(lines) >= 2, f"{channel}: {err}"
+        for line in lines:
+            frame = json.loads(line)
+            assert frame["type"] == "data" and frame["channel"] == channel
+            assert isinstance(frame["data"], dict) and frame["data"]
