@@ -72,6 +72,7 @@ let package = Package(
         /// benchmarks and the simulator. Independent of the decoder it is used to check.
         .target(
             name: "StreamKitTestSupport",
+            dependencies: ["StreamKit"],
             swiftSettings: strictSettings
         ),
 

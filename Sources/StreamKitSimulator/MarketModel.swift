@@ -261,17 +261,11 @@ public struct MarketModel: Sendable {
     }
 }
 
-/// SplitMix64 with the distributions the model needs.
+/// The core's SplitMix64 with the distributions the model needs.
 struct SimRandom: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+    private var source: SplitMix64
+    init(seed: UInt64) { self.source = SplitMix64(seed: seed) }
+    mutating func next() -> UInt64 { self.source.next() }
     mutating func unit() -> Double { Double(self.next() >> 11) / Double(1 << 53) }
     mutating func uniform(_ lo: Double, _ hi: Double) -> Double { lo + (hi - lo) * self.unit() }
     mutating func chance(_ p: Double) -> Bool { self.unit() < p }

@@ -1,22 +1,7 @@
 // This source file is part of StreamKit.
 // SPDX-License-Identifier: Apache-2.0
 
-// MARK: - SplitMix64
-
-/// A tiny seeded generator, so every corpus (and every failure found in one) reproduces from its seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
-    private var state: UInt64
-
-    public init(seed: UInt64) { self.state = seed }
-
-    public mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+public import StreamKit
 
 // MARK: - Corpus
 

@@ -143,27 +143,8 @@ enum NumberParser {
         if first == UInt8(ascii: "0") {
             i &+= 1
         } else if first &- UInt8(ascii: "1") < 9 {
-            // Runs of up to eight digits at a time: the run's length comes from a bit scan, not a branch per
-            // digit, so numbers of varying length cost no mispredictions.
-            while i &+ 8 <= limit {
-                let (n, value) = digitRun(base, i)
-                guard significant &+ n <= 19 else { break }
-                w = w &* powerOfTen(n) &+ value
-                significant &+= n
-                i &+= n
-                if n < 8 { break }
-            }
-            while i < limit {
-                let d = base[i] &- UInt8(ascii: "0")
-                guard d < 10 else { break }
-                if significant < 19 {
-                    w = w &* 10 &+ UInt64(d)
-                } else {
-                    exponent &+= 1
-                }
-                significant &+= 1
-                i &+= 1
-            }
+            let (_, dropped) = accumulateDigits(base, &i, limit, &w, &significant)
+            exponent &+= dropped  // integer digits past the 19th still count as powers of ten
         } else {
             result.end = i
             return false
@@ -182,27 +163,8 @@ enum NumberParser {
                     i &+= 1
                 }
             }
-            // Runs of up to eight digits while they fit in the 19 that `w` holds exactly.
-            while i &+ 8 <= limit {
-                let (n, value) = digitRun(base, i)
-                guard significant &+ n <= 19 else { break }
-                w = w &* powerOfTen(n) &+ value
-                exponent &-= n
-                significant &+= n
-                i &+= n
-                if n < 8 { break }
-            }
-            // The rest one at a time; digits beyond the 19th are dropped (handled by the "more than 19" path).
-            while i < limit {
-                let d = base[i] &- UInt8(ascii: "0")
-                guard d < 10 else { break }
-                if significant < 19 {
-                    w = w &* 10 &+ UInt64(d)
-                    exponent &-= 1
-                }
-                if d != 0 || significant > 0 { significant &+= 1 }
-                i &+= 1
-            }
+            let (kept, _) = accumulateDigits(base, &i, limit, &w, &significant)
+            exponent &-= kept  // fraction digits past the 19th are dropped: they are below w's last digit
             guard i > fractionStart else {
                 result.end = i
                 return false
@@ -269,6 +231,47 @@ enum NumberParser {
         }
         result.double = strtodFallback(base, start: start, end: i)
         return true
+    }
+
+    /// Consumes a run of digits at `i` into `w` (at most 19 significant digits in all; leading zeros of a
+    /// fraction must already be skipped), eight at a time where possible.
+    ///
+    /// - Returns: How many digits went into `w`, and how many were dropped past the 19th.
+    @usableFromInline @inline(__always)
+    static func accumulateDigits(
+        _ base: UnsafePointer<UInt8>,
+        _ i: inout Int,
+        _ limit: Int,
+        _ w: inout UInt64,
+        _ significant: inout Int
+    ) -> (kept: Int, dropped: Int) {
+        var kept = 0
+        var dropped = 0
+        // Runs of up to eight digits: the run's length comes from a bit scan, not a branch per digit, so numbers
+        // of varying length cost no mispredictions.
+        while i &+ 8 <= limit {
+            let (n, value) = digitRun(base, i)
+            guard significant &+ n <= 19 else { break }
+            w = w &* powerOfTen(n) &+ value
+            significant &+= n
+            kept &+= n
+            i &+= n
+            if n < 8 { return (kept, dropped) }
+        }
+        // The rest one at a time.
+        while i < limit {
+            let d = base[i] &- UInt8(ascii: "0")
+            guard d < 10 else { break }
+            if significant < 19 {
+                w = w &* 10 &+ UInt64(d)
+                kept &+= 1
+            } else {
+                dropped &+= 1
+            }
+            if d != 0 || significant > 0 { significant &+= 1 }
+            i &+= 1
+        }
+        return (kept, dropped)
     }
 
     // MARK: - Eight digits at once

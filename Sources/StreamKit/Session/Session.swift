@@ -75,7 +75,7 @@ public struct Session: Sendable {
 
     var state: State = .idle
     private var decoder = FrameDecoder()
-    private var rng: SessionRandom
+    private var rng: SplitMix64
     private var actions: [SessionAction] = []
     private var actionHead = 0
     private var events: [SessionEvent] = []
@@ -132,7 +132,7 @@ public struct Session: Sendable {
     ///   - seed: Seeds the backoff jitter, so a test (or a fleet of clients) can reproduce or spread delays.
     public init(configuration: SessionConfiguration = SessionConfiguration(), seed: UInt64) {
         self.configuration = configuration
-        self.rng = SessionRandom(seed: seed)
+        self.rng = SplitMix64(seed: seed)
         self.pingInterval = configuration.defaultPingInterval
         self.subscriptionLimit = configuration.subscriptionLimit
         self.dedupe = DedupeWindow(capacity: configuration.dedupeWindow)
@@ -495,10 +495,10 @@ public struct Session: Sendable {
             self.configuration.backoffCap.nanoseconds,
             self.configuration.backoffInitial.nanoseconds.saturatingShiftLeft(self.attempt - 1)
         )
-        var delay = Duration.nanoseconds(Int64(self.rng.next(below: UInt64(max(bound, 0)) + 1)))
+        var delay = Duration.nanoseconds(Int64.random(in: 0...max(bound, 0), using: &self.rng))
         if code?.policy == .retryAfterLongDelay {
             delay = self.configuration.connectionLimitDelay
-                + .nanoseconds(Int64(self.rng.next(below: UInt64(self.configuration.backoffInitial.nanoseconds) + 1)))
+                + .nanoseconds(Int64.random(in: 0...max(0, self.configuration.backoffInitial.nanoseconds), using: &self.rng))
         }
         self.state = .backoff(until: now.advanced(by: delay))
         self.events.append(.reconnecting(attempt: self.attempt, delay: delay, reason: reason))
@@ -863,28 +863,6 @@ public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
 }
 
 // MARK: - Helpers
-
-/// A seeded SplitMix64, for backoff jitter.
-struct SessionRandom: Sendable {
-    private var state: UInt64
-    init(seed: UInt64) { self.state = seed }
-    mutating func next() -> UInt64 {
-        self.state &+= 0x9E37_79B9_7F4A_7C15
-        var z = self.state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in 0..<bound (bound > 0), by rejection.
-    mutating func next(below bound: UInt64) -> UInt64 {
-        guard bound > 1 else { return 0 }
-        let limit = UInt64.max - UInt64.max % bound
-        while true {
-            let v = self.next()
-            if v < limit { return v % bound }
-        }
-    }
-}
 
 /// 64-bit FNV-1a.
 struct FNV1a {
