@@ -26,6 +26,8 @@ let package = Package(
         // The transport: WebSockets and TLS over SwiftNIO.
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.3"),
         .package(url: "https://github.com/apple/swift-nio-ssl", from: "2.37.6"),
+        // Deque for the delivery queue.
+        .package(url: "https://github.com/apple/swift-collections", from: "1.6.0"),
         // Counts heap allocations in the benchmarks (the allocation figures in docs/benchmarks.md).
         .package(url: "https://github.com/ordo-one/malloc-interposer", from: "1.6.1"),
     ],
@@ -44,7 +46,9 @@ let package = Package(
             name: "StreamKitClient",
             dependencies: [
                 "StreamKit",
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "NIOWebSocket", package: "swift-nio"),

@@ -2,6 +2,11 @@
 // SPDX-License-Identifier: Apache-2.0
 
 public import NIOCore
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 public import NIOPosix
 public import StreamKit
 
@@ -40,16 +45,38 @@ public enum StreamEvent: Sendable {
     case session(SessionEvent, connection: Int)
     /// A data push, owned (its bytes copied once from the socket buffer).
     case message(Message, subscription: Subscription?)
+    /// `count` messages of the subscription were dropped because the consumer fell behind (overflow policy
+    /// ``OverflowPolicy/dropOldest``). Delivered just before the subscription's next message.
+    case dropped(Subscription, count: Int)
+}
+
+/// The events of a ``StreamClient``, in order: an `AsyncSequence` over its bounded delivery queue.
+///
+/// Iterate it from one task. It ends when the client stops or fails for good.
+public struct StreamEvents: AsyncSequence, Sendable {
+    public typealias Element = StreamEvent
+    public typealias Failure = Never
+    let queue: DeliveryQueue
+
+    public struct AsyncIterator: AsyncIteratorProtocol {
+        public typealias Element = StreamEvent
+        public typealias Failure = Never
+        let queue: DeliveryQueue
+        /// The next event; `nil` when the client has stopped and everything was taken, or the task was cancelled.
+        public mutating func next() async -> StreamEvent? { await self.queue.next() }
+    }
+
+    public func makeAsyncIterator() -> AsyncIterator { AsyncIterator(queue: self.queue) }
 }
 
 /// A client of the stream that never silently stops: keep-alive, reconnects with backoff and re-subscription,
-/// sharding over connections, deduplication, gap markers. See `SessionPool` and `Session` for the protocol logic;
-/// this type runs it over NIO.
+/// sharding over connections, deduplication, gap markers, bounded delivery with an overflow policy per
+/// subscription, and metrics. See `SessionPool` and `Session` for the protocol logic; this type runs it over NIO.
 ///
 /// ```swift
 /// let client = try StreamClient(configuration: StreamClientConfiguration(url: "ws://127.0.0.1:8765/v1", apiKey: key))
 /// client.start()
-/// try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)])
+/// try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)], overflow: .conflate)
 /// for await event in client.events {
 ///     if case .message(let m, _) = event, case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload {
 ///         print(q.cid, q.price)
@@ -57,19 +84,19 @@ public enum StreamEvent: Sendable {
 /// }
 /// ```
 public final class StreamClient: Sendable {
-    /// Lifecycle events and owned messages, in order. Bounded: when the consumer falls behind by more than
-    /// `eventBufferCapacity` items the oldest are dropped and counted in ``droppedEvents``.
-    public let events: AsyncStream<StreamEvent>
-    private let continuation: AsyncStream<StreamEvent>.Continuation
+    /// Lifecycle events and owned messages, in order. Bounded per subscription by
+    /// ``StreamClientConfiguration/delivery``; see ``OverflowPolicy``.
+    public let events: StreamEvents
+    private let queue: DeliveryQueue
     private let eventLoop: any EventLoop
     private let core: UnsafeTransfer<ClientCore>
+    private let configuration: StreamClientConfiguration
 
     /// Creates a client; nothing connects until ``start()``.
     ///
     /// - Parameters:
-    ///   - configuration: URL, key, TLS, limits; see ``StreamClientConfiguration``.
+    ///   - configuration: URL, key, TLS, limits, delivery; see ``StreamClientConfiguration``.
     ///   - eventLoopGroup: Where the connections run (one event loop is chosen for all of them).
-    ///   - eventBufferCapacity: Most undelivered items kept in ``events``. Default 65 536.
     ///   - messagesInEvents: Also deliver owned copies of data pushes in ``events`` (one copy of the frame's bytes
     ///     each). Turn off when ``onMessage(_:)`` is all you use, for a path with no allocation per message.
     /// - Throws: ``StreamClientError`` for an invalid key or URL, or a TLS setup error. The key is never
@@ -77,22 +104,21 @@ public final class StreamClient: Sendable {
     public init(
         configuration: StreamClientConfiguration,
         eventLoopGroup: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton,
-        eventBufferCapacity: Int = 65_536,
         messagesInEvents: Bool = true
     ) throws(StreamClientError) {
         let endpoint = try configuration.validated()
-        let (stream, continuation) = AsyncStream<StreamEvent>.makeStream(bufferingPolicy: .bufferingNewest(eventBufferCapacity))
-        self.events = stream
-        self.continuation = continuation
+        self.configuration = configuration
         self.eventLoop = eventLoopGroup.next()
         let driver = try Driver(eventLoop: self.eventLoop, endpoint: endpoint, configuration: configuration)
-        self.core = UnsafeTransfer(ClientCore(driver: driver, continuation: continuation, messagesInEvents: messagesInEvents))
+        let loop = self.eventLoop
+        let driverRef = UnsafeTransfer(driver)
+        // Called by the consumer when a `block` subscription has room again: resume reading, on the loop.
+        self.queue = DeliveryQueue(configuration: configuration.delivery) {
+            loop.execute { driverRef.value.setReading(paused: false) }
+        }
+        self.events = StreamEvents(queue: self.queue)
+        self.core = UnsafeTransfer(ClientCore(driver: driver, queue: self.queue, messagesInEvents: messagesInEvents))
         driver.delegate = self.core.value
-    }
-
-    /// Items dropped from ``events`` because the consumer fell behind.
-    public var droppedEvents: Int {
-        get async { (try? await self.onLoop { $0.dropped }) ?? 0 }
     }
 
     /// Registers a handler called on the I/O event loop for every data push, with a zero-copy view valid during
@@ -110,10 +136,15 @@ public final class StreamClient: Sendable {
 
     /// Subscribes and waits until the server acknowledged every subscription.
     ///
+    /// - Parameters:
+    ///   - subscriptions: What to subscribe to; already active ones are acknowledged at once.
+    ///   - overflow: What to do when these subscriptions' messages outpace the consumer; `nil` keeps the current
+    ///     policy (``DeliveryConfiguration/overflow`` for new subscriptions).
     /// - Throws: ``StreamClientError/capacity(_:)`` (nothing sent) when they would not fit, or
     ///   ``StreamClientError/subscriptionFailed(_:)`` with the first failure (the others stay subscribed).
-    public func subscribe(_ subscriptions: [Subscription]) async throws(StreamClientError) {
+    public func subscribe(_ subscriptions: [Subscription], overflow: OverflowPolicy? = nil) async throws(StreamClientError) {
         let core = self.core
+        self.queue.setPolicy(overflow, for: subscriptions)
         let result: Result<Void, StreamClientError> = await withCheckedContinuation { done in
             self.eventLoop.execute {
                 core.value.subscribe(subscriptions) { done.resume(returning: $0) }
@@ -128,7 +159,7 @@ public final class StreamClient: Sendable {
         self.eventLoop.execute { core.value.driver.unsubscribe(subscriptions) }
     }
 
-    /// Stops every connection and ends ``events``. Returns once the connections are closed.
+    /// Stops every connection and ends ``events`` (after what is queued). Returns once the connections are closed.
     public func stop() async {
         let core = self.core
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
@@ -136,25 +167,52 @@ public final class StreamClient: Sendable {
         }
     }
 
-    private func onLoop<T: Sendable>(_ body: @escaping @Sendable (ClientCore) -> T) async throws -> T {
+    /// A snapshot of the counters: per subscription messages, last-update age, receive latency, queued, dropped
+    /// and coalesced; reconnects, duplicates suppressed, and the credit meter.
+    public func metrics() async -> StreamMetrics {
         let core = self.core
-        return try await self.eventLoop.submit { body(core.value) }.get()
+        let perMessage = self.configuration.creditsPerMessage
+        let perSubscription = self.configuration.creditsPerSubscription
+        let queue = self.queue
+        let loop = self.eventLoop
+        let result: StreamMetrics? = try? await loop.submit { () -> StreamMetrics in
+            let pool = core.value.driver.pool
+            var reconnects = 0
+            var invalid = 0
+            var frames = 0
+            var open = 0
+            for s in pool.sessions {
+                reconnects += s.counters.reconnects
+                invalid += s.counters.invalidFrames
+                frames += s.counters.dataFrames
+                if s.phase == .open { open += 1 }
+            }
+            let subs = core.value.billableSubscriptions
+            let (queued, perSub) = queue.snapshot(now: Driver.now())
+            return StreamMetrics(
+                openConnections: open, reconnects: reconnects,
+                duplicatesSuppressed: pool.duplicatesSuppressed + pool.sessions.reduce(0) { $0 + $1.counters.duplicatesSuppressed },
+                invalidFrames: invalid, billableMessages: frames, billableSubscriptions: subs,
+                credits: Double(frames) * perMessage + Double(subs) * perSubscription,
+                queued: queued, subscriptions: perSub)
+        }.get()
+        return result!
     }
 }
 
 /// The client's state on its event loop.
 final class ClientCore: DriverDelegate {
     let driver: Driver
-    let continuation: AsyncStream<StreamEvent>.Continuation
+    let queue: DeliveryQueue
     var messageHandler: (@Sendable (MessageView) -> Void)?
     let messagesInEvents: Bool
-    var dropped = 0
+    var billableSubscriptions = 0
     private var waiters: [(remaining: Set<Subscription>, done: (Result<Void, StreamClientError>) -> Void)] = []
     private var stopWaiters: [() -> Void] = []
 
-    init(driver: Driver, continuation: AsyncStream<StreamEvent>.Continuation, messagesInEvents: Bool) {
+    init(driver: Driver, queue: DeliveryQueue, messagesInEvents: Bool) {
         self.driver = driver
-        self.continuation = continuation
+        self.queue = queue
         self.messagesInEvents = messagesInEvents
     }
 
@@ -182,18 +240,15 @@ final class ClientCore: DriverDelegate {
     }
 
     private func finish() {
-        self.continuation.finish()
+        self.queue.finish()
         for w in self.waiters { w.done(.failure(.notRunning)) }
         self.waiters.removeAll()
     }
 
-    private func yield(_ event: StreamEvent) {
-        if case .dropped = self.continuation.yield(event) { self.dropped += 1 }
-    }
-
     func driver(event: SessionEvent, connection: Int) {
         switch event {
-        case .subscribed(let s, _):
+        case .subscribed(let s, let duplicate):
+            if !duplicate { self.billableSubscriptions += 1 }
             self.settle(s, nil)
         case .subscriptionFailed(let s, let why):
             self.settle(s, .subscriptionFailed("\(s): \(why)"))
@@ -203,7 +258,7 @@ final class ClientCore: DriverDelegate {
                 self.waiters.removeAll()
             }
             if self.driver.pool.sessions.allSatisfy({ $0.phase == .stopped || $0.phase == .failed }) {
-                self.yield(.session(event, connection: connection))
+                self.queue.push(event: .session(event, connection: connection))
                 self.finish()
                 let waiters = self.stopWaiters
                 self.stopWaiters.removeAll()
@@ -213,7 +268,7 @@ final class ClientCore: DriverDelegate {
         default:
             break
         }
-        self.yield(.session(event, connection: connection))
+        self.queue.push(event: .session(event, connection: connection))
     }
 
     private func settle(_ s: Subscription, _ failure: StreamClientError?) {
@@ -240,9 +295,24 @@ final class ClientCore: DriverDelegate {
         if let handler = self.messageHandler {
             handler(MessageView(frame: frame, bytes: bytes, subscription: subscription, connection: connection))
         }
+        let now = Driver.now()
+        let latency = frame.pointee.ts.map { WallClock.milliseconds() &- $0 }
         if self.messagesInEvents {
             let owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
-            self.yield(.message(owned, subscription: subscription))
+            if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency) {
+                self.driver.setReading(paused: true)
+            }
+        } else if let subscription {
+            self.queue.record(subscription: subscription, now: now, latencyMS: latency)
         }
+    }
+}
+
+/// The real-time clock, for receive latency against the server's `ts`.
+enum WallClock {
+    static func milliseconds() -> Int64 {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
     }
 }

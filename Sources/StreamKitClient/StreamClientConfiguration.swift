@@ -24,6 +24,14 @@ public struct StreamClientConfiguration: Sendable, CustomStringConvertible {
     public var pool: SessionPool.Configuration
     /// Seeds backoff jitter (defaults to a random seed, so a fleet of clients does not reconnect in step).
     public var seed: UInt64
+    /// Bounded buffering between the connections and the consumer; the default overflow policy.
+    public var delivery: DeliveryConfiguration
+    /// Credit price of one data message, for the credit meter in ``StreamClient/metrics()``. Default 0.025 (the
+    /// provider's marketing page and guide).
+    public var creditsPerMessage: Double
+    /// Credit price of one subscription. Default 0.1 (the provider's overview: "0.1 credit per subscription";
+    /// whether a re-subscription after a reconnect is billed again is not documented: the meter counts it).
+    public var creditsPerSubscription: Double
 
     /// - Parameters:
     ///   - url: Default `wss://pro-stream.coinmarketcap.com/v1`.
@@ -35,10 +43,19 @@ public struct StreamClientConfiguration: Sendable, CustomStringConvertible {
         self.maxFrameSize = 1 << 20
         self.pool = SessionPool.Configuration()
         self.seed = UInt64.random(in: 0...UInt64.max)
+        self.delivery = DeliveryConfiguration()
+        self.creditsPerMessage = 0.025
+        self.creditsPerSubscription = 0.1
     }
 
     public var description: String {
-        "StreamClientConfiguration(url: \(self.url), apiKey: <redacted \(self.apiKey.utf8.count) bytes>, maxFrameSize: \(self.maxFrameSize))"
+        "StreamClientConfiguration(url: \(Self.redactedURL(self.url)), apiKey: <redacted \(self.apiKey.utf8.count) bytes>, maxFrameSize: \(self.maxFrameSize))"
+    }
+
+    /// The URL with its query removed: a key passed as `?CMC_PRO_API_KEY=...` must not reach a log line.
+    static func redactedURL(_ url: String) -> String {
+        guard let q = url.firstIndex(of: "?") else { return url }
+        return url[..<q] + "?<redacted>"
     }
 
     // MARK: - Validation
@@ -111,7 +128,7 @@ public struct StreamClientError: Error, Sendable, Hashable, CustomStringConverti
     /// The key is empty or contains a byte that cannot go in an HTTP header (CR, LF, space, control, non-ASCII).
     public static var invalidAPIKey: Self { Self(kind: .invalidAPIKey) }
     /// The URL is not `ws://` or `wss://` with a host.
-    public static func invalidURL(_ url: String) -> Self { Self(kind: .invalidURL(url)) }
+    public static func invalidURL(_ url: String) -> Self { Self(kind: .invalidURL(StreamClientConfiguration.redactedURL(url))) }
     /// The subscriptions would not fit in the allowed connections (nothing was sent).
     public static func capacity(_ limit: Int) -> Self { Self(kind: .capacity(limit)) }
     /// The client has stopped.

@@ -156,6 +156,8 @@ struct Watch: AsyncParsableCommand {
                 default:
                     break
                 }
+            case .dropped(let s, let n):
+                FileHandle.standardError.write(Data("streamkit: \(s): \(n) messages dropped (output too slow)\n".utf8))
             }
         }
         watchdog.cancel()

@@ -193,6 +193,24 @@ let token1 = "0x2222222222222222222222222222222222222222"
         #expect(h.events.contains { if case .reconnecting(1, _, .pongTimeout) = $0 { true } else { false } })
     }
 
+    /// A consumer with the `block` policy made the transport stop reading: the silence is ours, so no ping, pong
+    /// deadline, liveness or staleness timer fires; on resume a ping goes out at once and the timers run again.
+    @Test func pausedReadingSuspendsTheKeepAlive() throws {
+        var h = try Self.flowing()
+        let mark = h.sent.count
+        h.session.handleReading(paused: true, now: h.now)
+        h.run(for: 120)  // far past ping (10 s), pong (5 s), liveness (30 s) and price staleness (45 s)
+        #expect(h.closes.isEmpty)
+        #expect(h.sent.count == mark)
+        #expect(!h.events.contains { if case .stale = $0 { true } else { false } })
+        #expect(h.session.phase == .open)
+        h.session.handleReading(paused: false, now: h.now)
+        h.run(for: 0)
+        #expect(h.sent.last?.contains(#""method":"ping""#) == true)
+        h.run(for: 5)  // the ping is not answered: the pong deadline applies again
+        #expect(h.closes == [1001])
+    }
+
     /// Pongs flow but nothing else: the liveness window does not kill a connection that answers pings.
     @Test func livenessCountsEveryFrame() throws {
         var config = SessionConfiguration()

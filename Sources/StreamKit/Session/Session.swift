@@ -25,6 +25,8 @@
 // | open       | timeout: pong deadline / silence        | closing     | close (1001); then backoff                     |
 // | open       | timeout: request deadline               | open        | event subscriptionFailed(timeout)              |
 // | open       | timeout: subscription quiet too long    | open        | event stale; unsubscribe + subscribe it alone  |
+// | open       | handleReading(paused: true)             | open        | suspend ping, pong, liveness, request, stale   |
+// | open       | handleReading(paused: false)            | open        | those timers start again from `now`            |
 // | open       | AUTH error frame                        | closing     | close (1000); then failed                      |
 // | open       | handleClosed(4100/4101/4102)            | failed      | event fatal                                    |
 // | open       | handleClosed(other) / transport error   | backoff     | mark gaps; event reconnecting(n, delay)        |
@@ -91,6 +93,7 @@ public struct Session: Sendable {
     private var pongDeadline: Instant?
     private var consecutiveInvalid = 0
     private var awaitingRestore = 0
+    private var readingPaused = false
 
     // Requests
     private var nextRequestID: Int64 = 1
@@ -200,6 +203,11 @@ public struct Session: Sendable {
         switch self.state {
         case .connecting(let since):
             consider(since.advanced(by: self.configuration.connectTimeout))
+        case .open where self.readingPaused:
+            // The transport stopped reading for a slow consumer (overflow policy `block`): silence is ours.
+            if let connectedAt = self.connectedAt, self.attempt > 0, self.dataSinceConnect {
+                consider(connectedAt.advanced(by: self.configuration.healthyAfter))
+            }
         case .open:
             consider(self.nextPingAt)
             consider(self.pongDeadline)
@@ -260,6 +268,27 @@ public struct Session: Sendable {
         self.events.append(.connected)
         self.awaitingRestore = self.slots.reduce(0) { $0 + ($1?.interruptedSince != nil ? 1 : 0) }
         self.sendUnsent(now: now)
+    }
+
+    /// The transport stopped (`paused`) or resumed reading from the connection, because a consumer with the
+    /// `block` overflow policy fell behind. While paused, nothing the server sends is read, so the keep-alive,
+    /// liveness, request and staleness timers are suspended; on resume they start again from `now` (a ping is
+    /// sent at once to prove the connection).
+    public mutating func handleReading(paused: Bool, now: Instant) {
+        guard paused != self.readingPaused else { return }
+        self.readingPaused = paused
+        guard !paused, case .open = self.state else { return }
+        self.lastFrameAt = now
+        self.pongDeadline = nil
+        self.nextPingAt = now
+        for key in self.pending.keys {
+            self.pending[key] = PendingRequest(
+                kind: self.pending[key]!.kind, slots: self.pending[key]!.slots,
+                deadline: now.advanced(by: self.configuration.requestTimeout))
+        }
+        for i in self.slots.indices where self.slots[i]?.status == .active {
+            self.slots[i]?.lastDataAt = now
+        }
     }
 
     /// Connecting failed.
@@ -511,6 +540,7 @@ public struct Session: Sendable {
         {
             self.attempt = 0
         }
+        if self.readingPaused { return }
         if let deadline = self.pongDeadline, now >= deadline {
             return self.kill(.pongTimeout, now: now)
         }

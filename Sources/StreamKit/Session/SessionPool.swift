@@ -163,6 +163,11 @@ public struct SessionPool: Sendable {
         return result
     }
 
+    /// The transport paused or resumed reading from every connection; see ``Session/handleReading(paused:now:)``.
+    public mutating func handleReading(paused: Bool, now: Instant) {
+        for i in self.sessions.indices { self.sessions[i].handleReading(paused: paused, now: now) }
+    }
+
     public mutating func handleTimeout(now: Instant) {
         for i in self.sessions.indices { self.sessions[i].handleTimeout(now: now) }
     }

@@ -38,6 +38,7 @@ final class Driver {
     private var frame = DecodedFrame()
     private var timer: Scheduled<Void>?
     private var timerDeadline: Instant?
+    private(set) var readingPaused = false
     weak var delegate: (any DriverDelegate)?
 
     init(
@@ -85,6 +86,20 @@ final class Driver {
         self.pump()
     }
 
+    /// Stops (or resumes) reading from every connection: backpressure for a consumer with the `block` overflow
+    /// policy. The sessions suspend their keep-alive and liveness timers meanwhile.
+    func setReading(paused: Bool) {
+        guard paused != self.readingPaused else { return }
+        self.readingPaused = paused
+        for channel in self.channels.values {
+            channel.setOption(ChannelOptions.autoRead, value: !paused).whenSuccess {
+                if !paused { channel.read() }
+            }
+        }
+        self.pool.handleReading(paused: paused, now: Self.now())
+        self.pump()
+    }
+
     // MARK: Inputs from channels
 
     func channelConnected(_ connection: Int, generation: Int, channel: any NIOCore.Channel) {
@@ -93,6 +108,7 @@ final class Driver {
             return
         }
         self.channels[connection] = channel
+        if self.readingPaused { channel.setOption(ChannelOptions.autoRead, value: false).whenComplete { _ in } }
         self.pool.handleConnected(connection: connection, now: Self.now())
         self.pump()
     }

@@ -1,0 +1,388 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+public import StreamKit
+import DequeModule
+import NIOConcurrencyHelpers
+
+/// What happens when a subscription's messages arrive faster than the consumer takes them.
+///
+/// Each subscription waits in its own bounded queue (``DeliveryConfiguration/capacityPerSubscription``); the policy
+/// says what happens when that queue is full. Lifecycle events (gaps, reconnects, ...) are never dropped.
+public enum OverflowPolicy: Sendable, Hashable, CustomStringConvertible {
+    /// Stop reading from the connections until the consumer has taken half of the subscription's queue. Nothing is
+    /// dropped; every subscription waits meanwhile, and the server's buffers fill. The keep-alive is suspended
+    /// while reading is paused, but what the real service does to a client that stops reading is not documented:
+    /// for a consumer that is often behind, prefer ``dropOldest`` or ``conflate``.
+    case block
+    /// Drop the subscription's oldest waiting message. A ``StreamEvent/dropped(_:count:)`` event, in order,
+    /// precedes its next delivered message; the total is in ``SubscriptionMetrics/dropped``.
+    case dropOldest
+    /// Latest value per key: keep one waiting message per subscription, replacing it (in its place in the order)
+    /// when a newer one arrives. The replaced ones are counted in ``SubscriptionMetrics/coalesced``. Natural for
+    /// prices; wrong for swaps, where every event matters.
+    case conflate
+
+    public var description: String {
+        switch self {
+        case .block: "block"
+        case .dropOldest: "drop-oldest"
+        case .conflate: "conflate"
+        }
+    }
+}
+
+/// How a ``StreamClient`` buffers what its consumer has not taken yet.
+public struct DeliveryConfiguration: Sendable, Hashable {
+    /// Most messages of one subscription waiting for the consumer. Default 4096.
+    public var capacityPerSubscription: Int
+    /// The policy of a subscription subscribed without one. Default ``OverflowPolicy/dropOldest``.
+    public var overflow: OverflowPolicy
+
+    public init(capacityPerSubscription: Int = 4096, overflow: OverflowPolicy = .dropOldest) {
+        self.capacityPerSubscription = max(1, capacityPerSubscription)
+        self.overflow = overflow
+    }
+}
+
+/// Receive latency of a subscription: local receive time minus the server's `ts`, in milliseconds. It includes
+/// the clock offset between the server and this machine, so compare it over time rather than read it as absolute.
+public struct LatencySummary: Sendable, Hashable {
+    /// Samples (data frames with a `ts`).
+    public var count: Int = 0
+    /// The latest sample.
+    public var last: Int64 = 0
+    public var min: Int64 = .max
+    public var max: Int64 = .min
+    /// Sum of the samples (for the mean).
+    public var sum: Int64 = 0
+
+    /// The mean, or `nil` without samples.
+    public var mean: Double? { self.count == 0 ? nil : Double(self.sum) / Double(self.count) }
+
+    mutating func record(_ ms: Int64) {
+        self.count += 1
+        self.last = ms
+        self.sum &+= ms
+        if ms < self.min { self.min = ms }
+        if ms > self.max { self.max = ms }
+    }
+}
+
+/// Per-subscription figures of a ``StreamMetrics`` snapshot.
+public struct SubscriptionMetrics: Sendable, Hashable {
+    /// The overflow policy in force.
+    public var policy: OverflowPolicy
+    /// Data messages received for it (duplicates across token legs excluded).
+    public var messages: Int
+    /// Time since its last message (`nil` before the first).
+    public var lastUpdateAge: Duration?
+    /// Local receive time minus server `ts`.
+    public var latency: LatencySummary
+    /// Messages waiting for the consumer now.
+    public var queued: Int
+    /// Messages dropped by ``OverflowPolicy/dropOldest``.
+    public var dropped: Int
+    /// Messages replaced by a newer one under ``OverflowPolicy/conflate``.
+    public var coalesced: Int
+}
+
+/// A snapshot of a ``StreamClient``'s counters; see ``StreamClient/metrics()``.
+public struct StreamMetrics: Sendable {
+    /// Connections open now.
+    public var openConnections: Int
+    /// Connections lost and retried, over the client's life.
+    public var reconnects: Int
+    /// Swaps and liquidity events delivered once although received twice (both token legs).
+    public var duplicatesSuppressed: Int
+    /// Frames that could not be decoded.
+    public var invalidFrames: Int
+    /// Data frames received, duplicates included: what the service bills.
+    public var billableMessages: Int
+    /// Subscriptions the server acknowledged as new (re-subscriptions after reconnects included).
+    public var billableSubscriptions: Int
+    /// `billableMessages × creditsPerMessage + billableSubscriptions × creditsPerSubscription`, with the prices
+    /// of ``StreamClientConfiguration``.
+    public var credits: Double
+    /// Items (messages and events) waiting for the consumer.
+    public var queued: Int
+    /// Per subscription.
+    public var subscriptions: [Subscription: SubscriptionMetrics]
+}
+
+/// The bounded, policy-driven queue between the I/O event loop (one producer) and the consumer: the
+/// ``StreamClient/events`` sequence, or a thread polling it (the C ABI).
+///
+/// One FIFO keeps every item in arrival order; each subscription also keeps the positions of its waiting
+/// messages, so dropping its oldest or replacing its latest is O(1) without disturbing the others (a dropped
+/// position becomes a hole the consumer skips).
+final class DeliveryQueue: @unchecked Sendable {
+    // Every stored property below is guarded by `lock`. Its value is 1 while something can be taken (or the queue
+    // has finished), 0 otherwise, so a blocking consumer can wait on it.
+    private let lock = ConditionLock<Int>(value: 0)
+    private var slots = Deque<StreamEvent?>()
+    private var headSeq = 0
+    private var live = 0
+    private var finished = false
+    private var subs: [Subscription: SubState] = [:]
+    private var overfull: Set<Subscription> = []
+    private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+    private var nextWaiter = 0
+    private let capacity: Int
+    private let defaultPolicy: OverflowPolicy
+    /// Called (outside the lock, on the consumer's thread) when a `block` subscription has room again.
+    private let onRoom: @Sendable () -> Void
+
+    final class SubState {
+        var policy: OverflowPolicy
+        var waiting = Deque<Int>()
+        var pendingDropped = 0
+        var messages = 0
+        var dropped = 0
+        var coalesced = 0
+        var lastAt: Instant?
+        var latency = LatencySummary()
+        init(policy: OverflowPolicy) { self.policy = policy }
+    }
+
+    init(configuration: DeliveryConfiguration, onRoom: @escaping @Sendable () -> Void) {
+        self.capacity = configuration.capacityPerSubscription
+        self.defaultPolicy = configuration.overflow
+        self.onRoom = onRoom
+    }
+
+    // MARK: Producer (the event loop)
+
+    /// Sets the policy of subscriptions (before their first message, or to change it).
+    func setPolicy(_ policy: OverflowPolicy?, for subscriptions: [Subscription]) {
+        self.lock.lock()
+        for s in subscriptions {
+            if let st = self.subs[s] {
+                if let policy { st.policy = policy }
+            } else {
+                self.subs[s] = SubState(policy: policy ?? self.defaultPolicy)
+            }
+        }
+        self.lock.unlock(withValue: self.lockValue)
+    }
+
+    /// Counts a data message for the metrics without queueing it (when only the callback consumes).
+    func record(subscription: Subscription, now: Instant, latencyMS: Int64?) {
+        self.lock.lock()
+        self.recordLocked(self.state(subscription), now: now, latencyMS: latencyMS)
+        self.lock.unlock(withValue: self.lockValue)
+    }
+
+    /// Queues a lifecycle event. Never dropped.
+    func push(event: StreamEvent) {
+        self.lock.lock()
+        guard !self.finished else { return self.lock.unlock(withValue: 1) }
+        self.append(event)
+        self.wake()
+    }
+
+    /// Queues a data message under its subscription's policy. Returns true when a `block` subscription is full:
+    /// the caller should stop reading until `onRoom` is called.
+    @discardableResult
+    func push(message: Message, subscription: Subscription?, now: Instant, latencyMS: Int64?) -> Bool {
+        self.lock.lock()
+        guard !self.finished else {
+            self.lock.unlock(withValue: 1)
+            return false
+        }
+        let event = StreamEvent.message(message, subscription: subscription)
+        guard let subscription else {
+            self.append(event)
+            self.wake()
+            return false
+        }
+        let st = self.state(subscription)
+        self.recordLocked(st, now: now, latencyMS: latencyMS)
+        var full = false
+        switch st.policy {
+        case .conflate:
+            if let seq = st.waiting.last {
+                self.slots[seq - self.headSeq] = event
+                st.coalesced += 1
+                self.lock.unlock(withValue: 1)
+                return false
+            }
+        case .dropOldest:
+            if st.waiting.count >= self.capacity {
+                let seq = st.waiting.removeFirst()
+                self.slots[seq - self.headSeq] = nil
+                self.live -= 1
+                st.dropped += 1
+                st.pendingDropped += 1
+            }
+        case .block:
+            if st.waiting.count + 1 >= self.capacity {
+                self.overfull.insert(subscription)
+                full = true
+            }
+        }
+        st.waiting.append(self.headSeq + self.slots.count)
+        self.append(event)
+        self.wake()
+        return full
+    }
+
+    /// No more items: consumers get what is left, then the end.
+    func finish() {
+        self.lock.lock()
+        self.finished = true
+        self.wake()
+    }
+
+    // MARK: Consumer
+
+    /// Takes the next item without waiting: `.item`, `.empty`, or `.finished` once finished and drained.
+    func poll() -> Poll {
+        self.lock.lock()
+        let (result, room) = self.takeLocked()
+        self.lock.unlock(withValue: self.lockValue)
+        if room { self.onRoom() }
+        return result
+    }
+
+    enum Poll {
+        case item(StreamEvent)
+        case empty
+        case finished
+    }
+
+    /// Appends up to `max` items to `out`, waiting up to `timeout` (forever when `nil`) for the first. Returns
+    /// whether the queue has finished and is drained.
+    func take(max: Int, timeout: Duration?, into out: inout [StreamEvent]) -> Bool {
+        if let timeout {
+            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
+            guard self.lock.lock(whenValue: 1, timeoutSeconds: Swift.max(0, seconds)) else { return false }
+        } else {
+            self.lock.lock(whenValue: 1)
+        }
+        var room = false
+        var done = false
+        let limit = out.count + max
+        while out.count < limit {
+            let (result, r) = self.takeLocked()
+            room = room || r
+            switch result {
+            case .item(let e): out.append(e)
+            case .empty: break
+            case .finished: done = true
+            }
+            if case .item = result { continue }
+            break
+        }
+        self.lock.unlock(withValue: self.lockValue)
+        if room { self.onRoom() }
+        return done
+    }
+
+    /// The next item, suspending until there is one; `nil` once finished and drained, or when the task is
+    /// cancelled.
+    func next() async -> StreamEvent? {
+        while true {
+            switch self.poll() {
+            case .item(let e): return e
+            case .finished: return nil
+            case .empty: break
+            }
+            if Task.isCancelled { return nil }
+            self.lock.lock()
+            self.nextWaiter += 1
+            let id = self.nextWaiter
+            self.lock.unlock(withValue: self.lockValue)
+            await withTaskCancellationHandler {
+                await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
+                    self.lock.lock()
+                    if self.live > 0 || self.finished || Task.isCancelled {
+                        self.lock.unlock(withValue: self.lockValue)
+                        c.resume()
+                    } else {
+                        self.waiters[id] = c
+                        self.lock.unlock(withValue: self.lockValue)
+                    }
+                }
+            } onCancel: {
+                self.lock.lock()
+                let c = self.waiters.removeValue(forKey: id)
+                self.lock.unlock(withValue: self.lockValue)
+                c?.resume()
+            }
+        }
+    }
+
+    // MARK: Metrics
+
+    func snapshot(now: Instant) -> (queued: Int, subscriptions: [Subscription: SubscriptionMetrics]) {
+        self.lock.lock()
+        defer { self.lock.unlock(withValue: self.lockValue) }
+        var out: [Subscription: SubscriptionMetrics] = [:]
+        out.reserveCapacity(self.subs.count)
+        for (s, st) in self.subs {
+            out[s] = SubscriptionMetrics(
+                policy: st.policy, messages: st.messages, lastUpdateAge: st.lastAt.map { now.duration(since: $0) },
+                latency: st.latency, queued: st.waiting.count, dropped: st.dropped, coalesced: st.coalesced)
+        }
+        return (self.live, out)
+    }
+
+    // MARK: Internals (lock held)
+
+    private var lockValue: Int { self.live > 0 || self.finished ? 1 : 0 }
+
+    private func state(_ s: Subscription) -> SubState {
+        if let st = self.subs[s] { return st }
+        let st = SubState(policy: self.defaultPolicy)
+        self.subs[s] = st
+        return st
+    }
+
+    private func recordLocked(_ st: SubState, now: Instant, latencyMS: Int64?) {
+        st.messages += 1
+        st.lastAt = now
+        if let latencyMS { st.latency.record(latencyMS) }
+    }
+
+    private func append(_ event: StreamEvent) {
+        self.slots.append(event)
+        self.live += 1
+    }
+
+    /// Unlocks and resumes waiting tasks.
+    private func wake() {
+        let waiters = self.waiters
+        self.waiters.removeAll(keepingCapacity: true)
+        self.lock.unlock(withValue: self.lockValue)
+        for (_, c) in waiters { c.resume() }
+    }
+
+    private func takeLocked() -> (Poll, room: Bool) {
+        while let first = self.slots.first {
+            guard let event = first else {
+                self.slots.removeFirst()
+                self.headSeq += 1
+                continue
+            }
+            var room = false
+            if case .message(_, let s?) = event, let st = self.subs[s] {
+                if st.pendingDropped > 0 {
+                    let n = st.pendingDropped
+                    st.pendingDropped = 0
+                    return (.item(.dropped(s, count: n)), false)
+                }
+                if st.waiting.first == self.headSeq { st.waiting.removeFirst() }
+                if self.overfull.contains(s), st.waiting.count <= self.capacity / 2 {
+                    self.overfull.remove(s)
+                    room = self.overfull.isEmpty
+                }
+            }
+            self.slots.removeFirst()
+            self.headSeq += 1
+            self.live -= 1
+            return (.item(event), room)
+        }
+        return (self.finished ? .finished : .empty, false)
+    }
+}
