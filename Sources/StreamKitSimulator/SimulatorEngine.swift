@@ -42,6 +42,10 @@ public struct SimulatorConfiguration: Sendable {
     public var speed: Double = 1
     /// Seed of the market model.
     public var seed: UInt64 = 42
+    /// Load mode, for benchmarks: data frames per second per connection, spread round-robin over its
+    /// subscriptions, instead of each channel's cadence. `.infinity` pushes as fast as the client reads (the next
+    /// batch is written whenever the socket can take it). `nil` (the default): the channels' own cadences.
+    public var rate: Double? = nil
 
     /// - Parameter keys: Known keys and their status.
     public init(keys: [String: KeyStatus]) {

@@ -192,6 +192,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var lastData: String?
     private var lastActivity: Int64 = 0
     private var counted = false
+    // Load mode (`configuration.rate`): the next subscription in the round-robin and the frames owed.
+    private var roundRobin = 0
+    private var owed = 0.0
+    private var lastTickMS: Int64 = 0
 
     init(configuration: SimulatorConfiguration, state: NIOLockedValueBox<SimulatorServer.SharedState>, key: String) {
         self.configuration = configuration
@@ -233,7 +237,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
         self.lastActivity = Self.epochMS()
         self.send(self.engine.welcome(), context: context)
-        let period = TimeAmount.milliseconds(Int64(max(2, 20 / max(self.configuration.speed, 1))))
+        let period = self.configuration.rate != nil ? TimeAmount.milliseconds(1) : TimeAmount.milliseconds(Int64(max(2, 20 / max(self.configuration.speed, 1))))
         self.tick = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             self?.onTick()
         }
@@ -314,6 +318,16 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.closeWith(1001, context: context)
             return
         }
+        if let rate = self.configuration.rate {
+            defer { self.lastTickMS = now }
+            if rate.isInfinite { return self.pumpFirehose(context) }
+            self.owed = min(self.owed + rate * Double(now - (self.lastTickMS == 0 ? now : self.lastTickMS)) / 1000, rate)
+            let n = Int(self.owed)
+            self.owed -= Double(n)
+            for _ in 0..<n where !self.engine.subscriptions.isEmpty { self.pushNext(context, flush: false) }
+            context.flush()
+            return
+        }
         let subscriptions = self.engine.subscriptions
         for s in subscriptions {
             guard let due = self.nextPush[s], now >= due else { continue }
@@ -326,6 +340,49 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.nextPush[s] = now + max(1, Int64(seconds * 1000))
             self.lastActivity = now
         }
+    }
+
+    // MARK: Load mode
+
+    /// One push of the next subscription in the round-robin.
+    private func pushNext(_ context: ChannelHandlerContext, flush: Bool) {
+        let subscriptions = self.engine.subscriptions
+        let s = subscriptions[self.roundRobin % subscriptions.count]
+        self.roundRobin &+= 1
+        for (leg, text) in self.model.pushes(s, peers: subscriptions, epochMS: Self.epochMS()) {
+            self.send(text, context: context, flush: flush)
+            self.lastData = text
+            self.state.withLockedValue { $0.counters.dataSent[leg, default: 0] += 1 }
+        }
+        self.lastActivity = Self.epochMS()
+    }
+
+    /// As fast as the client reads: write while the socket takes it, flushing every 32 frames; NIO reports
+    /// when it can take more (`channelWritabilityChanged`). At most 512 frames per turn of the event loop, so
+    /// requests and other connections are served in between.
+    private func pumpFirehose(_ context: ChannelHandlerContext) {
+        var sent = 0
+        while context.channel.isActive, context.channel.isWritable, !self.engine.subscriptions.isEmpty, !self.stalled {
+            self.pushNext(context, flush: false)
+            sent += 1
+            if sent % 32 == 0 { context.flush() }
+            if sent == 512 {
+                context.flush()
+                context.eventLoop.execute { [weak self] in
+                    guard let self, let context = self.context else { return }
+                    self.pumpFirehose(context)
+                }
+                return
+            }
+        }
+        context.flush()
+    }
+
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if context.channel.isWritable, let rate = self.configuration.rate, rate.isInfinite, !self.stalled {
+            self.pumpFirehose(context)
+        }
+        context.fireChannelWritabilityChanged()
     }
 
     /// Carries out a fault (from any thread).
@@ -355,9 +412,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    private func send(_ text: String, context: ChannelHandlerContext) {
+    private func send(_ text: String, context: ChannelHandlerContext, flush: Bool = true) {
         let buffer = context.channel.allocator.buffer(string: text)
-        context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
+        let frame = self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer))
+        if flush { context.writeAndFlush(frame, promise: nil) } else { context.write(frame, promise: nil) }
         self.state.withLockedValue { $0.counters.framesSent += 1 }
     }
 

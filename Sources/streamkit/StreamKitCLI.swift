@@ -237,6 +237,7 @@ struct Sim: AsyncParsableCommand {
             Examples:
               streamkit sim --port 8765 --api-key test
               streamkit sim --port 0 --api-key a --api-key b --speed 10 --fault drop@5
+              streamkit sim --port 0 --rate max          # load: as fast as each client reads
             """
     )
 
@@ -261,6 +262,9 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Cadence multiplier: 10 pushes ten times faster.")
     var speed: Double = 1
 
+    @Option(help: "Load mode: data frames per second per connection over its subscriptions, or 'max' (as fast as the client reads), instead of the channels' cadences.")
+    var rate: String?
+
     @Option(help: "Subscriptions per connection.")
     var subLimit = 100
 
@@ -273,7 +277,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "PEM private key, to serve wss://.")
     var tlsKey: String?
 
-    @Option(help: "A fault at a time: KIND@SECONDS, KIND one of drop, stall, 5001, malformed, duplicate, close:CODE (repeatable).")
+    @Option(help: "A fault at a time: KIND@SECONDS, KIND one of drop, stall, 5001, malformed, duplicate, close:CODE, oversized:BYTES, pong-delay:MS (repeatable).")
     var fault: [String] = []
 
     func run() async throws {
@@ -283,6 +287,12 @@ struct Sim: AsyncParsableCommand {
         for k in self.noWebsocketKey { config.keys[k] = .noWebSocketPlan }
         config.seed = self.seed
         config.speed = self.speed
+        if let rate = self.rate {
+            guard rate == "max" || (Double(rate).map { $0 > 0 } ?? false) else {
+                throw ValidationError("--rate takes a positive number or 'max'")
+            }
+            config.rate = rate == "max" ? .infinity : Double(rate)
+        }
         config.subscriptionLimit = self.subLimit
         config.connectionsPerKey = self.connectionsPerKey
         var tls: TLSConfiguration?
@@ -329,6 +339,10 @@ struct Sim: AsyncParsableCommand {
         default:
             if kind.hasPrefix("close:"), let code = UInt16(kind.dropFirst(6)) {
                 fault = .close(code: code)
+            } else if kind.hasPrefix("oversized:"), let n = Int(kind.dropFirst(10)), n > 0 {
+                fault = .oversizedFrame(bytes: n)
+            } else if kind.hasPrefix("pong-delay:"), let ms = Int64(kind.dropFirst(11)), ms >= 0 {
+                fault = .pongDelay(.milliseconds(ms))
             } else {
                 throw ValidationError("fault '\(text)': unknown kind '\(kind)'")
             }

@@ -97,6 +97,27 @@ final class RawClient: @unchecked Sendable {
         ).get()
     }
 
+    /// Sends many text frames in one flush.
+    func sendBatch(_ texts: [String]) async throws {
+        for _ in 0..<200 where (try? await self.channel.pipeline.handler(type: Collector.self).get()) == nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        for t in texts {
+            self.channel.write(WebSocketFrame(fin: true, opcode: .text, maskKey: .random(), data: ByteBuffer(string: t)), promise: nil)
+        }
+        self.channel.flush()
+    }
+
+    /// Sends any frame (binary, oversized, fragments...) as a hostile client would.
+    func send(opcode: WebSocketOpcode, _ bytes: [UInt8], fin: Bool = true) async throws {
+        for _ in 0..<200 where (try? await self.channel.pipeline.handler(type: Collector.self).get()) == nil {
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        try await self.channel.writeAndFlush(
+            WebSocketFrame(fin: fin, opcode: opcode, maskKey: .random(), data: ByteBuffer(bytes: bytes))
+        ).get()
+    }
+
     /// The next text or close frame, or nil at the end of the stream or after `timeout`.
     func receive(timeout: Duration = .seconds(5)) async throws -> Received? {
         let deadline = ContinuousClock.now + timeout
@@ -245,32 +266,49 @@ final class RawClient: @unchecked Sendable {
     /// Every channel pushes payloads StreamKit decodes into the typed struct, with the documented keys.
     @Test(arguments: StreamKit.Channel.allCases)
     func everyChannelPushesItsDocumentedShape(_ channel: StreamKit.Channel) async throws {
-        let sim = try await Self.simulator { $0.speed = 40 }
+        let sim = try await Self.simulator {
+            $0.speed = 200
+            $0.idleTimeout = .seconds(3600)  // the slowest channels must not look idle at this speed
+        }
         defer { sim.stop() }
         let c = try await RawClient.connect(port: sim.port, key: "good")
         _ = try await c.receive()
-        let params: String
+        // A BSC target and, for the on-chain channels, a Solana one (whose swaps carry `iix`).
+        let bsc = "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"
+        let solana = "So11111111111111111111111111111111111111112"
         switch channel.targetParam {
-        case .cryptoIDs: params = #"{"crypto_ids":[1]}"#
+        case .cryptoIDs:
+            try await c.send(#"{"id":1,"method":"subscribe","channel":"\#(channel.rawValue)","params":{"crypto_ids":[1]}}"#)
         default:
             let interval = channel.allowedIntervals == nil ? "" : #","interval":"1s""#
-            params = #"{"platform_id":14,"\#(channel.targetParam.rawValue)":["0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"]\#(interval)}"#
+            for (id, platform, address) in [(1, 14, bsc), (2, 16, solana)] {
+                let params = #"{"platform_id":\#(platform),"\#(channel.targetParam.rawValue)":["\#(address)"]\#(interval)}"#
+                try await c.send(#"{"id":\#(id),"method":"subscribe","channel":"\#(channel.rawValue)","params":\#(params)}"#)
+            }
         }
-        try await c.send(#"{"id":1,"method":"subscribe","channel":"\#(channel.rawValue)","params":\#(params)}"#)
-        for _ in 0..<3 {
+        var shape = ShapeCheck()
+        for _ in 0..<60 {
             let text = try #require(try await c.receive(until: { $0.contains(#""type":"data""#) }, timeout: .seconds(10)))
             let m = try FrameDecoder().decode(text)
-            guard case .data(let d) = m.frame else { Issue.record("not data"); return }
+            guard case .data(let d) = m.frame else {
+                Issue.record("not data")
+                return
+            }
             #expect(d.channel == channel)
+            // The holder channels' variants whose fields the reference leaves UNKNOWN carry keys StreamKit does
+            // not type (kept in the raw payload).
             #expect(d.payload.unknownKeyCount == 0 || channel == .holdersMetrics || channel == .holderWalletUpdate, "\(text)")
             #expect(d.ts != nil)
             if channel != .cryptoLatestPrice {
-                #expect(d.params.platformID == 14)
-                #expect(m.string(d.params.address) == "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d")
+                let address = m.string(d.params.address)
+                #expect(d.params.platformID == 14 && address == bsc || d.params.platformID == 16 && address == solana, "\(text)")
             } else {
                 #expect(d.params.cryptoID == 1)
             }
+            shape.check(d.payload, text)
         }
+        // Field by field: every documented field was sent (with its documented type), required ones always.
+        #expect(shape.missing.isEmpty, "\(channel): never sent \(shape.missing.sorted())")
         c.close()
     }
 
@@ -416,5 +454,218 @@ final class RawClient: @unchecked Sendable {
         #expect(sim.counters.connections == 0)
         subscribed.cancel()
         await client.stop()
+    }
+}
+
+/// Checks payloads field by field against the schema (the reference's field tables): each value has the documented
+/// JSON type, required fields are always present and never null, and over many pushes every field appears.
+struct ShapeCheck {
+    private var expected: Set<String> = []
+    private var seen: Set<String> = []
+
+    var missing: Set<String> { self.expected.subtracting(self.seen) }
+
+    mutating func check(_ payload: Payload, _ text: String) {
+        switch payload {
+        case .cryptoLatestPrice(let x): self.fields(x, "", text)
+        case .tokenAggEvent(let x): self.fields(x, "", text)
+        case .transaction(let x): self.fields(x, "", text)
+        case .liquidityEvent(let x): self.fields(x, "", text)
+        case .kline(let x): self.fields(x, "", text)
+        case .tokenMetric(let x):
+            self.fields(x, "", text)
+            for name in TokenMetricWindow.Name.allCases { self.expected.insert("sts[\(name)]") }
+            x.forEachWindow { name, w in
+                self.seen.insert("sts[\(name)]")
+                self.fields(w, "sts.", text)
+            }
+        case .poolMetric(let x):
+            self.fields(x, "", text)
+            for name in PoolMetricWindow.Name.allCases { self.expected.insert("[\(name)]") }
+            x.forEachWindow { name, w in
+                self.seen.insert("[\(name)]")
+                self.fields(w, "window.", text)
+            }
+        case .uniqueTrader(let x): self.fields(x, "", text)
+        case .holdersMetrics(let x):
+            self.fields(x, "", text, onlySeen: true)
+            self.variant("tp=\(x.kind)", all: HolderMetricKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
+        case .holderWalletUpdate(let x):
+            self.fields(x, "", text, onlySeen: true)
+            self.variant("tp=\(x.kind)", all: WalletUpdateKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
+        case .unknown:
+            Issue.record("unknown payload: \(text)")
+        }
+    }
+
+    private mutating func variant(_ name: String, all: [String]) {
+        self.expected.formUnion(all)
+        self.seen.insert(name)
+    }
+
+    /// `onlySeen`: the holder channels' fields depend on the `tp` variant, several of which the reference leaves
+    /// UNKNOWN; their fields are type-checked but not all required to appear.
+    private mutating func fields<P: PayloadFields>(_ p: P, _ prefix: String, _ text: String, onlySeen: Bool = false) {
+        for f in P.Field.allCases {
+            let key = prefix + f.wireKey
+            if !onlySeen || f.isRequired { self.expected.insert(key) }
+            let value = p[f]
+            switch value {
+            case .absent:
+                #expect(!f.isRequired, "required \(key) absent: \(text)")
+                continue
+            case .null:
+                #expect(!f.isRequired, "required \(key) null: \(text)")
+            case .int: #expect(f.kind == .int, "\(key) is an integer, documented \(f.kind): \(text)")
+            case .double: #expect(f.kind == .double, "\(key) is a number, documented \(f.kind): \(text)")
+            case .text: #expect(f.kind == .text, "\(key) is text, documented \(f.kind): \(text)")
+            case .bool: #expect(f.kind == .bool, "\(key) is a bool, documented \(f.kind): \(text)")
+            }
+            self.seen.insert(key)
+        }
+    }
+}
+
+/// Faults, load mode and hostile clients, driven by a raw WebSocket client.
+@Suite(.serialized) struct SimulatorFaultTests {
+    /// Every documented close code can be injected and reaches the client as sent.
+    @Test(arguments: CloseCode.documented.map(\.rawValue))
+    func closeWithEachDocumentedCode(_ code: UInt16) async throws {
+        let sim = try await SimulatorTests.simulator()
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        sim.inject(.close(code: code))
+        let got = try await c.receive(timeout: .seconds(5))
+        #expect(got == .close(code))
+        #expect(sim.counters.faults["close \(code)"] == 1)
+    }
+
+    /// Each data fault: 5001 error frame, malformed and oversized frames, a duplicate of the last push, pong delay.
+    @Test func dataFaultsAreSentAndCounted() async throws {
+        let sim = try await SimulatorTests.simulator {
+            $0.speed = 100
+            $0.idleTimeout = .seconds(3600)
+        }
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        try await c.send(#"{"id":1,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1]}}"#)
+        let first = try #require(try await c.receive(until: { $0.contains(#""type":"data""#) }))
+        _ = first
+        sim.inject(.internalError)
+        let error = try #require(try await c.receive(until: { $0.contains(#""error""#) }))
+        #expect(SimulatorTests.error(error)?.code == "5001")
+        sim.inject(.malformedFrame)
+        let malformed = try #require(try await c.receive(until: { !$0.hasSuffix("}") }))
+        #expect((try? FrameDecoder().decode(malformed)) == nil)
+        sim.inject(.oversizedFrame(bytes: 1_500_000))  // over the client's 1 MiB default
+        let big = try #require(try await c.receive(until: { $0.utf8.count > 1 << 20 }, timeout: .seconds(10)))
+        #expect(big.utf8.count > 1 << 20)
+        // The duplicate repeats the last data frame pushed: it arrives as a frame already seen.
+        var seen: Set<String> = []
+        var duplicated = false
+        for _ in 0..<5 {
+            guard case .text(let t)? = try await c.receive() else { break }
+            if t.contains(#""type":"data""#) { seen.insert(t) }
+        }
+        sim.inject(.duplicatePush)
+        for _ in 0..<50 {
+            guard case .text(let t)? = try await c.receive() else { break }
+            guard t.contains(#""type":"data""#) else { continue }
+            if !seen.insert(t).inserted {
+                duplicated = true
+                break
+            }
+        }
+        #expect(duplicated)
+        sim.inject(.pongDelay(.milliseconds(600)))
+        try await Task.sleep(for: .milliseconds(50))
+        let sent = ContinuousClock.now
+        try await c.send(#"{"id":9,"method":"ping"}"#)
+        _ = try #require(try await c.receive(until: { $0.contains(#""pong""#) }))
+        #expect(ContinuousClock.now - sent >= .milliseconds(550))
+        let faults = sim.counters.faults
+        for kind in ["error 5001", "malformed frame", "duplicate push"] { #expect(faults[kind] == 1, "\(kind)") }
+    }
+
+    /// Load mode: `rate: .infinity` pushes as fast as the client reads; a finite rate holds to it.
+    @Test func loadModeRates() async throws {
+        let sim = try await SimulatorTests.simulator { $0.rate = .infinity }
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        try await c.send(#"{"id":1,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1,1027]}}"#)
+        var n = 0
+        let start = ContinuousClock.now
+        while n < 20_000, ContinuousClock.now - start < .seconds(20) {
+            guard case .text(let t)? = try await c.receive() else { break }
+            if t.hasPrefix(#"{"type":"data""#) { n += 1 }
+        }
+        #expect(n == 20_000)
+        c.close()
+
+        let paced = try await SimulatorTests.simulator { $0.rate = 500 }
+        defer { paced.stop() }
+        let d = try await RawClient.connect(port: paced.port, key: "good")
+        _ = try await d.receive()
+        try await d.send(#"{"id":1,"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":[1]}}"#)
+        _ = try await d.receive(until: { $0.contains(#""type":"data""#) })
+        let before = paced.counters.dataSent.values.reduce(0, +)
+        try await Task.sleep(for: .seconds(1))
+        let sent = paced.counters.dataSent.values.reduce(0, +) - before
+        #expect((350...650).contains(sent), "sent \(sent) in 1 s at rate 500")
+        d.close()
+    }
+
+    /// Hostile clients: garbage, binary, an oversized frame, a request flood. The server answers or closes that
+    /// connection, and keeps serving everyone else.
+    @Test func hostileClientsDoNotHurtTheServer() async throws {
+        let sim = try await SimulatorTests.simulator { $0.idleTimeout = .seconds(3600) }
+        defer { sim.stop() }
+        let bystander = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await bystander.receive()
+
+        let garbage = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await garbage.receive()
+        for text in ["", "{", "\u{0}\u{1}", "[[[[[[[[[[", String(repeating: "{\"a\":", count: 500), "null", "\"x\""] {
+            try await garbage.send(text)
+            let reply = try #require(try await garbage.receive(until: { $0.contains(#""error""#) }))
+            #expect(SimulatorTests.error(reply)?.code == "2201" || SimulatorTests.error(reply)?.code == "2203", "\(reply)")
+        }
+        try await garbage.send(opcode: .binary, [0xFF, 0x00, 0x7B])
+        let binaryReply = try #require(try await garbage.receive(until: { $0.contains(#""error""#) }))
+        #expect(SimulatorTests.error(binaryReply) != nil)
+
+        // A flood of 2000 requests as fast as possible: every one answered, in order.
+        try await garbage.sendBatch((0..<2000).map { #"{"id":\#($0),"method":"ping"}"# })
+        var pongs = 0
+        while pongs < 2000, case .text(let t)? = try await garbage.receive(timeout: .seconds(10)) {
+            if t.contains(#""pong""#) { pongs += 1 }
+        }
+        #expect(pongs == 2000)
+
+        // A frame over the server's 1 MiB limit: that connection is closed (1009), nobody else's.
+        let huge = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await huge.receive()
+        try await huge.send(opcode: .text, Array(repeating: UInt8(ascii: "a"), count: 2 << 20))
+        var closed = false
+        for _ in 0..<5 {
+            let r = try await huge.receive(timeout: .seconds(5))
+            if r == nil || r == .close(1009) {
+                closed = true
+                break
+            }
+            if case .close = r {
+                closed = true
+                break
+            }
+        }
+        #expect(closed)
+
+        try await bystander.send(#"{"id":5,"method":"ping"}"#)
+        let pong = try #require(try await bystander.receive(until: { $0.contains(#""pong""#) }))
+        #expect(pong.contains(#""id":5"#))
+        #expect(sim.liveConnections >= 1)
     }
 }
