@@ -19,6 +19,9 @@ let package = Package(
         .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
         .library(name: "StreamKitSimulator", targets: ["StreamKitSimulator"]),
         .executable(name: "streamkit", targets: ["streamkit"]),
+        /// The C ABI (include/streamkit.h) as a shared library. `make lib` builds it self-contained (Swift runtime
+        /// linked in, only `sk_*` exported) as `libstreamkit.so`; the executable above already has that name.
+        .library(name: "StreamKitABI", type: .dynamic, targets: ["CABI"]),
     ],
     dependencies: [
         // Command-line parsing for the `streamkit` CLI and the benchmark.
@@ -70,6 +73,31 @@ let package = Package(
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
             swiftSettings: strictSettings
+        ),
+
+        /// The C header (include/streamkit.h, include/streamkit_payloads.h) as a Clang module for the C ABI.
+        .target(name: "CStreamKit"),
+
+        /// The C ABI: `@_cdecl` functions implementing include/streamkit.h over `StreamClient` (and the simulator).
+        .target(
+            name: "CABI",
+            dependencies: [
+                "CStreamKit",
+                "StreamKit",
+                "StreamKitClient",
+                "StreamKitSimulator",
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ],
+            exclude: ["exports.map"],
+            swiftSettings: strictSettings,
+            linkerSettings: [
+                // Only the API is exported, under the name C programs link against.
+                .unsafeFlags([
+                    "-Xlinker", "--version-script=\(Context.packageDirectory)/Sources/CABI/exports.map",
+                    "-Xlinker", "-soname=libstreamkit.so",
+                ])
+            ]
         ),
 
         /// Seeded corpus of realistic frames and JSONDecoder mirror types: shared by the differential tests, the

@@ -1,6 +1,7 @@
 """The one table of StreamKit's channel payloads: every field, its wire key, type and meaning.
 
-Generators read this table (scripts/gen_channels.py writes the Swift payload types); nothing else restates it.
+Generators read this table (scripts/gen_channels.py writes the Swift payload types, the C payload structs of
+include/streamkit_payloads.h and the Swift code that fills them); nothing else restates it.
 Evidence tags follow ../shared/spec/cmc-websocket-reference.md: DOC, EX, OBS, INF, UNKNOWN.
 
 Field kinds: int (Int64), double, text (a string, kept as a slice of the frame), bool.

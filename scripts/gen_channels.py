@@ -1,16 +1,27 @@
 #!/usr/bin/env python3
-"""Writes Sources/StreamKit/Channels/Generated/*.swift from scripts/channels_schema.py.
+"""Writes the code that restates scripts/channels_schema.py, so the schema stays the one table of the payloads.
 
-Usage: python3 scripts/gen_channels.py [--check]
-  --check  exit 1 if the generated files differ from what is committed (CI runs this).
+Usage: python3 scripts/gen_channels.py [--check] [--allow-renumber]
+  --check           exit 1 if the generated files differ from what is committed (CI runs this).
+  --allow-renumber  let a schema change drop or renumber a constant of the C header (breaks the C ABI).
 
-Each payload becomes a struct that stores its fields unboxed plus two bit sets (present, null), with a getter per
-field under its wire key and, where the meaning is known, a descriptive alias; a `Field` enum for generic access;
-and a schema-specialised decoder that matches keys of up to 8 bytes as one 64-bit integer.
-"""
+Outputs:
+  Sources/StreamKit/Channels/Generated/*.swift  the payload types. Each payload becomes a struct that stores its
+      fields unboxed plus two bit sets (present, null), with a getter per field under its wire key and, where the
+      meaning is known, a descriptive alias; a `Field` enum for generic access; and a schema-specialised decoder
+      that matches keys of up to 8 bytes as one 64-bit integer.
+  Sources/StreamKitTestSupport/Generated/FoundationMirrors.swift  the same payloads as JSONDecoder `Decodable`s.
+  Benchmarks/streamkit-bench/Generated/PayloadChecksums.swift  checksums through the typed getters.
+  include/streamkit_payloads.h  each payload as a plain C struct (members named by wire keys), the channel, enum
+      and window constants, field bit macros and the `sk_payload` union, for the C ABI. Its constants are
+      append-only: the generator refuses a schema that drops or renumbers one.
+  Sources/CABI/Generated/CPayloads.swift  Swift that fills those C structs from the Swift payloads (from a
+      `Payload` or in place from a `DecodedFrame`) without allocating."""
 
 import os
+import re
 import sys
+import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channels_schema import ENUMS, PAYLOADS, POOL_WINDOW, TOKEN_WINDOW  # noqa: E402
@@ -590,13 +601,458 @@ def gen_bench_checksums():
     return "\n".join(L) + "\n"
 
 
+# MARK: - C ABI: include/streamkit_payloads.h and the Swift that fills it
+
+C_HEADER_OUT = os.path.join(ROOT, "include")
+CABI_OUT = os.path.join(ROOT, "Sources", "CABI", "Generated")
+C_TYPE = {"int": "int64_t", "double": "double", "text": "sk_str", "bool": "int"}
+# C and C++ keywords (C23 and C++20 included, with C++'s alternative tokens), plus names a C program may see as
+# object-like macros: libc's `errno`, `stdin`, ..., and what GNU modes (`-std=gnu99`) predefine (`linux`, `unix`).
+C_KEYWORDS = set("""
+    auto break case char const continue default do double else enum extern float for goto if inline int long
+    register restrict return short signed sizeof static struct switch typedef union unsigned void volatile while
+    _Alignas _Alignof _Atomic _Bool _Complex _Generic _Imaginary _Noreturn _Static_assert _Thread_local
+    alignas alignof bool constexpr false nullptr static_assert thread_local true typeof typeof_unqual
+    and and_eq asm bitand bitor catch char8_t char16_t char32_t class co_await co_return co_yield compl concept
+    const_cast consteval constinit decltype delete dynamic_cast explicit export friend mutable namespace new
+    noexcept not not_eq operator or or_eq private protected public reinterpret_cast requires static_cast
+    template this throw try typeid typename using virtual wchar_t xor xor_eq final override import module
+    errno stdin stdout stderr linux unix i386 NULL EOF
+""".split())
+# Members every payload struct has besides its fields: a wire key equal to one of these gets a trailing `_`.
+C_FIXED_MEMBERS = {"present", "nulls", "unknown_keys", "windows", "window_present", "window_nulls", "unknown_windows"}
+# Swift keywords, for C member names used from Swift (the importer keeps the C spelling).
+SWIFT_KEYWORDS = set("""
+    associatedtype class deinit enum extension fileprivate func import init inout internal let open operator private
+    precedencegroup protocol public rethrows static struct subscript typealias var break case catch continue default
+    defer do else fallthrough for guard if in repeat return throw switch where while Any as await false is nil self
+    Self super throws true try _ consume copy borrowing consuming
+""".split())
+
+
+def snake(name: str) -> str:
+    """`CryptoLatestPrice` -> `crypto_latest_price`, `tagDistribution` -> `tag_distribution`."""
+    s = re.sub(r"([a-z0-9])([A-Z])", r"\1_\2", name)
+    s = re.sub(r"([A-Z]+)([A-Z][a-z])", r"\1_\2", s)
+    return s.lower()
+
+
+def swift_member(name: str) -> str:
+    return f"`{name}`" if name in SWIFT_KEYWORDS else name
+
+
+def c_comment(text: str, indent: str = "") -> list:
+    """A `/* ... */` comment, wrapped sqlite3.h style (`**` continuation lines) to stay within 116 columns."""
+    assert "*/" not in text and "??" not in text, text
+    one = f"{indent}/* {text} */"
+    if len(one) <= 116:
+        return [one]
+    lines = textwrap.wrap(text, 116 - len(indent) - 6, break_on_hyphens=False)
+    return ([f"{indent}/* {lines[0]}"] + [f"{indent}** {ln}" for ln in lines[1:-1]] + [f"{indent}** {lines[-1]} */"])
+
+
+def c_lines(rows, indent="    "):
+    """`(code, comment)` rows with the comments aligned in one column, or, when one such line would be longer
+    than 116 columns, every comment on its own line above its code."""
+    width = max(len(code) for code, _ in rows)
+    lines = [f"{indent}{code.ljust(width)} /* {comment} */" for code, comment in rows]
+    if all(len(line) <= 116 for line in lines):
+        return lines
+    out = []
+    for code, comment in rows:
+        out += c_comment(comment, indent)
+        out.append(indent + code)
+    return out
+
+
+class CStruct:
+    """The C rendering of one payload or window struct: its names, members and bit macros."""
+
+    def __init__(self, type_name, doc, fields, windows=None, channel=None):
+        self.type = type_name
+        self.doc = doc
+        self.fields = fields
+        self.windows = windows
+        self.channel = channel
+        self.name = "sk_" + snake(type_name)
+        self.macro = self.name.upper()
+        used = set(C_FIXED_MEMBERS)
+        self.member = {}
+        for f in fields:
+            assert re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", f.wire), f"wire key {f.wire!r} is not a C identifier"
+            m = f.wire
+            while m in C_KEYWORDS or m in used:
+                m += "_"
+            used.add(m)
+            self.member[f.wire] = m
+        self.kind_member = {}
+        for f in fields:
+            if f.enum:
+                m = self.member[f.wire] + "_kind"
+                while m in C_KEYWORDS or m in used:
+                    m += "_"
+                used.add(m)
+                self.kind_member[f.wire] = m
+
+    def bit_macro(self, f):
+        return f"{self.macro}_{self.member[f.wire].upper()}"
+
+    def c_doc(self, text):
+        """Schema docs use DocC ``symbol`` links: name the C member for a field, else mark the Swift API."""
+        def sub(m):
+            sym = m.group(1)
+            for f in self.fields:
+                if sym in (f.name, f.wire):
+                    return "`" + self.kind_member.get(f.wire, self.member[f.wire]) + "`"
+            return f"`{sym}` (Swift API)"
+        return re.sub(r"``([^`]+)``", sub, text)
+
+
+def c_structs():
+    """Window structs first (payloads embed them), then the payloads in schema order."""
+    token = next(p.windows for p in PAYLOADS if p.type == "TokenMetric")
+    pool = next(p.windows for p in PAYLOADS if p.type == "PoolMetric")
+    windows = [CStruct(TOKEN_WINDOW.type, TOKEN_WINDOW.doc, TOKEN_WINDOW.fields),
+               CStruct(POOL_WINDOW.type, POOL_WINDOW.doc, POOL_WINDOW.fields)]
+    assert {token.type, pool.type} == {w.type for w in windows}
+    payloads = [CStruct(p.type, p.doc, p.fields, p.windows, p.channel) for p in PAYLOADS]
+    return windows, payloads
+
+
+def c_window_names(w):
+    """(constant, wire name) per window of `w`, in `Name.rawValue` order, and the count macro."""
+    prefix = "SK_" + snake(w.type).upper()
+    for _, wire in w.names:
+        assert re.fullmatch(r"[A-Za-z0-9_]+", wire), wire
+    return [(f"{prefix}_{wire.upper()}", wire) for _, wire in w.names], f"{prefix}_COUNT"
+
+
+def c_enum_const(e, case=None):
+    prefix = "SK_" + snake(e.name).upper()
+    return f"{prefix}_{snake(case).upper()}" if case else f"{prefix}_UNKNOWN"
+
+
+def c_block(*paragraphs) -> list:
+    """A sqlite3.h-style block comment (`/*`, `**` lines, `*/`) for a type; paragraphs separated by `**`."""
+    L = ["/*"]
+    for i, text in enumerate(paragraphs):
+        assert "*/" not in text and "??" not in text, text
+        if i:
+            L.append("**")
+        L += ["** " + ln for ln in textwrap.wrap(text, 113, break_on_hyphens=False)]
+    return L + ["*/"]
+
+
+C_PREAMBLE = """/*
+** This source file is part of StreamKit.
+** SPDX-License-Identifier: Apache-2.0
+**
+** GENERATED by scripts/gen_channels.py from scripts/channels_schema.py. Do not edit by hand.
+**
+** streamkit_payloads.h: the typed payload of every StreamKit channel as a plain C struct. Included by
+** streamkit.h; needs nothing else.
+**
+** Members are named by their wire keys, as in the stream reference (`p`, `vu`, `tx`). Each comment gives the
+** key, its descriptive name where the meaning is known, what it holds, and how sure the reference is of it:
+**   [DOC] official CMC documentation    [EX] an official example payload    [OBS] seen on the live stream
+**   [INF] inferred: treat as a guess    [UNKNOWN] nothing known
+**
+** Absent, null or zero: every payload struct starts with two bit sets. `present` has a field's bit
+** (SK_<STRUCT>_<KEY>, e.g. SK_TRANSACTION_TX) set when the payload carried the key, null included; `nulls` has
+** it set when the value was null. A member whose key was absent or null reads 0 (text: ptr NULL, len 0), so
+** test the bits to tell a real 0 from a missing value. `unknown_keys` counts the keys this version of
+** StreamKit does not know; they stay in the frame's raw payload.
+**
+** Compatibility: every constant here is append-only. Channel, enum and window numbers and field bits keep
+** their values in later versions, and new ones take the next free number. Struct sizes are not fixed: a
+** later version may add members (and windows) at the end of a struct.
+*/
+#ifndef STREAMKIT_PAYLOADS_H
+#define STREAMKIT_PAYLOADS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/*
+** A text value: a view of `len` bytes of UTF-8 at `ptr`, NOT NUL-terminated, with JSON escapes resolved.
+** `ptr` is NULL and `len` is 0 when the key was absent or null (the payload's `present` and `nulls` bits tell
+** those apart from an empty string). The view is valid only as long as the message that holds it: for the
+** duration of the callback, or until the next poll. Copy the bytes to keep them.
+*/
+typedef struct sk_str {
+    const char *ptr; /* The first byte; NULL when absent or null. */
+    size_t len;      /* The length in bytes. */
+} sk_str;
+"""
+
+
+def gen_c_header():
+    windows, payloads = c_structs()
+    by_type = {s.type: s for s in windows}
+    L = C_PREAMBLE.split("\n")
+    defined = {}
+
+    def define(name, value):
+        assert name not in defined, f"C name {name} defined twice"
+        defined[name] = value
+        return name
+
+    def enum_block(tname, rows):
+        """`typedef enum` of (name, value, comment) rows."""
+        out = [f"typedef enum {tname} {{"]
+        out += c_lines([(f"{define(n, v)} = {v}{',' if i < len(rows) - 1 else ''}", c)
+                        for i, (n, v, c) in enumerate(rows)])
+        return out + [f"}} {tname};"]
+
+    L += c_block("The channel of a data frame: one constant per channel this version knows, numbered in the "
+                 "order channels were added. The numbering is append-only: a channel keeps its number in every "
+                 "later version and a new channel takes the next one.")
+    rows = [("SK_CHANNEL_UNKNOWN", 0, "A channel this version of StreamKit does not know.")]
+    rows += [(c_channel_const(p), i, f"{p.channel}: {s.name}")
+             for i, (p, s) in enumerate(zip(PAYLOADS, payloads), 1)]
+    L += enum_block("sk_channel", rows)
+    L.append("")
+    for e in ENUMS:
+        users = [f"{s.name}.{s.kind_member[f.wire]}" for s in windows + payloads for f in s.fields if f.enum == e.name]
+        L += c_block(f"{c_text(e.doc)} The values of {', '.join(users)}; append-only.")
+        rows = [(c_enum_const(e), 0, "Absent, null, or a value this version does not know: read the text.")]
+        rows += [(c_enum_const(e, case), i, f'"{wire}": {c_text(doc)}') for i, (case, wire, doc) in enumerate(e.cases, 1)]
+        L += enum_block("sk_" + snake(e.name), rows)
+        L.append("")
+    for p, ps in zip(PAYLOADS, payloads):
+        if not p.windows:
+            continue
+        w = p.windows
+        consts, count = c_window_names(w)
+        where = (f"the elements of `{w.wire}[]`, named by their `{w.name_key}`" if w.style == "array"
+                 else "the objects under the top-level keys " + ", ".join(f"`{wire}`" for _, wire in w.names))
+        L += c_block(f"The {p.channel} windows ({where}), shortest first: the index into {ps.name}.windows, and "
+                     f"bit `1 << index` of its window_present and window_nulls. Append-only.")
+        L += enum_block(f"{by_type[w.type].name}_name", [(n, i, f"`{wire}`") for i, (n, wire) in enumerate(consts)])
+        L.append(f"#define {define(count, len(consts))} {len(consts)} /* The number of {p.channel} windows. */")
+        L.append("")
+    for s in windows + payloads:
+        L += gen_c_struct(s, by_type, defined, define)
+    L += c_block("The payload of a data frame: read the member that the frame's sk_channel names.")
+    L.append("typedef union sk_payload {")
+    L += c_lines([(f"{s.name} {snake(p.channel_case)};", c_channel_const(p)) for p, s in zip(PAYLOADS, payloads)])
+    L.append("} sk_payload;")
+    L += ["", "#ifdef __cplusplus", "}", "#endif", "", "#endif /* STREAMKIT_PAYLOADS_H */"]
+    return "\n".join(L) + "\n"
+
+
+def c_channel_const(p):
+    return "SK_CHANNEL_" + snake(p.channel_case).upper()
+
+
+def c_text(doc):
+    """Schema docs use DocC ``symbol`` links; outside a struct there is no member to point at."""
+    return re.sub(r"``([^`]+)``", r"`\1`", doc)
+
+
+def gen_c_struct(s, by_type, defined, define):
+    L = c_block(s.c_doc(s.doc) + (f" The payload (`data`) of {s.channel}." if s.channel else ""))
+    L.append(f"typedef struct {s.name} {{")
+    L += c_lines([("uint64_t present;", f"Bit {s.macro}_<KEY> set for each key carried, null included."),
+                  ("uint64_t nulls;", f"Bit {s.macro}_<KEY> set for each key carried as null.")])
+    for f in s.fields:
+        m = s.member[f.wire]
+        label = f.wire if f.name == f.wire or f.enum else f"{f.wire} ({f.name})"
+        extra = ""
+        if f.req:
+            extra = " Always present."
+        if f.kind == "bool":
+            extra += " 0 or 1."
+        if m != f.wire:
+            extra += f" (Wire key `{f.wire}`.)"
+        L += c_comment(f"{label}: {s.c_doc(f.doc)}{extra}", "    ")
+        L.append(f"    {C_TYPE[f.kind]} {m};")
+        if f.enum:
+            L += c_comment(f"{m} as an sk_{snake(f.enum)} constant ({f.name}); {c_enum_const(enum_of(f.enum))} "
+                           "when absent, null or not known.", "    ")
+            L.append(f"    int {s.kind_member[f.wire]};")
+    if s.windows:
+        w = s.windows
+        consts, count = c_window_names(w)
+        prefix = consts[0][0].rsplit("_", 1)[0]
+        null_all = f" A null `{w.wire}` sets every bit (0xFF)." if w.style == "array" else ""
+        L += c_comment(f"Bit (1 << {prefix}_*) set for each window the payload carried.", "    ")
+        L.append("    uint32_t window_present;")
+        L += c_comment(f"Bit (1 << {prefix}_*) set for each window carried as null.{null_all}", "    ")
+        L.append("    uint32_t window_nulls;")
+        L += c_comment("Windows whose name this version does not know (kept in the raw payload).", "    ")
+        L.append("    int32_t unknown_windows;")
+        L += c_comment(f"The windows, indexed by {prefix}_*. A window is all zero unless its bit is set in "
+                       "window_present and clear in window_nulls.", "    ")
+        L.append(f"    {by_type[w.type].name} windows[{count}];")
+    L += c_comment("Keys this version of StreamKit does not know (kept in the raw payload).", "    ")
+    L.append("    int32_t unknown_keys;")
+    L.append(f"}} {s.name};")
+    rows = []
+    for i, f in enumerate(s.fields):
+        name = s.bit_macro(f)
+        while name in defined:  # e.g. a window key `count` against SK_..._WINDOW_COUNT
+            name += "_"
+        rows.append((f"#define {define(name, i)}", f"(UINT64_C(1) << {i})"))
+    width = max(len(code) for code, _ in rows)
+    L += [f"{code.ljust(width)} {value}" for code, value in rows]
+    L.append("")
+    return L
+
+
+def enum_of(name):
+    return next(e for e in ENUMS if e.name == name)
+
+
+def gen_cabi_swift():
+    """Swift that fills the C structs from the Swift payloads: no String, no Array, no allocation."""
+    windows, payloads = c_structs()
+    by_type = {s.type: s for s in windows}
+    L = [HEADER, "import CStreamKit", "import StreamKit", ""]
+    L.append("/// Converts a text slice of the frame to a C view (provided by the caller: it handles escapes).")
+    L.append("typealias CTextConverter = (TextSlice) -> sk_str")
+    L.append("")
+    L.append("extension Channel {")
+    L.append("    /// The channel's `SK_CHANNEL_*` constant.")
+    L.append("    var cChannel: sk_channel {")
+    L.append("        switch self {")
+    for p in PAYLOADS:
+        L.append(f"        case .{p.channel_case}: SK_CHANNEL_{snake(p.channel_case).upper()}")
+    L.append("        }")
+    L.append("    }")
+    L.append("")
+    L.append("    /// The channel of an `SK_CHANNEL_*` constant; `nil` for `SK_CHANNEL_UNKNOWN` and unknown numbers.")
+    L.append("    init?(cChannel: sk_channel) {")
+    L.append("        switch cChannel {")
+    for p in PAYLOADS:
+        L.append(f"        case SK_CHANNEL_{snake(p.channel_case).upper()}: self = .{p.channel_case}")
+    L.append("        default: return nil")
+    L.append("        }")
+    L.append("    }")
+    L.append("}")
+    for e in ENUMS:
+        L.append("")
+        L.append(f"extension {e.name} {{")
+        L.append(f"    /// The case's `{c_enum_const(e)[:-len('UNKNOWN')]}*` constant (`{c_enum_const(e)}` for ``other``).")
+        L.append("    var cKind: Int32 {")
+        L.append("        switch self {")
+        for case, _, _ in e.cases:
+            L.append(f"        case .{case}: Int32({c_enum_const(e, case)}.rawValue)")
+        L.append(f"        case .other: Int32({c_enum_const(e)}.rawValue)")
+        L.append("        }")
+        L.append("    }")
+        L.append("}")
+    for s in windows + payloads:
+        L.append("")
+        L += gen_cabi_init(s, by_type)
+    L.append("")
+    L.append("/// Fills the union member for the payload's channel and returns the channel constant; returns")
+    L.append("/// `SK_CHANNEL_UNKNOWN` and leaves `out` untouched for ``Payload/unknown``. Allocates nothing.")
+    L.append("func fillCPayload(")
+    L.append("    _ payload: borrowing Payload, into out: UnsafeMutablePointer<sk_payload>, text: CTextConverter")
+    L.append(") -> sk_channel {")
+    L.append("    switch payload {")
+    for p, s in zip(PAYLOADS, payloads):
+        L.append(f"    case .{p.channel_case}(let x):")
+        L.append(f"        out.pointee.{swift_member(snake(p.channel_case))} = {s.name}(x, text: text)")
+        L.append(f"        return SK_CHANNEL_{snake(p.channel_case).upper()}")
+    L.append("    case .unknown:")
+    L.append("        return SK_CHANNEL_UNKNOWN")
+    L.append("    }")
+    L.append("}")
+    L.append("")
+    L.append("/// Fills the union member for the frame's channel straight from the frame's payload slot (no ``Payload``")
+    L.append("/// enum is built) and returns the channel constant; returns `SK_CHANNEL_UNKNOWN` and leaves `out` untouched")
+    L.append("/// unless the frame is a data frame of a known channel. Allocates nothing.")
+    L.append("func fillCPayload(")
+    L.append("    _ frame: borrowing DecodedFrame, into out: UnsafeMutablePointer<sk_payload>, text: CTextConverter")
+    L.append(") -> sk_channel {")
+    L.append("    guard let channel = frame.channel else { return SK_CHANNEL_UNKNOWN }")
+    L.append("    switch channel {")
+    for p, s in zip(PAYLOADS, payloads):
+        L.append(f"    case .{p.channel_case}:")
+        L.append(f"        guard let x = frame.{p.channel_case} else {{ return SK_CHANNEL_UNKNOWN }}")
+        L.append(f"        out.pointee.{swift_member(snake(p.channel_case))} = {s.name}(x, text: text)")
+        L.append(f"        return SK_CHANNEL_{snake(p.channel_case).upper()}")
+    L.append("    }")
+    L.append("}")
+    return "\n".join(L) + "\n"
+
+
+def gen_cabi_init(s, by_type):
+    L = [f"extension {s.name} {{"]
+    parts = ["the bit sets"] + (["the enum kinds"] if s.kind_member else []) + (["the windows"] if s.windows else [])
+    L.append("    /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), "
+             + ", ".join(parts) + ",")
+    L.append("    /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.")
+    L.append(f"    init(_ x: borrowing {s.type}, text: CTextConverter) {{")
+    L.append("        self.init()")
+    L.append("        self.present = x.presentFields")
+    L.append("        self.nulls = x.nullFields")
+    for f in s.fields:
+        get = f"x.{ident(f.wire)}"
+        mem = "self." + swift_member(s.member[f.wire])
+        conv = {"int": "{}", "double": "{}", "text": "text({})", "bool": "{} ? 1 : 0"}[f.kind]
+        if f.req:
+            L.append(f"        {mem} = {conv.format(get)}")
+        else:
+            L.append(f"        if let v = {get} {{ {mem} = {conv.format('v')} }}")
+        if f.enum:
+            kind = "self." + swift_member(s.kind_member[f.wire])
+            if f.req:
+                L.append(f"        {kind} = x.{ident(f.name)}.cKind")
+            else:
+                L.append(f"        if let v = x.{ident(f.name)} {{ {kind} = v.cKind }}")
+    if s.windows:
+        w = s.windows
+        ws = by_type[w.type]
+        L.append("        self.window_present = UInt32(x.windowMask)")
+        L.append("        self.window_nulls = UInt32(x.nullWindowMask)")
+        L.append("        self.unknown_windows = Int32(clamping: x.unknownWindowCount)")
+        for i, (case, _) in enumerate(w.names):
+            L.append(f"        if let w = x.window(.{case}) {{ self.windows.{i} = {ws.name}(w, text: text) }}")
+    L.append("        self.unknown_keys = Int32(clamping: x.unknownKeyCount)")
+    L.append("    }")
+    L.append("}")
+    return L
+
+
+def c_abi_numbers(text):
+    """Every numbered C constant (enumerators and field bits) in a header, for the append-only check."""
+    nums = {m.group(1): int(m.group(2)) for m in re.finditer(r"^\s+(SK_\w+)\s*=\s*(\d+)", text, re.M)}
+    nums.update({m.group(1): int(m.group(2))
+                 for m in re.finditer(r"^#define\s+(SK_\w+)\s+\(UINT64_C\(1\)\s*<<\s*(\d+)\)", text, re.M)})
+    return nums
+
+
+def c_abi_breaks(old_text, new_text):
+    """Constants of the committed header that the new one drops or renumbers."""
+    old, new = c_abi_numbers(old_text), c_abi_numbers(new_text)
+    return [f"{k} = {v} -> {new[k] if k in new else 'removed'}" for k, v in old.items() if new.get(k) != v]
+
+
 def main():
     check = "--check" in sys.argv
     files = {os.path.join(OUT, k): v for k, v in generate().items()}
     files[os.path.join(MIRROR_OUT, "FoundationMirrors.swift")] = gen_mirrors()
     files[os.path.join(BENCH_OUT, "PayloadChecksums.swift")] = gen_bench_checksums()
+    c_header = os.path.join(C_HEADER_OUT, "streamkit_payloads.h")
+    files[c_header] = gen_c_header()
+    files[os.path.join(CABI_OUT, "CPayloads.swift")] = gen_cabi_swift()
+    if os.path.exists(c_header) and "--allow-renumber" not in sys.argv:
+        breaks = c_abi_breaks(open(c_header).read(), files[c_header])
+        if breaks:
+            print("the C constants are append-only, but this schema drops or renumbers:\n  " + "\n  ".join(breaks),
+                  file=sys.stderr)
+            print("append new fields, cases, windows and channels at the end; to break the C ABI on purpose, "
+                  "rerun with --allow-renumber", file=sys.stderr)
+            sys.exit(1)
     stale = []
-    for d in (OUT, MIRROR_OUT, BENCH_OUT):
+    for d in (OUT, MIRROR_OUT, BENCH_OUT, C_HEADER_OUT, CABI_OUT):
         os.makedirs(d, exist_ok=True)
     for path, text in files.items():
         name = os.path.relpath(path, ROOT)
@@ -616,7 +1072,7 @@ def main():
     else:
         for name in extra:
             os.remove(os.path.join(OUT, name))
-        print(f"wrote {len(stale)} of {len(files)} files to {os.path.relpath(OUT, ROOT)}")
+        print(f"wrote {len(stale)} of {len(files)} generated files" + "".join(f"\n  {name}" for name in stale))
 
 
 if __name__ == "__main__":

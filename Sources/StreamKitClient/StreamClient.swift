@@ -128,6 +128,14 @@ public final class StreamClient: Sendable {
         self.eventLoop.execute { core.value.messageHandler = handler }
     }
 
+    /// Registers a handler called on the I/O event loop for every text frame as received (data, acks, pongs,
+    /// errors, frames that fail to decode), before decoding: what `streamkit record` writes. The bytes are valid
+    /// during the call only. Set it before ``start()``.
+    public func onRawFrame(_ handler: @escaping @Sendable (UnsafeRawBufferPointer, _ connection: Int) -> Void) {
+        let core = self.core
+        self.eventLoop.execute { core.value.rawHandler = handler }
+    }
+
     /// Starts connecting (the connections with subscriptions; more open as subscriptions need them).
     public func start() {
         let core = self.core
@@ -157,6 +165,23 @@ public final class StreamClient: Sendable {
     public func unsubscribe(_ subscriptions: [Subscription]) {
         let core = self.core
         self.eventLoop.execute { core.value.driver.unsubscribe(subscriptions) }
+    }
+
+    /// Unsubscribes from everything (without waiting for the acks).
+    public func unsubscribeAll() {
+        let core = self.core
+        self.eventLoop.execute {
+            let all = core.value.driver.pool.sessions.flatMap(\.subscriptions)
+            core.value.driver.unsubscribe(all)
+        }
+    }
+
+    /// Takes events on a thread of your own (the C ABI and Python use it; async code iterates ``events``):
+    /// appends up to `max` of them to `out`, blocking the calling thread up to `timeout` (forever when `nil`) for
+    /// the first. Returns true once the client has stopped and everything was taken. Do not call it from the
+    /// client's event loop or from a task (it blocks the thread).
+    public func take(max: Int, timeout: Duration?, into out: inout [StreamEvent]) -> Bool {
+        self.queue.take(max: max, timeout: timeout, into: &out)
     }
 
     /// Stops every connection and ends ``events`` (after what is queued). Returns once the connections are closed.
@@ -205,6 +230,7 @@ final class ClientCore: DriverDelegate {
     let driver: Driver
     let queue: DeliveryQueue
     var messageHandler: (@Sendable (MessageView) -> Void)?
+    var rawHandler: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?
     let messagesInEvents: Bool
     var billableSubscriptions = 0
     private var waiters: [(remaining: Set<Subscription>, done: (Result<Void, StreamClientError>) -> Void)] = []
@@ -289,6 +315,10 @@ final class ClientCore: DriverDelegate {
             }
             i += 1
         }
+    }
+
+    func driver(raw bytes: UnsafeRawBufferPointer, connection: Int) {
+        self.rawHandler?(bytes, connection)
     }
 
     func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int) {

@@ -138,6 +138,18 @@ public struct StreamClientError: Error, Sendable, Hashable, CustomStringConverti
     /// TLS could not be set up.
     public static func tls(_ why: String) -> Self { Self(kind: .tls(why)) }
 
+    /// The error's code in the status table shared with the C ABI (`sk_status` in `include/streamkit.h`).
+    public var status: Int32 {
+        switch self.kind {
+        case .invalidAPIKey: 3
+        case .invalidURL: 4
+        case .tls: 5
+        case .capacity: 6
+        case .subscriptionFailed: 7
+        case .notRunning: 9
+        }
+    }
+
     public var description: String {
         switch self.kind {
         case .invalidAPIKey: "invalid API key: empty, or contains a byte not allowed in an HTTP header"

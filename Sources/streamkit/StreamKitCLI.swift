@@ -13,31 +13,19 @@ import StreamKitSimulator
 struct StreamKitCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "streamkit",
-        abstract: "Watch, decode and simulate the CoinMarketCap Pro WebSocket stream.",
+        abstract: "Watch, record, replay, decode and simulate the CoinMarketCap Pro WebSocket stream.",
         discussion: """
             Exit codes: 0 success; 1 runtime failure (connection refused for good, bad input file); 64 usage error.
             Errors are printed as one line on stderr.
             """,
-        subcommands: [Watch.self, Decode.self, Sim.self]
+        subcommands: [Watch.self, Record.self, Replay.self, Decode.self, Sim.self]
     )
 }
 
-// MARK: - watch
+// MARK: - What to subscribe to, and where
 
-struct Watch: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Show live data of one channel.",
-        discussion: """
-            With CMC_API_KEY unset and no --url, starts the embedded simulator and says so on stderr, so this works \
-            on any machine. Piped, or with --json, writes one JSON line per message (the format of `decode`).
-
-            Examples:
-              streamkit watch market@crypto_latest_price --ids 1,1027
-              streamkit watch onchain@kline --platform 14 --address 0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d --interval 1m
-              CMC_API_KEY=... streamkit watch onchain@transaction --platform 16 --address <mint> --json
-            """
-    )
-
+/// The options `watch` and `record` share: a channel, its targets, and the endpoint.
+struct Selection: ParsableArguments {
     @Argument(help: "The channel, e.g. market@crypto_latest_price or onchain@transaction.")
     var channel: String
 
@@ -62,6 +50,83 @@ struct Watch: AsyncParsableCommand {
     @Option(help: "Stream URL. Default: the real service when CMC_API_KEY is set, else the embedded simulator.")
     var url: String?
 
+    func subscriptions() throws -> [Subscription] {
+        guard let channel = Channel(rawValue: self.channel) else {
+            throw ValidationError("unknown channel '\(self.channel)'; one of: \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        var params = SubscriptionParams(platformID: self.platform, addresses: self.address + self.pool + self.wallet, interval: self.interval)
+        params.cryptoIDs = (self.ids ?? "").split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
+        do {
+            return try params.subscriptions(for: channel)
+        } catch {
+            throw ValidationError(error.detail)
+        }
+    }
+
+    /// The endpoint and key: `--url`, else the real service with CMC_API_KEY, else an embedded simulator.
+    func endpoint(command: String) async throws -> (url: String, key: String, simulator: SimulatorServer?) {
+        if let given = self.url {
+            return (given, ProcessInfo.processInfo.environment["CMC_API_KEY"] ?? "streamkit-demo", nil)
+        }
+        if let env = ProcessInfo.processInfo.environment["CMC_API_KEY"], !env.isEmpty {
+            return ("wss://pro-stream.coinmarketcap.com/v1", env, nil)
+        }
+        var config = SimulatorConfiguration(keys: ["streamkit-demo": .active])
+        config.speed = 2
+        let sim = try await SimulatorServer.start(configuration: config)
+        stderr("streamkit \(command): CMC_API_KEY is not set: using the embedded simulator at \(sim.url) (simulated data)")
+        return (sim.url, "streamkit-demo", sim)
+    }
+}
+
+func stderr(_ line: String) {
+    FileHandle.standardError.write(Data((line + "\n").utf8))
+}
+
+/// Stops a command on Ctrl-C, after a duration, or when told.
+final class Finish: @unchecked Sendable {
+    let signal = StopSignal()
+    private let deadline: ContinuousClock.Instant?
+    init(duration: Double?) {
+        self.deadline = duration.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        self.signal.install()
+    }
+    var due: Bool { self.signal.requested || (self.deadline.map { ContinuousClock.now >= $0 } ?? false) }
+
+    /// Stops `client` once due.
+    func watch(_ client: StreamClient) -> Task<Void, any Error> {
+        Task {
+            while !Task.isCancelled {
+                try await Task.sleep(for: .milliseconds(100))
+                if self.due {
+                    await client.stop()
+                    return
+                }
+            }
+        }
+    }
+}
+
+// MARK: - watch
+
+struct Watch: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Show live data of one channel.",
+        discussion: """
+            With CMC_API_KEY unset and no --url, starts the embedded simulator and says so on stderr, so this works \
+            on any machine. In a terminal: a table updated in place (target, price or latest value, 24 h change, \
+            age; connection state, messages per second, reconnects). Piped, or with --json: one JSON line per \
+            message (the format of `decode`). Ctrl-C exits with a summary on stderr.
+
+            Examples:
+              streamkit watch market@crypto_latest_price --ids 1,1027
+              streamkit watch onchain@kline --platform 14 --address 0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d --interval 1m
+              CMC_API_KEY=... streamkit watch onchain@transaction --platform 16 --address <mint> --json
+            """
+    )
+
+    @OptionGroup var selection: Selection
+
     @Flag(help: "Write JSON lines even in a terminal.")
     var json = false
 
@@ -72,58 +137,20 @@ struct Watch: AsyncParsableCommand {
     var duration: Double?
 
     func run() async throws {
-        guard let channel = Channel(rawValue: self.channel) else {
-            throw ValidationError("unknown channel '\(self.channel)'; one of: \(Channel.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
-        var params = SubscriptionParams(platformID: self.platform, addresses: self.address + self.pool + self.wallet, interval: self.interval)
-        params.cryptoIDs = (self.ids ?? "").split(separator: ",").compactMap { Int64($0.trimmingCharacters(in: .whitespaces)) }
-        let subscriptions: [Subscription]
-        do {
-            subscriptions = try params.subscriptions(for: channel)
-        } catch {
-            throw ValidationError(error.detail)
-        }
-
-        var simulator: SimulatorServer?
-        let key: String
-        let url: String
-        if let given = self.url {
-            url = given
-            key = ProcessInfo.processInfo.environment["CMC_API_KEY"] ?? "streamkit-demo"
-        } else if let env = ProcessInfo.processInfo.environment["CMC_API_KEY"], !env.isEmpty {
-            url = "wss://pro-stream.coinmarketcap.com/v1"
-            key = env
-        } else {
-            var config = SimulatorConfiguration(keys: ["streamkit-demo": .active])
-            config.speed = 2
-            let sim = try await SimulatorServer.start(configuration: config)
-            simulator = sim
-            url = sim.url
-            key = "streamkit-demo"
-            FileHandle.standardError.write(Data("streamkit: CMC_API_KEY is not set: using the embedded simulator at \(sim.url) (simulated data)\n".utf8))
-        }
+        let subscriptions = try self.selection.subscriptions()
+        let (url, key, simulator) = try await self.selection.endpoint(command: "watch")
         defer { simulator?.stop() }
 
         let client = try StreamClient(configuration: StreamClientConfiguration(url: url, apiKey: key))
         let jsonLines = self.json || isatty(STDOUT_FILENO) == 0
         client.start()
-        try await client.subscribe(subscriptions)
-        let stop = StopSignal()
-        stop.install()
-        let deadline = self.duration.map { ContinuousClock.now + .milliseconds(Int64($0 * 1000)) }
+        try await client.subscribe(subscriptions, overflow: jsonLines ? .block : .conflate)
+        let finish = Finish(duration: self.duration)
+        let watchdog = finish.watch(client)
+        var table = LiveTable(url: url)
         var messages = 0
         var reconnects = 0
-        var started = false
         let start = ContinuousClock.now
-        let watchdog = Task {
-            while !Task.isCancelled {
-                try await Task.sleep(for: .milliseconds(100))
-                if stop.requested || (deadline.map { ContinuousClock.now >= $0 } ?? false) {
-                    await client.stop()
-                    return
-                }
-            }
-        }
         for await event in client.events {
             switch event {
             case .message(let message, _):
@@ -131,55 +158,396 @@ struct Watch: AsyncParsableCommand {
                 if jsonLines {
                     print(String(decoding: NormalizedJSON.render(DecodedFrameBox.decode(message.bytes), bytes: message.bytes), as: UTF8.self))
                 } else {
-                    if !started {
-                        print("time      channel / target                                    value")
-                        started = true
-                    }
-                    print(Self.line(message))
+                    table.update(message)
+                    table.drawIfDue(messages: messages, reconnects: reconnects)
                 }
                 if let count = self.count, messages >= count {
                     await client.stop()
                 }
             case .session(let e, let connection):
+                table.state = Self.state(e) ?? table.state
                 switch e {
                 case .reconnecting(let attempt, let delay, let reason):
                     reconnects += 1
-                    FileHandle.standardError.write(Data("streamkit: connection \(connection): \(reason); reconnecting (attempt \(attempt)) in \(delay)\n".utf8))
+                    if jsonLines { stderr("streamkit: connection \(connection): \(reason); reconnecting (attempt \(attempt)) in \(delay)") }
                 case .fatal(let reason):
-                    FileHandle.standardError.write(Data("streamkit: stopped: \(reason)\n".utf8))
+                    stderr("streamkit: stopped: \(reason)")
                     watchdog.cancel()
                     throw ExitCode(1)
                 case .gap(let s, let from, let to, _):
-                    FileHandle.standardError.write(Data("streamkit: gap in \(s): \(to.duration(since: from)) without data\n".utf8))
+                    if jsonLines { stderr("streamkit: gap in \(s): \(to.duration(since: from)) without data") }
                 case .stale(let s, _):
-                    FileHandle.standardError.write(Data("streamkit: \(s) went quiet; re-subscribing\n".utf8))
+                    if jsonLines { stderr("streamkit: \(s) went quiet; re-subscribing") }
                 default:
                     break
                 }
+                if !jsonLines { table.drawIfDue(messages: messages, reconnects: reconnects) }
             case .dropped(let s, let n):
-                FileHandle.standardError.write(Data("streamkit: \(s): \(n) messages dropped (output too slow)\n".utf8))
+                stderr("streamkit: \(s): \(n) messages dropped (output too slow)")
             }
         }
         watchdog.cancel()
+        if !jsonLines { table.draw(messages: messages, reconnects: reconnects) }
         let elapsed = ContinuousClock.now - start
         let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        FileHandle.standardError.write(Data(String(format: "streamkit: %d messages in %.1f s, %d reconnects\n", messages, seconds, reconnects).utf8))
+        stderr(String(format: "streamkit: %d messages in %.1f s, %d reconnects", messages, seconds, reconnects))
     }
 
+    static func state(_ e: SessionEvent) -> String? {
+        switch e {
+        case .connecting: "connecting"
+        case .connected, .welcome, .subscribed, .restored: "connected"
+        case .reconnecting: "reconnecting"
+        case .fatal: "failed"
+        case .stopped: "stopped"
+        default: nil
+        }
+    }
+}
+
+/// The terminal view of `watch`: one row per target, redrawn in place at most five times a second.
+struct LiveTable {
+    struct Row {
+        var label: String
+        var value: String
+        var change: String
+        var at: ContinuousClock.Instant
+    }
+
+    let url: String
+    var state = "connecting"
+    private var rows: [String: Row] = [:]
+    private var order: [String] = []
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private var lastCount = 0
+    private var lastRateAt = ContinuousClock.now
+    private var rate = 0.0
+
+    init(url: String) { self.url = url }
+
+    mutating func update(_ m: Message) {
+        guard case .data(let d) = m.frame else { return }
+        var target = d.params.cryptoID.map { Self.symbol($0) } ?? (m.string(d.params.address).map { String($0.prefix(10)) + "…" } ?? "?")
+        if let interval = m.string(d.params.interval) { target += " " + interval }
+        let (value, change) = Self.summary(m, d)
+        if self.rows[target] == nil { self.order.append(target) }
+        self.rows[target] = Row(label: target, value: value, change: change, at: .now)
+    }
+
+    mutating func drawIfDue(messages: Int, reconnects: Int) {
+        guard ContinuousClock.now - self.lastDraw >= .milliseconds(200) else { return }
+        self.draw(messages: messages, reconnects: reconnects)
+    }
+
+    mutating func draw(messages: Int, reconnects: Int) {
+        let now = ContinuousClock.now
+        let window = now - self.lastRateAt
+        if window >= .seconds(1) {
+            let secs = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+            self.rate = Double(messages - self.lastCount) / secs
+            self.lastCount = messages
+            self.lastRateAt = now
+        }
+        self.lastDraw = now
+        var out = "\u{1B}[H\u{1B}[2J"
+        out += "streamkit watch  \(self.url)\n"
+        out += String(format: "state %@   %.1f msgs/s   %d messages   %d reconnects\n\n", self.state, self.rate, messages, reconnects)
+        out += Self.pad("TARGET", 18) + Self.pad("VALUE", 44) + Self.pad("24H", 10) + "AGE\n"
+        for key in self.order {
+            guard let r = self.rows[key] else { continue }
+            let age = now - r.at
+            let ageText = String(format: "%.1fs", Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+            out += Self.pad(r.label, 18) + Self.pad(r.value, 44) + Self.pad(r.change, 10) + ageText + "\n"
+        }
+        FileHandle.standardOutput.write(Data(out.utf8))
+    }
+
+    static func pad(_ s: String, _ n: Int) -> String {
+        s.count >= n ? String(s.prefix(n - 1)) + " " : s + String(repeating: " ", count: n - s.count)
+    }
+
+    static func symbol(_ id: Int64) -> String {
+        switch id {
+        case 1: "BTC (1)"
+        case 1027: "ETH (1027)"
+        case 825: "USDT (825)"
+        case 1839: "BNB (1839)"
+        case 5426: "SOL (5426)"
+        default: "id \(id)"
+        }
+    }
+
+    static func summary(_ m: Message, _ d: DataFrame) -> (String, String) {
+        switch d.payload {
+        case .cryptoLatestPrice(let q):
+            return (String(format: "$%.8g", q.price), q.p24h.map { String(format: "%+.2f%%", $0) } ?? "-")
+        case .tokenAggEvent(let t):
+            return (String(format: "$%.6g  liq $%.4g", t.ap ?? .nan, t.lu ?? .nan), "-")
+        case .transaction(let t):
+            return ("\(t.side.map { "\($0)" } ?? "?") $\(String(format: "%.2f", t.vu ?? .nan))  tx \(m.string(t.tx)?.prefix(12) ?? "")", "-")
+        case .kline(let k):
+            return (String(format: "O %.5g H %.5g L %.5g C %.5g", k.o ?? .nan, k.h ?? .nan, k.l ?? .nan, k.c ?? .nan), "-")
+        default:
+            let text = String(decoding: NormalizedJSON.render(DecodedFrameBox.decode(m.bytes), bytes: m.bytes), as: UTF8.self)
+            return (String(text.suffix(43)), "-")
+        }
+    }
+}
+
+// MARK: - record
+
+struct Record: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Capture every frame of a subscription, with its receive time, to an NDJSON file.",
+        discussion: """
+            Each line is {"t":RECEIVE_TIME_NS,"c":CONNECTION,"f":"FRAME"}: the receive time in nanoseconds since the \
+            Unix epoch, the connection, and the frame's text exactly as received (acks, pongs, errors and frames \
+            that fail to decode included). Replay it with `streamkit replay`, check it with \
+            `streamkit replay FILE --max --json`. With --rotate-mb, the file is closed at that size and the next \
+            one is FILE.1, FILE.2, ... Same selection options and endpoint rules as `watch`.
+
+            Examples:
+              streamkit record market@crypto_latest_price --ids 1,1027 --out prices.ndjson --duration 3600
+              streamkit record onchain@transaction --platform 14 --address 0x8ac7... --out swaps.ndjson --rotate-mb 256
+            """
+    )
+
+    @OptionGroup var selection: Selection
+
+    @Option(help: "The capture file (NDJSON).")
+    var out: String
+
+    @Option(help: "Start a new file (FILE.1, FILE.2, ...) when this many MiB were written (fractions allowed).")
+    var rotateMb: Double?
+
+    @Option(help: "Exit after this many data messages.")
+    var count: Int?
+
+    @Option(help: "Exit after this many seconds.")
+    var duration: Double?
+
+    func run() async throws {
+        let subscriptions = try self.selection.subscriptions()
+        if let r = self.rotateMb, !(r > 0) { throw ValidationError("--rotate-mb must be positive") }
+        let writer = try CaptureWriter(path: self.out, rotateBytes: self.rotateMb.map { Swift.max(1, Int($0 * 1_048_576)) })
+        let (url, key, simulator) = try await self.selection.endpoint(command: "record")
+        defer { simulator?.stop() }
+        let client = try StreamClient(configuration: StreamClientConfiguration(url: url, apiKey: key), messagesInEvents: false)
+        client.onRawFrame { bytes, connection in writer.write(bytes, connection: connection) }
+        let counter = DataCounter()
+        client.onMessage { _ in counter.increment() }
+        client.start()
+        try await client.subscribe(subscriptions)
+        let finish = Finish(duration: self.duration)
+        let watchdog = finish.watch(client)
+        let limit = self.count
+        let countWatch = Task {
+            while !Task.isCancelled, let limit {
+                if counter.value >= limit {
+                    await client.stop()
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(20))
+            }
+        }
+        for await event in client.events {
+            if case .session(.fatal(let reason), _) = event {
+                stderr("streamkit record: stopped: \(reason)")
+                watchdog.cancel()
+                countWatch.cancel()
+                writer.close()
+                throw ExitCode(1)
+            }
+        }
+        watchdog.cancel()
+        countWatch.cancel()
+        let (frames, bytes, files) = writer.close()
+        stderr("streamkit record: \(frames) frames (\(counter.value) data), \(bytes) bytes in \(files) file(s)")
+    }
+}
+
+final class DataCounter: @unchecked Sendable {
+    private let lock = NSLock()
+    private var n = 0
+    func increment() { self.lock.withLock { self.n += 1 } }
+    var value: Int { self.lock.withLock { self.n } }
+}
+
+/// Appends capture lines to a file through stdio buffering; called on the client's event loop.
+final class CaptureWriter: @unchecked Sendable {
+    private let lock = NSLock()
+    private let path: String
+    private let rotateBytes: Int?
+    private var file: UnsafeMutablePointer<FILE>?
+    private var written = 0
+    private var frames = 0
+    private var total = 0
+    private var files = 1
+    private var line: [UInt8] = []
+
+    init(path: String, rotateBytes: Int?) throws {
+        self.path = path
+        self.rotateBytes = rotateBytes
+        guard let f = fopen(path, "w") else { throw ValidationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+        self.file = f
+    }
+
+    func write(_ bytes: UnsafeRawBufferPointer, connection: Int) {
+        var ts = timespec()
+        clock_gettime(CLOCK_REALTIME, &ts)
+        let t = Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        guard let file = self.file else { return }
+        self.line.removeAll(keepingCapacity: true)
+        self.line.append(contentsOf: #"{"t":\#(t),"c":\#(connection),"f":"#.utf8)
+        JSONText.appendQuoted(bytes, to: &self.line)
+        self.line.append(contentsOf: "}\n".utf8)
+        _ = self.line.withUnsafeBytes { fwrite($0.baseAddress, 1, $0.count, file) }
+        self.written += self.line.count
+        self.total += self.line.count
+        self.frames += 1
+        if let limit = self.rotateBytes, self.written >= limit {
+            fclose(file)
+            self.file = fopen("\(self.path).\(self.files)", "w")
+            self.files += 1
+            self.written = 0
+        }
+    }
+
+    @discardableResult
+    func close() -> (frames: Int, bytes: Int, files: Int) {
+        self.lock.lock()
+        defer { self.lock.unlock() }
+        if let f = self.file { fclose(f) }
+        self.file = nil
+        return (self.frames, self.total, self.files)
+    }
+}
+
+// MARK: - replay
+
+struct Replay: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Feed a capture (from `streamkit record`) through the decoder and print it like `watch`.",
+        discussion: """
+            Data frames are printed like `watch` (JSON lines when piped or with --json); with --all, every frame as \
+            `decode` prints it. By default the capture's timing is kept; --speed 10 plays it ten times faster, \
+            --max as fast as possible, and then the throughput (frames and MB per second, decode and output \
+            included) goes to stderr. Several files (FILE FILE.1 ...) play in order.
+
+            Examples:
+              streamkit replay prices.ndjson --speed 20
+              streamkit replay swaps.ndjson swaps.ndjson.1 --max --json > decoded.ndjson
+            """
+    )
+
+    @Argument(help: "Capture files, played in order.")
+    var files: [String]
+
+    @Option(help: "Play this many times faster than recorded.")
+    var speed: Double?
+
+    @Flag(help: "As fast as possible; report the throughput.")
+    var max = false
+
+    @Flag(help: "Write JSON lines even in a terminal.")
+    var json = false
+
+    @Flag(help: "Print every frame (acks, pongs, errors, invalid frames too), as `decode` does.")
+    var all = false
+
+    func validate() throws {
+        if self.max && self.speed != nil { throw ValidationError("--speed and --max exclude each other") }
+        if let s = self.speed, !(s > 0) { throw ValidationError("--speed must be positive") }
+    }
+
+    func run() async throws {
+        let jsonLines = self.json || isatty(STDOUT_FILENO) == 0
+        let decoder = FrameDecoder()
+        var frame = DecodedFrame()
+        var out: [UInt8] = []
+        out.reserveCapacity(1 << 20)
+        var frames = 0
+        var data = 0
+        var invalid = 0
+        var bytesIn = 0
+        var firstT: Int64?
+        let started = ContinuousClock.now
+        let stop = StopSignal()
+        stop.install()
+        for path in self.files {
+            guard let file = fopen(path, "r") else {
+                throw ValidationError("cannot read \(path): \(String(cString: strerror(errno)))")
+            }
+            defer { fclose(file) }
+            var lineNumber = 0
+            var buffer: UnsafeMutablePointer<CChar>?
+            var capacity = 0
+            defer { free(buffer) }
+            while !stop.requested {
+                let n = getline(&buffer, &capacity, file)
+                if n < 0 { break }
+                lineNumber += 1
+                guard n > 1, let buffer else { continue }
+                let line = UnsafeRawBufferPointer(start: buffer, count: n)
+                guard let record = try? JSONValue(parsing: Array(line)), let t = record["t"]?.int,
+                    let text = record["f"]?.string
+                else {
+                    stderr("streamkit replay: \(path):\(lineNumber): not a capture line; skipped")
+                    invalid += 1
+                    continue
+                }
+                if !self.max {
+                    let first = firstT ?? t
+                    firstT = first
+                    let due = started + .nanoseconds(Int64(Double(t - first) / (self.speed ?? 1)))
+                    if due > ContinuousClock.now { try await Task.sleep(until: due) }
+                }
+                let bytes = Array(text.utf8)
+                frames += 1
+                bytesIn += bytes.count
+                let ok = bytes.withUnsafeBytes { (try? decoder.decode($0, into: &frame)) != nil }
+                if !ok { invalid += 1 }
+                guard self.all || (ok && frame.kind == .data) else { continue }
+                if ok && frame.kind == .data { data += 1 }
+                if ok && (jsonLines || self.all) {
+                    out.append(contentsOf: NormalizedJSON.render(frame, bytes: bytes))
+                    out.append(UInt8(ascii: "\n"))
+                } else if jsonLines || self.all {
+                    out.append(contentsOf: NormalizedJSON.render(bytes).utf8)
+                    out.append(UInt8(ascii: "\n"))
+                } else {
+                    let message = Message(bytes: bytes, frame: frame.frame)
+                    out.append(contentsOf: Watch.line(message).utf8)
+                    out.append(UInt8(ascii: "\n"))
+                }
+                if out.count >= 1 << 16 {
+                    FileHandle.standardOutput.write(Data(out))
+                    out.removeAll(keepingCapacity: true)
+                }
+            }
+        }
+        FileHandle.standardOutput.write(Data(out))
+        let elapsed = ContinuousClock.now - started
+        let secs = Swift.max(1e-9, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        var summary = "streamkit replay: \(frames) frames, \(data) data, \(invalid) invalid"
+        if self.max {
+            summary += String(format: "; %.0f frames/s, %.1f MB/s (decode and output)", Double(frames) / secs, Double(bytesIn) / secs / 1e6)
+        }
+        stderr(summary)
+    }
+}
+
+extension Watch {
+    /// One line of plain output for a data message.
     static func line(_ m: Message) -> String {
         let time = String(format: "%.3f", Date().timeIntervalSince1970.truncatingRemainder(dividingBy: 100_000))
         guard case .data(let d) = m.frame else { return "\(time)  \(m.frame)" }
         var target = d.params.cryptoID.map { "id \($0)" } ?? (m.string(d.params.address) ?? "")
         if let interval = m.string(d.params.interval) { target += " @\(interval)" }
-        let value: String
-        switch d.payload {
-        case .cryptoLatestPrice(let q): value = String(format: "$%.6g  24h %+.2f%%", q.price, q.p24h ?? .nan)
-        case .tokenAggEvent(let t): value = String(format: "$%.6g  liquidity $%.4g", t.ap ?? .nan, t.lu ?? .nan)
-        case .transaction(let t): value = "\(t.side.map { "\($0)" } ?? "?") $\(String(format: "%.2f", t.vu ?? .nan))  tx \(m.string(t.tx)?.prefix(12) ?? "")"
-        case .kline(let k): value = String(format: "O %.6g H %.6g L %.6g C %.6g", k.o ?? .nan, k.h ?? .nan, k.l ?? .nan, k.c ?? .nan)
-        default: value = String(decoding: NormalizedJSON.render(DecodedFrameBox.decode(m.bytes), bytes: m.bytes), as: UTF8.self)
-        }
-        return "\(time)  \(d.channelName.count > 0 ? m.string(d.channelName) : "?") \(target)  \(value)"
+        let (value, change) = LiveTable.summary(m, d)
+        return "\(time)  \(d.channelName.count > 0 ? m.string(d.channelName) : "?") \(target)  \(value)  \(change)"
     }
 }
 

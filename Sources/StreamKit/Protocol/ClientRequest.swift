@@ -133,21 +133,7 @@ struct JSONWriter {
 
     mutating func string(_ s: String) {
         self.separator()
-        self.bytes.append(UInt8(ascii: "\""))
-        for b in s.utf8 {
-            switch b {
-            case UInt8(ascii: "\""): self.bytes.append(contentsOf: [0x5C, 0x22])
-            case UInt8(ascii: "\\"): self.bytes.append(contentsOf: [0x5C, 0x5C])
-            case 0x0A: self.bytes.append(contentsOf: [0x5C, UInt8(ascii: "n")])
-            case 0x0D: self.bytes.append(contentsOf: [0x5C, UInt8(ascii: "r")])
-            case 0x09: self.bytes.append(contentsOf: [0x5C, UInt8(ascii: "t")])
-            case 0..<0x20:
-                let hex: [UInt8] = Array("0123456789abcdef".utf8)
-                self.bytes.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30, hex[Int(b >> 4)], hex[Int(b & 15)]])
-            default: self.bytes.append(b)
-            }
-        }
-        self.bytes.append(UInt8(ascii: "\""))
+        JSONText.appendQuoted(s.utf8, to: &self.bytes)
         self.needsComma = true
     }
 
@@ -172,5 +158,29 @@ struct JSONWriter {
 
     private mutating func separator() {
         if self.needsComma { self.bytes.append(UInt8(ascii: ",")) }
+    }
+}
+
+/// JSON text helpers for tools that write JSON (the CLI's capture files).
+public enum JSONText {
+    /// Appends `text` (UTF-8) as a quoted JSON string: `"`, `\\`, and control bytes escaped; everything else as is.
+    public static func appendQuoted(_ text: some Sequence<UInt8>, to out: inout [UInt8]) {
+        let hex: StaticString = "0123456789abcdef"
+        out.append(UInt8(ascii: "\""))
+        for b in text {
+            switch b {
+            case UInt8(ascii: "\""): out.append(contentsOf: [0x5C, 0x22])
+            case UInt8(ascii: "\\"): out.append(contentsOf: [0x5C, 0x5C])
+            case 0x0A: out.append(contentsOf: [0x5C, UInt8(ascii: "n")])
+            case 0x0D: out.append(contentsOf: [0x5C, UInt8(ascii: "r")])
+            case 0x09: out.append(contentsOf: [0x5C, UInt8(ascii: "t")])
+            case 0..<0x20:
+                out.append(contentsOf: [0x5C, UInt8(ascii: "u"), 0x30, 0x30])
+                out.append(hex.utf8Start[Int(b >> 4)])
+                out.append(hex.utf8Start[Int(b & 15)])
+            default: out.append(b)
+            }
+        }
+        out.append(UInt8(ascii: "\""))
     }
 }

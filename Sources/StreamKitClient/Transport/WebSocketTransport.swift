@@ -23,6 +23,8 @@ protocol DriverDelegate: AnyObject {
     func driver(event: SessionEvent, connection: Int)
     /// A data push to deliver; `frame` and `bytes` are valid only during the call.
     func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int)
+    /// Every text frame as received, before decoding (for recording); valid only during the call.
+    func driver(raw bytes: UnsafeRawBufferPointer, connection: Int)
 }
 
 /// Runs a `SessionPool` over NIO WebSocket connections. Confined to `eventLoop`: call every method on it.
@@ -129,6 +131,7 @@ final class Driver {
 
     func channelText(_ connection: Int, generation: Int, _ bytes: UnsafeRawBufferPointer) {
         guard self.generation[connection] == generation else { return }
+        self.delegate?.driver(raw: bytes, connection: connection)
         let result = self.pool.handleText(connection: connection, bytes, now: Self.now(), into: &self.frame)
         self.drainEvents()
         if case .data(let subscription) = result, let delegate = self.delegate {

@@ -1,0 +1,344 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+public import CStreamKit
+import NIOConcurrencyHelpers
+import StreamKit
+import StreamKitClient
+
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
+
+// MARK: - Blocking on async work
+
+/// Runs async work and waits for it on the calling thread (C callers have no event loop or task to await on).
+final class Waiter<T: Sendable>: @unchecked Sendable {
+    private let cond = ConditionLock<Int>(value: 0)
+    private var result: T?
+
+    static func run(timeoutMS: Int32, _ body: @escaping @Sendable () async -> T) -> T? {
+        let w = Waiter<T>()
+        Task.detached {
+            let r = await body()
+            w.cond.lock()
+            w.result = r
+            w.cond.unlock(withValue: 1)
+        }
+        if timeoutMS < 0 {
+            w.cond.lock(whenValue: 1)
+        } else if !w.cond.lock(whenValue: 1, timeoutSeconds: Double(timeoutMS) / 1000) {
+            return nil
+        }
+        let r = w.result
+        w.cond.unlock()
+        return r
+    }
+}
+
+// MARK: - Text storage for one batch of messages
+
+/// Memory for the text a batch of C messages points at when it is not in a frame's bytes (escaped strings,
+/// subscription addresses, event descriptions). Chunks are never moved, so views stay valid until `reset`.
+final class Arena {
+    private var chunks: [UnsafeMutableRawPointer] = []
+    private var sizes: [Int] = []
+    private var used = 0
+
+    func copy(_ text: String) -> sk_str {
+        var text = text
+        return text.withUTF8 { self.copy(UnsafeRawBufferPointer($0)) }
+    }
+
+    func copy(_ bytes: UnsafeRawBufferPointer) -> sk_str {
+        let n = bytes.count
+        guard n > 0, let src = bytes.baseAddress else { return sk_str(ptr: staticCString(""), len: 0) }
+        if self.chunks.isEmpty || self.used + n > self.sizes[self.chunks.count - 1] {
+            let size = max(64 << 10, n)
+            self.chunks.append(UnsafeMutableRawPointer.allocate(byteCount: size, alignment: 8))
+            self.sizes.append(size)
+            self.used = 0
+        }
+        let dst = self.chunks[self.chunks.count - 1] + self.used
+        dst.copyMemory(from: src, byteCount: n)
+        self.used += n
+        return sk_str(ptr: dst.assumingMemoryBound(to: CChar.self), len: n)
+    }
+
+    /// Forgets everything; keeps the first chunk for the next batch.
+    func reset() {
+        while self.chunks.count > 1 {
+            self.chunks.removeLast().deallocate()
+            self.sizes.removeLast()
+        }
+        self.used = 0
+    }
+
+    deinit {
+        for c in self.chunks { c.deallocate() }
+    }
+}
+
+// MARK: - Client
+
+final class CClient: @unchecked Sendable {
+    let client: StreamClient
+    let errors = ErrorMessages()
+    private let lock = NIOLock()
+    // Guarded by `lock`.
+    private var started = false
+    private var stopped = false
+    private var callback: sk_message_fn?
+    private var user: UnsafeMutableRawPointer?
+    private var thread: pthread_t?
+    private var stopDelivery = false
+    private var freeAfterCallback = false
+    // Owned by the polling thread (one at a time) or the delivery thread.
+    private var batch: [StreamEvent] = []
+    private let arena = Arena()
+    private var polling = false  // guarded by `lock`
+
+    init(client: StreamClient) {
+        self.client = client
+    }
+
+    func fail(_ status: sk_status, _ message: String) -> sk_status {
+        self.errors.set(message)
+        return status
+    }
+
+    func setCallback(_ fn: sk_message_fn?, _ user: UnsafeMutableRawPointer?) -> sk_status {
+        guard let fn else { return self.fail(SK_MISUSE, "sk_client_set_callback: fn is NULL") }
+        return self.lock.withLock {
+            guard !self.started else { return self.fail(SK_MISUSE, "sk_client_set_callback: the client has started") }
+            self.callback = fn
+            self.user = user
+            return SK_OK
+        }
+    }
+
+    func start() -> sk_status {
+        let (status, fn) = self.lock.withLock { () -> (sk_status, sk_message_fn?) in
+            if self.stopped { return (self.fail(SK_MISUSE, "sk_client_start: the client has stopped"), nil) }
+            if self.started { return (self.fail(SK_MISUSE, "sk_client_start: already started"), nil) }
+            self.started = true
+            return (SK_OK, self.callback)
+        }
+        guard status == SK_OK else { return status }
+        if fn != nil {
+            var t = pthread_t()
+            let me = Unmanaged.passRetained(self).toOpaque()
+            let rc = pthread_create(&t, nil, { arg in
+                let c = Unmanaged<CClient>.fromOpaque(arg!).takeRetainedValue()
+                c.deliver()
+                return nil
+            }, me)
+            guard rc == 0 else {
+                Unmanaged<CClient>.fromOpaque(me).release()
+                return self.fail(SK_INTERNAL, "could not start the delivery thread (error \(rc))")
+            }
+            self.lock.withLock { self.thread = t }
+        }
+        self.client.start()
+        return SK_OK
+    }
+
+    var isDeliveryThread: Bool {
+        self.lock.withLock { self.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
+    }
+
+    /// The delivery thread: takes batches and calls the callback for each message, until stopped.
+    private func deliver() {
+        var message = sk_message()
+        var events: [StreamEvent] = []
+        events.reserveCapacity(64)
+        while true {
+            events.removeAll(keepingCapacity: true)
+            let done = self.client.take(max: 64, timeout: .milliseconds(100), into: &events)
+            for e in events {
+                let (fn, user, stop) = self.lock.withLock { (self.callback, self.user, self.stopDelivery) }
+                if stop { break }
+                guard let fn else { break }
+                self.arena.reset()
+                self.fill(&message, e)
+                withUnsafePointer(to: &message) { fn($0, user) }
+            }
+            let (stop, freeNow) = self.lock.withLock { (self.stopDelivery, self.freeAfterCallback) }
+            if stop || done {
+                if freeNow {
+                    // sk_client_free was called from the callback: finish it here.
+                    _ = Waiter<Void>.run(timeoutMS: -1) { await self.client.stop() }
+                    HandleRegistry.release(self)
+                }
+                return
+            }
+        }
+    }
+
+    /// Stops; from the delivery thread, asks it to end after the current callback.
+    func stop() -> sk_status {
+        let onDeliveryThread = self.isDeliveryThread
+        let thread: pthread_t? = self.lock.withLock {
+            self.stopped = true
+            self.stopDelivery = true
+            let t = onDeliveryThread ? nil : self.thread
+            if !onDeliveryThread { self.thread = nil }
+            return t
+        }
+        if onDeliveryThread {
+            let client = self.client
+            Task.detached { await client.stop() }
+            return SK_OK
+        }
+        _ = Waiter<Void>.run(timeoutMS: -1) { await self.client.stop() }
+        if let thread { pthread_join(thread, nil) }
+        return SK_OK
+    }
+
+    /// Frees: from the delivery thread, the thread releases the client once the callback returns.
+    func free() {
+        if self.isDeliveryThread {
+            self.lock.withLock {
+                self.stopped = true
+                self.stopDelivery = true
+                self.freeAfterCallback = true
+            }
+            return
+        }
+        _ = self.stop()
+        HandleRegistry.release(self)
+    }
+
+    func poll(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
+        if self.lock.withLock({ self.callback != nil }) {
+            return self.fail(SK_MISUSE, "sk_client_poll: the client delivers to a callback")
+        }
+        let busy = self.lock.withLock { () -> Bool in
+            if self.polling { return true }
+            self.polling = true
+            return false
+        }
+        if busy { return self.fail(SK_MISUSE, "sk_client_poll: another thread is polling this client") }
+        defer { self.lock.withLock { self.polling = false } }
+        // The previous batch's messages (and the memory they point into) are released only now.
+        self.batch.removeAll(keepingCapacity: true)
+        self.arena.reset()
+        let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)
+        for i in self.batch.indices {
+            out[i] = sk_message()
+            self.fill(&out[i], self.batch[i])
+        }
+        count.pointee = self.batch.count
+        return done && self.batch.isEmpty ? SK_STOPPED : SK_OK
+    }
+
+    // MARK: Filling C messages
+
+    private func fill(_ m: inout sk_message, _ event: StreamEvent) {
+        m = sk_message()
+        switch event {
+        case .message(let message, let subscription):
+            m.kind = Int32(SK_MESSAGE_DATA.rawValue)
+            if let subscription { m.subscription = self.view(subscription) }
+            // The message's bytes live in `batch` (or `events`) until the next poll: the views point into them.
+            message.bytes.withUnsafeBytes { bytes in
+                let base = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
+                m.raw = sk_str(ptr: base, len: bytes.count)
+                guard case .data(let d) = message.frame else { return }
+                if let ts = d.ts {
+                    m.has_ts = 1
+                    m.ts = ts
+                }
+                let arena = self.arena
+                m.channel = withUnsafeMutablePointer(to: &m.data) { out in
+                    fillCPayload(d.payload, into: out) { slice in
+                        if slice.hasEscapes { return arena.copy(slice.string(in: bytes)) }
+                        return sk_str(ptr: base + slice.offset, len: slice.count)
+                    }
+                }
+            }
+        case .dropped(let s, let n):
+            m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
+            m.event = Int32(SK_EVENT_DROPPED.rawValue)
+            m.subscription = self.view(s)
+            m.count = Int64(n)
+            m.text = self.arena.copy("\(n) messages of \(s) dropped: the consumer fell behind")
+        case .session(let e, let connection):
+            m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
+            m.connection = Int32(clamping: connection)
+            self.fill(&m, e)
+        }
+    }
+
+    private func fill(_ m: inout sk_message, _ e: SessionEvent) {
+        func set(_ kind: sk_event, _ text: String? = nil) {
+            m.event = Int32(kind.rawValue)
+            if let text { m.text = self.arena.copy(text) }
+        }
+        switch e {
+        case .connecting(let attempt):
+            set(SK_EVENT_CONNECTING)
+            m.attempt = Int32(clamping: attempt)
+        case .connected:
+            set(SK_EVENT_CONNECTED)
+        case .welcome(let interval):
+            set(SK_EVENT_WELCOME)
+            m.delay_ms = interval.milliseconds
+        case .subscribed(let s, let duplicate):
+            set(SK_EVENT_SUBSCRIBED)
+            m.subscription = self.view(s)
+            m.code = duplicate ? 1 : 0
+        case .unsubscribed(let s):
+            set(SK_EVENT_UNSUBSCRIBED)
+            m.subscription = self.view(s)
+        case .subscriptionFailed(let s, let why):
+            set(SK_EVENT_SUBSCRIPTION_FAILED, "\(why)")
+            m.subscription = self.view(s)
+        case .stale(let s, _):
+            set(SK_EVENT_STALE)
+            m.subscription = self.view(s)
+        case .reconnecting(let attempt, let delay, let reason):
+            set(SK_EVENT_RECONNECTING, "\(reason)")
+            m.attempt = Int32(clamping: attempt)
+            m.delay_ms = delay.milliseconds
+            if case .closedByServer(let code, _) = reason { m.code = Int32(code) }
+        case .restored:
+            set(SK_EVENT_RESTORED)
+        case .gap(let s, let from, let to, let reason):
+            set(SK_EVENT_GAP, "\(reason)")
+            m.subscription = self.view(s)
+            m.gap_ms = to.duration(since: from).milliseconds
+        case .serverError(let code, let message, let detail):
+            set(SK_EVENT_SERVER_ERROR, detail.isEmpty ? message : "\(message): \(detail)")
+            m.code = code.map { Int32(clamping: $0.rawValue) } ?? 0
+        case .fatal(let reason):
+            set(SK_EVENT_FATAL, "\(reason)")
+            if case .closedByServer(let code, _) = reason { m.code = Int32(code) }
+        case .stopped:
+            set(SK_EVENT_STOPPED)
+        }
+    }
+
+    private func view(_ s: Subscription) -> sk_subscription_view {
+        var v = sk_subscription_view()
+        v.channel = s.channel.cChannel
+        switch s.target {
+        case .crypto(let id):
+            v.crypto_id = id
+        case .address(let platform, let address):
+            v.platform_id = platform
+            v.address = self.arena.copy(address)
+        }
+        if let interval = s.interval { v.interval = self.arena.copy(interval) }
+        return v
+    }
+}
+
+extension Duration {
+    var milliseconds: Int64 {
+        let (s, atto) = self.components
+        return s * 1000 + atto / 1_000_000_000_000_000
+    }
+}

@@ -1,0 +1,352 @@
+/*
+** This source file is part of StreamKit.
+** SPDX-License-Identifier: Apache-2.0
+**
+** streamkit.h: the C interface to StreamKit, a client for the CoinMarketCap Pro WebSocket stream.
+**
+** A client keeps its subscriptions alive across reconnects (keep-alive pings, backoff with jitter, re-subscribe,
+** gap markers), shards them over connections (100 per connection, 10 connections per key by default), drops
+** duplicate swaps, and hands you each message as a typed C struct (streamkit_payloads.h) plus the raw frame.
+**
+**     sk_config *cfg;  sk_client *client;
+**     sk_config_new(&cfg);
+**     sk_config_set_url(cfg, "ws://127.0.0.1:8765/v1");
+**     sk_config_set_api_key(cfg, getenv("CMC_API_KEY"));
+**     if (sk_client_new(cfg, &client) != SK_OK) { ... }     (the config may be freed from here on)
+**     sk_config_free(cfg);
+**     sk_client_start(client);
+**     sk_subscription s = { SK_CHANNEL_CRYPTO_LATEST_PRICE, 1, 0, NULL, NULL };
+**     sk_client_subscribe(client, &s, 1, SK_OVERFLOW_DEFAULT, 10000);
+**     sk_message batch[64];  size_t n;
+**     while (sk_client_poll(client, batch, 64, &n, 1000) == SK_OK)
+**         for (size_t i = 0; i < n; i++)
+**             if (batch[i].kind == SK_MESSAGE_DATA && batch[i].channel == SK_CHANNEL_CRYPTO_LATEST_PRICE)
+**                 printf("%lld %.8g\n", (long long)batch[i].data.crypto_latest_price.cid,
+**                        batch[i].data.crypto_latest_price.p);
+**     sk_client_free(client);
+**
+** Conventions (as in sqlite3.h and curl):
+** - Every function returns an sk_status, except the version and string functions. A NULL, freed or otherwise
+**   invalid handle, a NULL out-pointer, or a call in the wrong state returns SK_MISUSE: never a crash.
+** - After a failure, sk_client_errmsg() / sk_config_errmsg() say why in one line. The API key never appears in
+**   any message.
+** - Strings passed in are NUL-terminated UTF-8 and copied: the caller keeps ownership. Strings handed out are
+**   sk_str views (pointer + length, not NUL-terminated) valid for the time stated at each function.
+** - Every constant is append-only: numbers never change meaning in later versions.
+** - Threads: the functions of one handle may be called from any thread, but not concurrently with
+**   sk_*_free() of that handle. sk_client_poll() takes one caller at a time.
+** - Never unload the library (dlclose): it carries the Swift runtime, which cannot be unloaded.
+*/
+#ifndef STREAMKIT_H
+#define STREAMKIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "streamkit_payloads.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Version
+*/
+
+/* The version of this header. Compare with sk_version_number() to detect a header/library mismatch. */
+#define STREAMKIT_VERSION "0.1.0"
+#define STREAMKIT_VERSION_MAJOR 0
+#define STREAMKIT_VERSION_MINOR 1
+#define STREAMKIT_VERSION_PATCH 0
+/* MAJOR * 1000000 + MINOR * 1000 + PATCH. */
+#define STREAMKIT_VERSION_NUMBER 1000
+
+/* The library's version number (same encoding as STREAMKIT_VERSION_NUMBER). */
+int sk_version_number(void);
+
+/* The library's version as text, e.g. "0.1.0". Static storage: never free it. */
+const char *sk_version(void);
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Status codes. Append-only; the Swift API's errors map onto the same table (StreamClientError.status).
+*/
+typedef enum sk_status {
+    SK_OK = 0,                  /* Success. */
+    SK_MISUSE = 1,              /* NULL/invalid/freed handle, NULL out-pointer, or a call in the wrong state. */
+    SK_INVALID_ARGUMENT = 2,    /* An argument is out of range (see the errmsg). */
+    SK_INVALID_KEY = 3,         /* The API key is empty or has a byte not allowed in an HTTP header. */
+    SK_INVALID_URL = 4,         /* The URL is not ws://host[:port]/path or wss://... */
+    SK_TLS = 5,                 /* TLS could not be set up (CA file unreadable, ...). */
+    SK_CAPACITY = 6,            /* The subscriptions would not fit the allowed connections; nothing was sent. */
+    SK_SUBSCRIPTION_FAILED = 7, /* The server refused a subscription (the errmsg has its error code and detail). */
+    SK_TIMEOUT = 8,             /* Nothing arrived, or no acknowledgement, within the timeout. */
+    SK_STOPPED = 9,             /* The client has stopped (sk_client_stop, or a fatal close): nothing more will come. */
+    SK_FATAL = 10,              /* The service refused the key or plan (close 4100/4101/4102, AUTH error). */
+    SK_INTERNAL = 11            /* A bug in StreamKit: please report it with the errmsg. */
+} sk_status;
+
+/* A short English description of a status code ("misuse", ...). Static storage. Unknown codes: "unknown status". */
+const char *sk_status_string(int status);
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Configuration. Create, set, pass to sk_client_new (which copies it), free. Setters return SK_MISUSE for a NULL
+** config and SK_INVALID_ARGUMENT for a value out of range; nothing is validated against the network here.
+*/
+typedef struct sk_config sk_config;
+
+/* What happens when a subscription's messages arrive faster than the consumer takes them. */
+typedef enum sk_overflow {
+    SK_OVERFLOW_DEFAULT = 0,     /* The config's policy (for sk_client_subscribe); as a config value: DROP_OLDEST. */
+    SK_OVERFLOW_BLOCK = 1,       /* Stop reading the sockets until the consumer catches up. Nothing dropped. */
+    SK_OVERFLOW_DROP_OLDEST = 2, /* Drop the subscription's oldest waiting message; an SK_EVENT_DROPPED says so. */
+    SK_OVERFLOW_CONFLATE = 3     /* Keep only the latest waiting message per subscription (prices). */
+} sk_overflow;
+
+/* A new configuration with every default: the real endpoint wss://pro-stream.coinmarketcap.com/v1, the API key
+** from the CMC_API_KEY environment variable if set, certificate verification on, 10 connections of 100
+** subscriptions, 4096 waiting messages per subscription, SK_OVERFLOW_DROP_OLDEST. Free with sk_config_free(). */
+sk_status sk_config_new(sk_config **out);
+
+/* Frees a configuration. NULL is a no-op. A client made from it is not affected. */
+void sk_config_free(sk_config *config);
+
+/* The stream URL: ws:// (a simulator) or wss://. Checked by sk_client_new. */
+sk_status sk_config_set_url(sk_config *config, const char *url);
+
+/* The API key, sent in the X-CMC_PRO_API_KEY header. Checked (no CR, LF, space or control bytes) by sk_client_new. */
+sk_status sk_config_set_api_key(sk_config *config, const char *api_key);
+
+/* Most connections the client opens (1..1000; default 10, the documented per-key limit). */
+sk_status sk_config_set_max_connections(sk_config *config, int connections);
+
+/* Subscriptions per connection (1..10000; default 100; the server's ack may lower it). */
+sk_status sk_config_set_subscriptions_per_connection(sk_config *config, int subscriptions);
+
+/* Messages of one subscription waiting for the consumer before its overflow policy applies (1..1048576). */
+sk_status sk_config_set_queue_capacity(sk_config *config, int messages);
+
+/* The overflow policy of subscriptions subscribed with SK_OVERFLOW_DEFAULT. */
+sk_status sk_config_set_overflow(sk_config *config, sk_overflow policy);
+
+/* Verify the server's TLS certificate (1, the default) or not (0: only for a test server you control). */
+sk_status sk_config_set_tls_verify(sk_config *config, int verify);
+
+/* Trust the PEM certificates in this file (instead of the system's roots) for wss://. NULL: the system's. */
+sk_status sk_config_set_ca_file(sk_config *config, const char *pem_path);
+
+/* Seed of the reconnect jitter (default: random per client, so a fleet does not reconnect in step). */
+sk_status sk_config_set_seed(sk_config *config, uint64_t seed);
+
+/* Prices of the credit meter in sk_metrics: per data message (default 0.025) and per subscription (0.1). */
+sk_status sk_config_set_credit_prices(sk_config *config, double per_message, double per_subscription);
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Subscriptions. One subscription is one channel and one target: a crypto id for market@crypto_latest_price, or a
+** platform and an address for the on-chain channels (a token address; the pool for SK_CHANNEL_POOL_METRIC; the
+** wallet for SK_CHANNEL_HOLDER_WALLET_UPDATE), plus an interval for klines and unique traders.
+*/
+typedef struct sk_subscription {
+    sk_channel channel;    /* SK_CHANNEL_*. */
+    int64_t crypto_id;     /* SK_CHANNEL_CRYPTO_LATEST_PRICE: the CMC id (1 = BTC, 1027 = ETH). */
+    int64_t platform_id;   /* On-chain channels: the platform (14 = BSC, 16 = Solana). */
+    const char *address;   /* On-chain channels: the address, NUL-terminated; NULL otherwise. */
+    const char *interval;  /* SK_CHANNEL_KLINE and SK_CHANNEL_UNIQUE_TRADER: "1s", "1m", ...; NULL otherwise. */
+} sk_subscription;
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Messages: data pushes and lifecycle events, in the order they happened.
+*/
+typedef enum sk_message_kind {
+    SK_MESSAGE_DATA = 1,  /* A data push: channel, subscription, ts, data, raw. */
+    SK_MESSAGE_EVENT = 2  /* A lifecycle event: event and the fields it names. */
+} sk_message_kind;
+
+typedef enum sk_event {
+    SK_EVENT_NONE = 0,                 /* (A data message.) */
+    SK_EVENT_CONNECTING = 1,           /* attempt: 0 for a first connection. */
+    SK_EVENT_CONNECTED = 2,            /* The WebSocket is up. */
+    SK_EVENT_SUBSCRIBED = 3,           /* subscription acknowledged; code 1 when the server already had it. */
+    SK_EVENT_UNSUBSCRIBED = 4,         /* subscription removed. */
+    SK_EVENT_SUBSCRIPTION_FAILED = 5,  /* subscription refused or timed out; text says why. Not retried. */
+    SK_EVENT_STALE = 6,                /* subscription quiet too long; it is being re-subscribed on its own. */
+    SK_EVENT_RECONNECTING = 7,         /* The connection ended (text: why); retry number attempt in delay_ms. */
+    SK_EVENT_RESTORED = 8,             /* After a reconnect, every subscription is active again. */
+    SK_EVENT_GAP = 9,                  /* subscription's data was interrupted for gap_ms: anything sent then is lost. */
+    SK_EVENT_SERVER_ERROR = 10,        /* An error frame not tied to a request: code, text. */
+    SK_EVENT_FATAL = 11,               /* Stopped for good (bad key, plan): text says why. Nothing more comes. */
+    SK_EVENT_STOPPED = 12,             /* Stopped because sk_client_stop was called. Nothing more comes. */
+    SK_EVENT_DROPPED = 13,             /* count messages of subscription dropped (SK_OVERFLOW_DROP_OLDEST). */
+    SK_EVENT_WELCOME = 14              /* The server's welcome: delay_ms is the ping interval in force. */
+} sk_event;
+
+/* The subscription a message or event is about, as views. */
+typedef struct sk_subscription_view {
+    sk_channel channel;    /* SK_CHANNEL_UNKNOWN when the message matches no subscription. */
+    int64_t crypto_id;
+    int64_t platform_id;
+    sk_str address;        /* Normalised: EVM addresses lower-cased. */
+    sk_str interval;
+} sk_subscription_view;
+
+/*
+** One message. Everything in it (the sk_str views, data's text fields, raw) is valid during the callback that
+** received it, or until the next sk_client_poll() / sk_client_free() for polled messages. Copy what you keep.
+*/
+typedef struct sk_message {
+    int kind;                          /* sk_message_kind. */
+    int connection;                    /* The connection it arrived on (0-based). */
+    sk_subscription_view subscription; /* Data: the subscription it belongs to. Events: the one it is about. */
+    /* Data. */
+    sk_channel channel;                /* The payload's channel; SK_CHANNEL_UNKNOWN for a channel this version lacks. */
+    int has_ts;                        /* 1 when the frame carried `ts`. */
+    int64_t ts;                        /* Server time of the push, epoch ms. */
+    int64_t received_ms;               /* Local receive time, epoch ms (for latency: received_ms - ts). */
+    sk_str raw;                        /* The whole frame as received: parse it for fields this version lacks. */
+    sk_payload data;                   /* The typed payload: the member named after channel. */
+    /* Events. */
+    int event;                         /* sk_event. */
+    int attempt;                       /* SK_EVENT_CONNECTING, SK_EVENT_RECONNECTING. */
+    int64_t delay_ms;                  /* SK_EVENT_RECONNECTING: backoff; SK_EVENT_WELCOME: ping interval. */
+    int64_t gap_ms;                    /* SK_EVENT_GAP: how long data was interrupted. */
+    int64_t count;                     /* SK_EVENT_DROPPED: messages dropped. */
+    int code;                          /* Close code, or error code (SK_EVENT_SERVER_ERROR), or 1 = duplicate ack. */
+    sk_str text;                       /* A one-line description (reason, error message). */
+} sk_message;
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Client
+*/
+typedef struct sk_client sk_client;
+
+/* Called for each message on the client's delivery thread (never an I/O thread), one call at a time, in order.
+** `msg` and everything it points to are valid during the call only. The callback may call any sk_client_*
+** function of its client, including sk_client_stop() and sk_client_free() (which then take effect when the
+** callback returns). */
+typedef void (*sk_message_fn)(const sk_message *msg, void *user);
+
+/* Creates a client from a configuration (copied). Nothing connects until sk_client_start(). On failure *out is
+** NULL and the status says why (SK_INVALID_KEY, SK_INVALID_URL, SK_TLS, SK_MISUSE); sk_config_errmsg(config) has
+** the message. Free the client with sk_client_free(). */
+sk_status sk_client_new(const sk_config *config, sk_client **out);
+
+/* The message of the last failed call on this client (or "" if none). Valid until the next call on the client
+** from the same thread; never contains the API key. For NULL or an invalid handle: a static message. */
+const char *sk_client_errmsg(const sk_client *client);
+
+/* The message of the last failed call on this config (sk_config_set_*, sk_client_new), as sk_client_errmsg. */
+const char *sk_config_errmsg(const sk_config *config);
+
+/* Delivers every message to `fn` on a dedicated thread instead of sk_client_poll(). Call before sk_client_start();
+** `user` is passed back untouched. SK_MISUSE after start or with a NULL fn. */
+sk_status sk_client_set_callback(sk_client *client, sk_message_fn fn, void *user);
+
+/* Starts connecting (and the delivery thread, with a callback). SK_MISUSE if already started or stopped. */
+sk_status sk_client_start(sk_client *client);
+
+/* Subscribes and waits up to timeout_ms (< 0: forever) until the server acknowledged each one. SK_CAPACITY: they
+** would not fit (nothing sent); SK_SUBSCRIPTION_FAILED: the first refusal (the others stay subscribed); SK_TIMEOUT:
+** not all acknowledged yet (they stay pending, and are acknowledged later as SK_EVENT_SUBSCRIBED). `policy` is the
+** overflow policy of these subscriptions (SK_OVERFLOW_DEFAULT: the config's). Works before sk_client_start()
+** too, but then waits for the start. The array is only read during the call. */
+sk_status sk_client_subscribe(sk_client *client, const sk_subscription *subscriptions, size_t count,
+                              sk_overflow policy, int timeout_ms);
+
+/* Unsubscribes (without waiting for the acknowledgements). */
+sk_status sk_client_unsubscribe(sk_client *client, const sk_subscription *subscriptions, size_t count);
+
+/* Unsubscribes from everything. */
+sk_status sk_client_unsubscribe_all(sk_client *client);
+
+/* Takes up to `max` messages into the caller's array, waiting up to timeout_ms (< 0: forever; 0: no wait) for
+** the first; *count says how many. Returns SK_OK (with *count possibly 0 after a timeout), or SK_STOPPED once the
+** client stopped and every message was taken. Blocks without holding any lock the other functions need.
+** The messages stay valid until the next sk_client_poll() or sk_client_free(). SK_MISUSE with a callback set. */
+sk_status sk_client_poll(sk_client *client, sk_message *out, size_t max, size_t *count, int timeout_ms);
+
+/* Counters of a client. */
+typedef struct sk_metrics {
+    int64_t open_connections;       /* Connections open now. */
+    int64_t reconnects;             /* Connections lost and retried. */
+    int64_t duplicates_suppressed;  /* Swaps/liquidity events received twice (both token legs), delivered once. */
+    int64_t invalid_frames;         /* Frames that could not be decoded. */
+    int64_t billable_messages;      /* Data frames received, duplicates included. */
+    int64_t billable_subscriptions; /* Subscriptions acknowledged as new (re-subscriptions included). */
+    double credits;                 /* The credit meter: billable counts times the configured prices. */
+    int64_t queued;                 /* Messages and events waiting for the consumer. */
+    int64_t messages;               /* Data messages received, over all subscriptions. */
+    int64_t dropped;                /* Dropped by SK_OVERFLOW_DROP_OLDEST, over all subscriptions. */
+    int64_t coalesced;              /* Replaced under SK_OVERFLOW_CONFLATE, over all subscriptions. */
+    int64_t subscriptions;          /* Subscriptions with metrics (every one ever subscribed). */
+} sk_metrics;
+
+/* Fills *out with the client's counters. */
+sk_status sk_client_metrics(sk_client *client, sk_metrics *out);
+
+/* Counters of one subscription. */
+typedef struct sk_subscription_metrics {
+    int64_t messages;         /* Data messages received. */
+    int64_t last_update_age_ms; /* Since its last message; -1 before the first. */
+    int64_t latency_count;    /* Receive latency samples (local receive minus server ts, ms, clock offset included). */
+    int64_t latency_last;
+    int64_t latency_min;
+    int64_t latency_max;
+    double latency_mean;
+    int64_t queued;           /* Waiting for the consumer. */
+    int64_t dropped;
+    int64_t coalesced;
+} sk_subscription_metrics;
+
+/* Fills *out with one subscription's counters; SK_INVALID_ARGUMENT if it was never subscribed. */
+sk_status sk_client_subscription_metrics(sk_client *client, const sk_subscription *subscription,
+                                         sk_subscription_metrics *out);
+
+/* Stops: closes every connection and waits until they are closed. Messages already received can still be
+** polled, then sk_client_poll() returns SK_STOPPED. With a callback: returns once no callback is running and none
+** will run again; called from inside the callback, it returns at once and the callback in progress is the last. */
+sk_status sk_client_stop(sk_client *client);
+
+/* Stops (as sk_client_stop) and frees the client. NULL or an invalid handle: SK_MISUSE. Called from inside the
+** callback, the client is freed when the callback returns. The handle is invalid afterwards. */
+sk_status sk_client_free(sk_client *client);
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Simulator: the protocol-faithful stream server StreamKit tests run against, in-process, for your own tests.
+*/
+typedef struct sk_sim sk_sim;
+
+/* Starts a simulator on 127.0.0.1:port (0: any free port) that accepts `api_key` (any other key is closed with
+** 4100, as the service does). `speed` multiplies every push cadence (1: real time); `rate` > 0 switches to load
+** mode, that many data frames per second per connection, and `rate` < 0 pushes as fast as each client reads
+** (0: the channels' cadences). `seed` seeds the market data. Free with sk_sim_free(). */
+sk_status sk_sim_start(const char *api_key, int port, double speed, double rate, uint64_t seed, sk_sim **out);
+
+/* The simulator's URL, "ws://127.0.0.1:PORT/v1". Valid until sk_sim_free(). NULL for an invalid handle. */
+const char *sk_sim_url(const sk_sim *sim);
+
+/* Faults the simulator can inject into every live connection. */
+typedef enum sk_fault {
+    SK_FAULT_DROP = 1,       /* Close the TCP connection abruptly (no close frame). */
+    SK_FAULT_STALL = 2,      /* Keep the socket open and send nothing more, not even pongs. */
+    SK_FAULT_CLOSE = 3,      /* Close with the WebSocket close code `arg` (1000..1014, 4004, 4100, ...). */
+    SK_FAULT_ERROR_5001 = 4, /* Send an `error` frame with code 5001. */
+    SK_FAULT_MALFORMED = 5,  /* Send a truncated JSON frame. */
+    SK_FAULT_OVERSIZED = 6,  /* Send a frame of `arg` bytes. */
+    SK_FAULT_DUPLICATE = 7,  /* Send the last data frame again. */
+    SK_FAULT_PONG_DELAY = 8  /* Delay every later pong by `arg` milliseconds. */
+} sk_fault;
+
+/* Injects `fault` into every live connection (arg as listed above; ignored otherwise). */
+sk_status sk_sim_inject(sk_sim *sim, sk_fault fault, int64_t arg);
+
+/* What the simulator has sent: frames (all kinds), data frames, and connections accepted. NULL pointers are
+** skipped. */
+sk_status sk_sim_counters(sk_sim *sim, int64_t *frames_sent, int64_t *data_sent, int64_t *connections);
+
+/* Stops the simulator (closing every connection) and frees it. NULL or an invalid handle: SK_MISUSE. */
+sk_status sk_sim_free(sk_sim *sim);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* STREAMKIT_H */

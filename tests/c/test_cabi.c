@@ -1,0 +1,510 @@
+/*
+** Tests of the C API, written against include/streamkit.h only. Run by tests/c/run.sh against the simulator
+** (STREAMKIT_URL, key "test"; key "nope" is refused with 4100), under AddressSanitizer/LeakSanitizer.
+*/
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "streamkit.h"
+
+static int failures = 0;
+static int checks = 0;
+#define CHECK(cond)                                                                          \
+    do {                                                                                     \
+        checks++;                                                                            \
+        if (!(cond)) {                                                                       \
+            fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond);         \
+            failures++;                                                                      \
+        }                                                                                    \
+    } while (0)
+
+static const char *url;
+
+static void sleep_ms(int ms) {
+    struct timespec ts;
+    ts.tv_sec = ms / 1000;
+    ts.tv_nsec = (long)(ms % 1000) * 1000000L;
+    nanosleep(&ts, NULL);
+}
+
+static sk_client *make_client(const char *key) {
+    sk_config *cfg = NULL;
+    sk_client *client = NULL;
+    CHECK(sk_config_new(&cfg) == SK_OK);
+    CHECK(sk_config_set_url(cfg, url) == SK_OK);
+    CHECK(sk_config_set_api_key(cfg, key) == SK_OK);
+    CHECK(sk_config_set_seed(cfg, 7) == SK_OK);
+    CHECK(sk_client_new(cfg, &client) == SK_OK);
+    sk_config_free(cfg); /* the client keeps a copy */
+    return client;
+}
+
+static sk_subscription price(int64_t id) {
+    sk_subscription s;
+    memset(&s, 0, sizeof s);
+    s.channel = SK_CHANNEL_CRYPTO_LATEST_PRICE;
+    s.crypto_id = id;
+    return s;
+}
+
+/* ---- versions and strings ---- */
+static void test_version(void) {
+    CHECK(sk_version_number() == STREAMKIT_VERSION_NUMBER);
+    CHECK(strcmp(sk_version(), STREAMKIT_VERSION) == 0);
+    CHECK(strcmp(sk_status_string(SK_OK), "ok") == 0);
+    CHECK(strcmp(sk_status_string(SK_MISUSE), "misuse") == 0);
+    CHECK(strcmp(sk_status_string(12345), "unknown status") == 0);
+    CHECK(strcmp(sk_status_string(-1), "unknown status") == 0);
+}
+
+/* ---- every SK_MISUSE path, and argument errors ---- */
+static void test_misuse(void) {
+    int not_a_handle = 42;
+    sk_config *fake_config = (sk_config *)&not_a_handle;
+    sk_client *fake = (sk_client *)&not_a_handle;
+    sk_client *client = (sk_client *)&not_a_handle;
+    sk_config *cfg = NULL;
+    sk_message msgs[2];
+    size_t n = 99;
+    sk_metrics m;
+    sk_subscription_metrics sm;
+    sk_subscription s = price(1);
+
+    CHECK(sk_config_new(NULL) == SK_MISUSE);
+    CHECK(sk_config_set_url(NULL, "ws://x") == SK_MISUSE);
+    CHECK(sk_config_set_api_key(NULL, "k") == SK_MISUSE);
+    CHECK(sk_config_set_max_connections(NULL, 1) == SK_MISUSE);
+    CHECK(sk_config_set_subscriptions_per_connection(NULL, 1) == SK_MISUSE);
+    CHECK(sk_config_set_queue_capacity(NULL, 1) == SK_MISUSE);
+    CHECK(sk_config_set_overflow(NULL, SK_OVERFLOW_BLOCK) == SK_MISUSE);
+    CHECK(sk_config_set_tls_verify(NULL, 1) == SK_MISUSE);
+    CHECK(sk_config_set_ca_file(NULL, NULL) == SK_MISUSE);
+    CHECK(sk_config_set_seed(NULL, 1) == SK_MISUSE);
+    CHECK(sk_config_set_credit_prices(NULL, 1, 1) == SK_MISUSE);
+    CHECK(sk_config_set_url(fake_config, "ws://x") == SK_MISUSE);
+    CHECK(sk_config_errmsg(NULL) != NULL);
+    sk_config_free(NULL);        /* no-op */
+    sk_config_free(fake_config); /* not a handle: ignored */
+
+    CHECK(sk_client_new(NULL, &client) == SK_MISUSE);
+    CHECK(client == NULL);
+    CHECK(sk_client_new(fake_config, &client) == SK_MISUSE);
+    CHECK(sk_client_errmsg(NULL) != NULL && strlen(sk_client_errmsg(NULL)) > 0);
+    CHECK(sk_client_errmsg(fake) != NULL);
+    CHECK(sk_client_set_callback(NULL, NULL, NULL) == SK_MISUSE);
+    CHECK(sk_client_start(NULL) == SK_MISUSE);
+    CHECK(sk_client_start(fake) == SK_MISUSE);
+    CHECK(sk_client_subscribe(NULL, &s, 1, SK_OVERFLOW_DEFAULT, 0) == SK_MISUSE);
+    CHECK(sk_client_unsubscribe(NULL, &s, 1) == SK_MISUSE);
+    CHECK(sk_client_unsubscribe_all(NULL) == SK_MISUSE);
+    CHECK(sk_client_poll(NULL, msgs, 2, &n, 0) == SK_MISUSE);
+    CHECK(sk_client_metrics(NULL, &m) == SK_MISUSE);
+    CHECK(sk_client_subscription_metrics(NULL, &s, &sm) == SK_MISUSE);
+    CHECK(sk_client_stop(NULL) == SK_MISUSE);
+    CHECK(sk_client_free(NULL) == SK_MISUSE);
+    CHECK(sk_client_free(fake) == SK_MISUSE);
+
+    /* Arguments out of range: SK_INVALID_ARGUMENT with a message. */
+    CHECK(sk_config_new(&cfg) == SK_OK);
+    CHECK(sk_config_new(&cfg) == SK_OK && cfg != NULL);
+    CHECK(sk_config_set_max_connections(cfg, 0) == SK_INVALID_ARGUMENT);
+    CHECK(strstr(sk_config_errmsg(cfg), "1...1000") != NULL);
+    CHECK(sk_config_set_subscriptions_per_connection(cfg, -5) == SK_INVALID_ARGUMENT);
+    CHECK(sk_config_set_queue_capacity(cfg, 0) == SK_INVALID_ARGUMENT);
+    CHECK(sk_config_set_overflow(cfg, (sk_overflow)99) == SK_INVALID_ARGUMENT);
+    CHECK(sk_config_set_credit_prices(cfg, -1, 0) == SK_INVALID_ARGUMENT);
+    CHECK(sk_config_set_url(cfg, NULL) == SK_INVALID_ARGUMENT);
+    CHECK(sk_config_set_max_connections(cfg, 3) == SK_OK);
+    CHECK(sk_config_set_subscriptions_per_connection(cfg, 50) == SK_OK);
+    CHECK(sk_config_set_queue_capacity(cfg, 128) == SK_OK);
+    CHECK(sk_config_set_overflow(cfg, SK_OVERFLOW_CONFLATE) == SK_OK);
+    CHECK(sk_config_set_tls_verify(cfg, 1) == SK_OK);
+    CHECK(sk_config_set_ca_file(cfg, NULL) == SK_OK);
+    CHECK(sk_config_set_credit_prices(cfg, 0.025, 0.1) == SK_OK);
+
+    /* Bad key and URL: refused at sk_client_new, and the key never shows in the message. */
+    CHECK(sk_config_set_url(cfg, url) == SK_OK);
+    CHECK(sk_config_set_api_key(cfg, "secret key\r\nX-Evil: 1") == SK_OK);
+    CHECK(sk_client_new(cfg, &client) == SK_INVALID_KEY);
+    CHECK(client == NULL);
+    CHECK(strstr(sk_config_errmsg(cfg), "secret") == NULL);
+    CHECK(sk_config_set_api_key(cfg, "test") == SK_OK);
+    CHECK(sk_config_set_url(cfg, "http://example.com/?CMC_PRO_API_KEY=topsecret") == SK_OK);
+    CHECK(sk_client_new(cfg, &client) == SK_INVALID_URL);
+    CHECK(strstr(sk_config_errmsg(cfg), "topsecret") == NULL);
+    CHECK(sk_client_new(cfg, NULL) == SK_MISUSE);
+
+    /* Wrong state and wrong arguments on a real client. */
+    CHECK(sk_config_set_url(cfg, url) == SK_OK);
+    CHECK(sk_client_new(cfg, &client) == SK_OK);
+    sk_config_free(cfg);
+    CHECK(sk_config_set_url(cfg, url) == SK_MISUSE); /* freed */
+    CHECK(sk_client_set_callback(client, NULL, NULL) == SK_MISUSE);
+    CHECK(sk_client_poll(client, NULL, 2, &n, 0) == SK_MISUSE);
+    CHECK(sk_client_poll(client, msgs, 0, &n, 0) == SK_MISUSE);
+    CHECK(sk_client_poll(client, msgs, 2, NULL, 0) == SK_MISUSE);
+    CHECK(sk_client_metrics(client, NULL) == SK_MISUSE);
+    CHECK(sk_client_subscription_metrics(client, NULL, &sm) == SK_MISUSE);
+    s.channel = (sk_channel)77;
+    CHECK(sk_client_subscribe(client, &s, 1, SK_OVERFLOW_DEFAULT, 0) == SK_INVALID_ARGUMENT);
+    CHECK(strstr(sk_client_errmsg(client), "unknown channel") != NULL);
+    s = price(1);
+    CHECK(sk_client_subscribe(client, &s, 1, (sk_overflow)42, 0) == SK_INVALID_ARGUMENT);
+    CHECK(sk_client_subscribe(client, NULL, 1, SK_OVERFLOW_DEFAULT, 0) == SK_INVALID_ARGUMENT);
+    s.channel = SK_CHANNEL_TRANSACTION; /* on-chain without an address */
+    CHECK(sk_client_subscribe(client, &s, 1, SK_OVERFLOW_DEFAULT, 0) == SK_INVALID_ARGUMENT);
+    s.channel = SK_CHANNEL_KLINE;
+    s.platform_id = 14;
+    s.address = "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d";
+    s.interval = "7h"; /* not a kline interval */
+    CHECK(sk_client_subscribe(client, &s, 1, SK_OVERFLOW_DEFAULT, 0) == SK_INVALID_ARGUMENT);
+    s = price(1);
+    CHECK(sk_client_subscription_metrics(client, &s, &sm) == SK_INVALID_ARGUMENT); /* never subscribed */
+    CHECK(sk_client_start(client) == SK_OK);
+    CHECK(sk_client_start(client) == SK_MISUSE);
+    CHECK(sk_client_set_callback(client, (sk_message_fn)test_misuse, NULL) == SK_MISUSE);
+    CHECK(sk_client_free(client) == SK_OK);
+    CHECK(sk_client_free(client) == SK_MISUSE); /* double free */
+    CHECK(sk_client_start(client) == SK_MISUSE);
+    CHECK(sk_client_poll(client, msgs, 2, &n, 0) == SK_MISUSE);
+    CHECK(sk_client_errmsg(client) != NULL);
+}
+
+/* ---- pull API: typed prices, events, metrics, unsubscribe, stop ---- */
+static void test_poll(void) {
+    sk_client *client = make_client("test");
+    sk_subscription subs[2];
+    sk_message batch[64];
+    size_t n = 0;
+    int prices = 0, connected = 0, subscribed = 0, seen_btc = 0, seen_eth = 0, i, rounds;
+    sk_metrics m;
+    sk_subscription_metrics sm;
+
+    subs[0] = price(1);
+    subs[1] = price(1027);
+    CHECK(sk_client_start(client) == SK_OK);
+    CHECK(sk_client_subscribe(client, subs, 2, SK_OVERFLOW_CONFLATE, 10000) == SK_OK);
+    for (rounds = 0; rounds < 200 && prices < 6; rounds++) {
+        CHECK(sk_client_poll(client, batch, 64, &n, 100) == SK_OK);
+        for (i = 0; i < (int)n; i++) {
+            const sk_message *msg = &batch[i];
+            if (msg->kind == SK_MESSAGE_EVENT) {
+                if (msg->event == SK_EVENT_CONNECTED) connected++;
+                if (msg->event == SK_EVENT_SUBSCRIBED) subscribed++;
+                continue;
+            }
+            CHECK(msg->kind == SK_MESSAGE_DATA);
+            CHECK(msg->channel == SK_CHANNEL_CRYPTO_LATEST_PRICE);
+            if (msg->channel != SK_CHANNEL_CRYPTO_LATEST_PRICE) continue;
+            {
+                const sk_crypto_latest_price *q = &msg->data.crypto_latest_price;
+                CHECK(q->present & SK_CRYPTO_LATEST_PRICE_P);
+                CHECK(q->p > 0);
+                CHECK(q->cid == 1 || q->cid == 1027);
+                CHECK(msg->subscription.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE);
+                CHECK(msg->subscription.crypto_id == q->cid);
+                CHECK(msg->has_ts && msg->ts > 1700000000000LL);
+                CHECK(msg->raw.len > 20 && msg->raw.ptr[0] == '{');
+                if (q->cid == 1) seen_btc = 1;
+                if (q->cid == 1027) seen_eth = 1;
+            }
+            prices++;
+        }
+    }
+    CHECK(prices >= 6);
+    CHECK(seen_btc && seen_eth);
+    CHECK(connected >= 1);
+    CHECK(subscribed == 2);
+    CHECK(sk_client_metrics(client, &m) == SK_OK);
+    CHECK(m.open_connections == 1);
+    CHECK(m.billable_messages >= prices);
+    CHECK(m.billable_subscriptions == 2);
+    CHECK(m.subscriptions == 2);
+    CHECK(m.credits > 0.2);
+    CHECK(sk_client_subscription_metrics(client, &subs[0], &sm) == SK_OK);
+    CHECK(sm.messages >= 1 && sm.latency_count >= 1 && sm.last_update_age_ms >= 0);
+    CHECK(sk_client_unsubscribe(client, &subs[0], 1) == SK_OK);
+    CHECK(sk_client_unsubscribe_all(client) == SK_OK);
+    CHECK(sk_client_stop(client) == SK_OK);
+    /* After stop: what is left, then SK_STOPPED. */
+    for (rounds = 0; rounds < 100; rounds++) {
+        sk_status st = sk_client_poll(client, batch, 64, &n, 100);
+        if (st == SK_STOPPED) break;
+        CHECK(st == SK_OK);
+    }
+    CHECK(rounds < 100);
+    CHECK(sk_client_start(client) == SK_MISUSE); /* stopped for good */
+    CHECK(sk_client_free(client) == SK_OK);
+}
+
+/* ---- every channel arrives as its typed struct ---- */
+static void test_every_channel(void) {
+    static const sk_channel channels[] = {
+        SK_CHANNEL_TOKEN_AGG_EVENT, SK_CHANNEL_TRANSACTION, SK_CHANNEL_LIQUIDITY_EVENT, SK_CHANNEL_KLINE,
+        SK_CHANNEL_TOKEN_METRIC, SK_CHANNEL_POOL_METRIC, SK_CHANNEL_UNIQUE_TRADER, SK_CHANNEL_HOLDERS_METRICS,
+        SK_CHANNEL_HOLDER_WALLET_UPDATE};
+    sk_client *client = make_client("test");
+    sk_subscription subs[10];
+    sk_message batch[64];
+    size_t n = 0, i, k;
+    int seen[11] = {0}, all = 0, rounds;
+
+    subs[0] = price(1027);
+    for (k = 0; k < 9; k++) {
+        memset(&subs[k + 1], 0, sizeof subs[k + 1]);
+        subs[k + 1].channel = channels[k];
+        subs[k + 1].platform_id = 14;
+        subs[k + 1].address = "0x8AC76a51cc950d9822D68b83fE1Ad97B32Cd580d"; /* mixed case: normalised */
+        subs[k + 1].interval = (channels[k] == SK_CHANNEL_KLINE || channels[k] == SK_CHANNEL_UNIQUE_TRADER) ? "1s" : NULL;
+    }
+    CHECK(sk_client_start(client) == SK_OK);
+    CHECK(sk_client_subscribe(client, subs, 10, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
+    for (rounds = 0; rounds < 600 && !all; rounds++) {
+        CHECK(sk_client_poll(client, batch, 64, &n, 100) == SK_OK);
+        for (i = 0; i < n; i++) {
+            const sk_message *msg = &batch[i];
+            if (msg->kind != SK_MESSAGE_DATA) continue;
+            CHECK(msg->channel >= 1 && msg->channel <= 10);
+            if (msg->channel < 1 || msg->channel > 10) continue;
+            seen[msg->channel] = 1;
+            if (msg->channel != SK_CHANNEL_CRYPTO_LATEST_PRICE) {
+                CHECK(msg->subscription.platform_id == 14);
+                CHECK(msg->subscription.address.len == 42);
+                CHECK(memcmp(msg->subscription.address.ptr, "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d", 42) == 0);
+            }
+            switch (msg->channel) {
+            case SK_CHANNEL_TRANSACTION:
+                CHECK(msg->data.transaction.present & SK_TRANSACTION_TX);
+                CHECK(msg->data.transaction.tx.len > 0 && msg->data.transaction.tx.ptr != NULL);
+                CHECK(msg->data.transaction.tp_kind == SK_SWAP_SIDE_BUY || msg->data.transaction.tp_kind == SK_SWAP_SIDE_SELL);
+                break;
+            case SK_CHANNEL_TOKEN_METRIC:
+                CHECK(msg->data.token_metric.window_present != 0);
+                break;
+            case SK_CHANNEL_KLINE:
+                CHECK(msg->data.kline.present != 0);
+                break;
+            default:
+                break;
+            }
+        }
+        all = 1;
+        for (k = 1; k <= 10; k++) all = all && seen[k];
+    }
+    CHECK(all);
+    CHECK(sk_client_free(client) == SK_OK); /* free while streaming */
+}
+
+/* ---- push API on the delivery thread ---- */
+typedef struct counter {
+    pthread_mutex_t lock;
+    int data;
+    int events;
+    int after_stop;
+    int stop_in_callback; /* 1: call sk_client_stop on the first data message; 2: sk_client_free */
+    int stop_returned;
+    sk_client *client;
+    pthread_t main_thread;
+    int on_main_thread;
+} counter;
+
+static void on_message(const sk_message *msg, void *user) {
+    counter *c = (counter *)user;
+    int action = 0;
+    pthread_mutex_lock(&c->lock);
+    if (pthread_equal(pthread_self(), c->main_thread)) c->on_main_thread = 1;
+    if (c->stop_returned) c->after_stop++;
+    if (msg->kind == SK_MESSAGE_DATA) {
+        c->data++;
+        if (c->data == 1) action = c->stop_in_callback;
+    } else {
+        c->events++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (msg->kind == SK_MESSAGE_DATA && msg->channel == SK_CHANNEL_CRYPTO_LATEST_PRICE) {
+        if (!(msg->data.crypto_latest_price.p > 0)) failures++;
+    }
+    if (action == 1) {
+        if (sk_client_stop(c->client) != SK_OK) failures++;
+        pthread_mutex_lock(&c->lock);
+        c->stop_returned = 1; /* this callback is the last one */
+        pthread_mutex_unlock(&c->lock);
+    } else if (action == 2) {
+        if (sk_client_free(c->client) != SK_OK) failures++;
+        pthread_mutex_lock(&c->lock);
+        c->stop_returned = 1;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+static int read_int(counter *c, int *field) {
+    int v;
+    pthread_mutex_lock(&c->lock);
+    v = *field;
+    pthread_mutex_unlock(&c->lock);
+    return v;
+}
+
+static void test_callback(int stop_in_callback) {
+    counter c;
+    sk_subscription subs[2];
+    int i;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.lock, NULL);
+    c.main_thread = pthread_self();
+    c.stop_in_callback = stop_in_callback;
+    c.client = make_client("test");
+    subs[0] = price(1);
+    subs[1] = price(1027);
+    CHECK(sk_client_set_callback(c.client, on_message, &c) == SK_OK);
+    CHECK(sk_client_start(c.client) == SK_OK);
+    CHECK(sk_client_subscribe(c.client, subs, 2, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
+    if (stop_in_callback == 0) {
+        sk_message m;
+        size_t n;
+        CHECK(sk_client_poll(c.client, &m, 1, &n, 0) == SK_MISUSE); /* delivery goes to the callback */
+        for (i = 0; i < 200 && read_int(&c, &c.data) < 4; i++) sleep_ms(25);
+        CHECK(read_int(&c, &c.data) >= 4);
+        CHECK(sk_client_stop(c.client) == SK_OK);
+        pthread_mutex_lock(&c.lock);
+        c.stop_returned = 1;
+        pthread_mutex_unlock(&c.lock);
+        sleep_ms(300);
+        CHECK(read_int(&c, &c.after_stop) == 0); /* none after stop returned */
+        CHECK(sk_client_free(c.client) == SK_OK);
+    } else {
+        for (i = 0; i < 200 && !read_int(&c, &c.stop_returned); i++) sleep_ms(25);
+        CHECK(read_int(&c, &c.stop_returned));
+        sleep_ms(300);
+        CHECK(read_int(&c, &c.after_stop) == 0);
+        if (stop_in_callback == 1) {
+            CHECK(sk_client_free(c.client) == SK_OK);
+        } else {
+            CHECK(sk_client_start(c.client) == SK_MISUSE); /* freed by the callback */
+        }
+    }
+    CHECK(read_int(&c, &c.events) >= 1);
+    CHECK(!c.on_main_thread);
+    pthread_mutex_destroy(&c.lock);
+}
+
+/* ---- a refused key: one fatal event, then stopped ---- */
+static void test_fatal(void) {
+    sk_client *client = make_client("nope");
+    sk_subscription s = price(1);
+    sk_message batch[16];
+    size_t n, i;
+    int fatal = 0, reconnecting = 0, rounds;
+    sk_status st = SK_OK;
+    sk_metrics m;
+    CHECK(sk_client_start(client) == SK_OK);
+    st = sk_client_subscribe(client, &s, 1, SK_OVERFLOW_DEFAULT, 5000);
+    CHECK(st == SK_SUBSCRIPTION_FAILED || st == SK_STOPPED);
+    for (rounds = 0; rounds < 100; rounds++) {
+        st = sk_client_poll(client, batch, 16, &n, 100);
+        for (i = 0; i < n; i++) {
+            if (batch[i].kind != SK_MESSAGE_EVENT) continue;
+            if (batch[i].event == SK_EVENT_FATAL) {
+                fatal++;
+                CHECK(batch[i].code == 4100);
+                CHECK(batch[i].text.len > 0);
+            }
+            if (batch[i].event == SK_EVENT_RECONNECTING) reconnecting++;
+        }
+        if (st == SK_STOPPED) break;
+    }
+    CHECK(st == SK_STOPPED);
+    CHECK(fatal == 1);
+    CHECK(reconnecting == 0);
+    CHECK(sk_client_metrics(client, &m) == SK_OK);
+    CHECK(m.reconnects == 0);
+    CHECK(sk_client_free(client) == SK_OK);
+}
+
+/* ---- the in-process simulator: faults reach the client as reconnect and gap events ---- */
+static void test_sim(void) {
+    sk_sim *sim = NULL;
+    sk_config *cfg;
+    sk_client *client = NULL;
+    sk_subscription s = price(1);
+    sk_message batch[64];
+    size_t n, i;
+    int rounds, data_after = 0, reconnecting = 0, gap = 0, dropped_once = 0;
+    int64_t frames = -1, data = -1, connections = -1;
+
+    CHECK(sk_sim_start("k", 0, 50, 0, 1, NULL) == SK_MISUSE);
+    CHECK(sk_sim_start(NULL, 0, 50, 0, 1, &sim) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_start("k", -1, 50, 0, 1, &sim) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_start("k", 0, 0, 0, 1, &sim) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_url(NULL) == NULL);
+    CHECK(sk_sim_inject(NULL, SK_FAULT_DROP, 0) == SK_MISUSE);
+    CHECK(sk_sim_counters(NULL, NULL, NULL, NULL) == SK_MISUSE);
+    CHECK(sk_sim_free(NULL) == SK_MISUSE);
+
+    CHECK(sk_sim_start("k", 0, 50, 0, 1, &sim) == SK_OK);
+    if (sim == NULL) return;
+    CHECK(strncmp(sk_sim_url(sim), "ws://127.0.0.1:", 15) == 0);
+    CHECK(sk_sim_inject(sim, (sk_fault)99, 0) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_inject(sim, SK_FAULT_CLOSE, 5) == SK_INVALID_ARGUMENT);
+    CHECK(sk_config_new(&cfg) == SK_OK);
+    CHECK(sk_config_set_url(cfg, sk_sim_url(sim)) == SK_OK);
+    CHECK(sk_config_set_api_key(cfg, "k") == SK_OK);
+    CHECK(sk_client_new(cfg, &client) == SK_OK);
+    sk_config_free(cfg);
+    CHECK(sk_client_start(client) == SK_OK);
+    CHECK(sk_client_subscribe(client, &s, 1, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
+    for (rounds = 0; rounds < 300 && !(gap && data_after >= 2); rounds++) {
+        CHECK(sk_client_poll(client, batch, 64, &n, 50) == SK_OK);
+        for (i = 0; i < n; i++) {
+            if (batch[i].kind == SK_MESSAGE_DATA) {
+                if (!dropped_once) {
+                    CHECK(sk_sim_inject(sim, SK_FAULT_DROP, 0) == SK_OK); /* the connection dies mid-stream */
+                    dropped_once = 1;
+                } else if (gap) {
+                    data_after++;
+                }
+            } else if (batch[i].event == SK_EVENT_RECONNECTING) {
+                reconnecting++;
+            } else if (batch[i].event == SK_EVENT_GAP) {
+                gap++;
+                CHECK(batch[i].subscription.crypto_id == 1);
+                CHECK(batch[i].gap_ms >= 0);
+                CHECK(data_after == 0); /* the gap comes before the data after it */
+            }
+        }
+    }
+    CHECK(reconnecting == 1);
+    CHECK(gap == 1);
+    CHECK(data_after >= 2);
+    CHECK(sk_sim_counters(sim, &frames, &data, &connections) == SK_OK);
+    CHECK(connections == 2 && data >= 3 && frames > data);
+    CHECK(sk_sim_inject(sim, SK_FAULT_CLOSE, 1011) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_PONG_DELAY, 10) == SK_OK);
+    CHECK(sk_client_free(client) == SK_OK);
+    CHECK(sk_sim_free(sim) == SK_OK);
+    CHECK(sk_sim_free(sim) == SK_MISUSE);
+    CHECK(sk_sim_url(sim) == NULL);
+}
+
+int main(void) {
+    url = getenv("STREAMKIT_URL");
+    if (url == NULL) {
+        fprintf(stderr, "STREAMKIT_URL is not set (tests/c/run.sh starts a simulator)\n");
+        return 2;
+    }
+    test_version();
+    test_misuse();
+    test_poll();
+    test_every_channel();
+    test_callback(0);
+    test_callback(1);
+    test_callback(2);
+    test_fatal();
+    test_sim();
+    printf("C API tests: %d checks, %d failures\n", checks, failures);
+    return failures == 0 ? 0 : 1;
+}
