@@ -1,7 +1,7 @@
 # StreamKit: every everyday command. `make help` lists them.
 SHELL := /bin/bash
 
-.PHONY: help test test-c check generate bench lib install
+.PHONY: help test test-c test-python check generate bench lib install
 
 PREFIX ?= /usr/local
 DIST := .build-dist
@@ -11,6 +11,7 @@ help:
 	@echo "make bench     decode benchmark: StreamKit vs Foundation JSONDecoder, writes docs/benchmarks.md"
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
+	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
 
@@ -20,6 +21,7 @@ test: check
 	swift build --build-tests
 	swift test --skip-build
 	$(MAKE) test-c
+	$(MAKE) test-python
 	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" python3 -m pytest -q tests/python
 
 ## Fast static checks: generated code is current; no NIO outside the transport.
@@ -31,11 +33,17 @@ check:
 generate:
 	python3 scripts/gen_channels.py
 
-## Release-mode decode benchmark; the table also goes to docs/benchmarks.md.
+## Benchmarks, release mode: decode (StreamKit vs JSONDecoder), then Python live (the provider's quick start vs
+## streamkit's iterator on the same simulator). Tables go to docs/benchmarks.md.
 bench:
 	mkdir -p docs
 	swift build -c release --product streamkit-bench
 	./.build/release/streamkit-bench --per-channel --output docs/benchmarks.md
+	$(MAKE) lib
+	rm -rf .build-py/bench
+	STREAMKIT_LIBRARY=$(CURDIR)/$(DIST)/lib/libstreamkit.so python3 -m pip install -q --disable-pip-version-check \
+		--target .build-py/bench ./bindings/python
+	PYTHONPATH=$(CURDIR)/.build-py/bench python3 bindings/python/bench/bench_live.py --markdown docs/benchmarks.md
 
 ## The C API tests under AddressSanitizer/LeakSanitizer and the C examples, against the debug library (the header
 ## and the exported symbols are checked against each other first).
@@ -59,3 +67,18 @@ install: lib
 	install -m 755 $(DIST)/lib/libstreamkit.so $(DESTDIR)$(PREFIX)/lib/
 	install -m 644 include/streamkit.h include/streamkit_payloads.h $(DESTDIR)$(PREFIX)/include/
 	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/streamkit.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamkit.pc
+
+## The Python package as a user gets it: pip-installed into a folder (with the debug library, to stay fast) and
+## tested from outside the source tree; `pip wheel` is checked to carry the library.
+PY := .build-py
+test-python:
+	swift build --product StreamKitABI
+	rm -rf $(PY)/site $(PY)/wheel
+	STREAMKIT_LIBRARY="$$(swift build --show-bin-path)/libStreamKitABI.so" python3 -m pip install -q \
+		--disable-pip-version-check --target $(PY)/site ./bindings/python
+	STREAMKIT_LIBRARY="$$(swift build --show-bin-path)/libStreamKitABI.so" python3 -m pip wheel -q \
+		--disable-pip-version-check --no-deps -w $(PY)/wheel ./bindings/python
+	python3 -c "import glob, zipfile, sys; w = glob.glob('$(PY)/wheel/streamkit-*.whl'); \
+		sys.exit(0 if w and 'linux' in w[0] and 'streamkit/libstreamkit.so' in zipfile.ZipFile(w[0]).namelist() \
+		else 'the wheel lacks the library or a platform tag: %s' % w)"
+	cd $(PY) && PYTHONPATH=$(CURDIR)/$(PY)/site python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests

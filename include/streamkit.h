@@ -200,7 +200,6 @@ typedef struct sk_message {
     sk_channel channel;                /* The payload's channel; SK_CHANNEL_UNKNOWN for a channel this version lacks. */
     int has_ts;                        /* 1 when the frame carried `ts`. */
     int64_t ts;                        /* Server time of the push, epoch ms. */
-    int64_t received_ms;               /* Local receive time, epoch ms (for latency: received_ms - ts). */
     sk_str raw;                        /* The whole frame as received: parse it for fields this version lacks. */
     sk_payload data;                   /* The typed payload: the member named after channel. */
     /* Events. */
@@ -211,6 +210,9 @@ typedef struct sk_message {
     int64_t count;                     /* SK_EVENT_DROPPED: messages dropped. */
     int code;                          /* Close code, or error code (SK_EVENT_SERVER_ERROR), or 1 = duplicate ack. */
     sk_str text;                       /* A one-line description (reason, error message). */
+    /* Data: 1 when a text view in `data` points outside `raw` (a string with escapes, decoded into scratch memory
+    ** that lives as long as the message); 0 when every text view is a slice of `raw`. */
+    int text_outside_raw;
 } sk_message;
 
 /* ---------------------------------------------------------------------------------------------------------------

@@ -252,12 +252,17 @@ final class CClient: @unchecked Sendable {
                     m.ts = ts
                 }
                 let arena = self.arena
+                var outside: Int32 = 0
                 m.channel = withUnsafeMutablePointer(to: &m.data) { out in
                     fillCPayload(d.payload, into: out) { slice in
-                        if slice.hasEscapes { return arena.copy(slice.string(in: bytes)) }
+                        if slice.hasEscapes {
+                            outside = 1
+                            return arena.copy(slice.string(in: bytes))
+                        }
                         return sk_str(ptr: base + slice.offset, len: slice.count)
                     }
                 }
+                m.text_outside_raw = outside
             }
         case .dropped(let s, let n):
             m.kind = Int32(SK_MESSAGE_EVENT.rawValue)

@@ -1,0 +1,35 @@
+"""StreamKit: a client for the CoinMarketCap Pro WebSocket stream, over the native libstreamkit.
+
+>>> import streamkit
+>>> with streamkit.Simulator() as sim, streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+...     client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+...     for msg in client:
+...         if msg.kind == "data":
+...             print(msg.channel, msg.params, msg.ts, msg.data.p, msg.data.price)
+
+Decoding, keep-alive, reconnects, sharding and deduplication run in native code; Python receives messages in
+batches, with the GIL released while it waits. Numbers are floats (correctly rounded); ``msg.data.decimal("p")``
+gives any of them exactly as sent.
+"""
+
+from ._client import DEFAULT_URL, Client
+from ._messages import PAYLOAD_CLASSES, Event, Message, Payload
+from ._native import library_path, lib as _lib
+from ._sim import Simulator
+from .errors import (CapacityError, FatalError, InternalError, InvalidArgumentError, InvalidKeyError,
+                     InvalidURLError, MisuseError, StoppedError, StreamKitError, SubscriptionFailedError, TimeoutError,
+                     TLSError)
+
+__version__ = "0.1.0"
+
+#: The native library's version ("0.1.0").
+native_version: str = _lib.sk_version().decode()
+
+globals().update(PAYLOAD_CLASSES)  # streamkit.CryptoLatestPrice, streamkit.Transaction, ...
+
+__all__ = [
+    "Client", "Simulator", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
+    "StreamKitError", "MisuseError", "InvalidArgumentError", "InvalidKeyError", "InvalidURLError", "TLSError",
+    "CapacityError", "SubscriptionFailedError", "TimeoutError", "StoppedError", "FatalError", "InternalError",
+    *PAYLOAD_CLASSES,
+]

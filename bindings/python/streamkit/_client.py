@@ -1,0 +1,269 @@
+"""streamkit.Client: the stream, as a Python iterator."""
+
+import asyncio
+import ctypes
+import os
+import threading
+import weakref
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+
+from . import _native
+from ._messages import CHANNEL_NUMBERS, Event, Message, convert
+from ._native import lib
+from .errors import FatalError, InvalidArgumentError, InvalidKeyError, StoppedError, error_for
+
+DEFAULT_URL = "wss://pro-stream.coinmarketcap.com/v1"
+
+_OVERFLOW = {None: _native.SK_OVERFLOW_DEFAULT, "block": _native.SK_OVERFLOW_BLOCK,
+             "drop_oldest": _native.SK_OVERFLOW_DROP_OLDEST, "conflate": _native.SK_OVERFLOW_CONFLATE}
+
+
+def _free(handle: ctypes.c_void_p) -> None:
+    # Called once: by close(), by the garbage collector, or at interpreter exit (weakref.finalize's atexit hook),
+    # before the interpreter tears down. It returns only when the native client has stopped.
+    lib.sk_client_free(handle)
+
+
+class Client:
+    """A client of the stream: keep-alive, reconnects with re-subscription, sharding over connections, duplicate
+    swaps dropped, gap markers, all in the native library.
+
+    ``url`` defaults to the real endpoint and ``api_key`` to the ``CMC_API_KEY`` environment variable.
+
+    >>> with streamkit.Client(url="ws://127.0.0.1:8765/v1", api_key="test") as client:
+    ...     client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+    ...     for msg in client:
+    ...         if msg.kind == "data":
+    ...             print(msg.channel, msg.params, msg.ts, msg.data.p, msg.data.price)
+
+    Iteration yields :class:`Message` (``kind == "data"``) and :class:`Event` objects (gap, stale, reconnecting,
+    ...) in order, many per native call, waiting with the GIL released. It ends when the client is closed, and
+    raises :class:`FatalError` after a fatal event (a refused key or plan).
+    """
+
+    def __init__(self, url: str = DEFAULT_URL, api_key: Optional[str] = None, *, max_connections: int = 10,
+                 subscriptions_per_connection: int = 100, queue_capacity: int = 4096,
+                 overflow: str = "drop_oldest", tls_verify: bool = True, ca_file: Optional[str] = None,
+                 seed: Optional[int] = None, batch: int = 512):
+        key = api_key if api_key is not None else os.environ.get("CMC_API_KEY")
+        if not key:
+            raise InvalidKeyError("no API key: pass api_key= or set CMC_API_KEY")
+        if overflow not in _OVERFLOW or overflow is None:
+            raise InvalidArgumentError(f"overflow must be one of block, drop_oldest, conflate; got {overflow!r}")
+        cfg = ctypes.c_void_p()
+        _check_config(lib.sk_config_new(ctypes.byref(cfg)), cfg)
+        try:
+            _check_config(lib.sk_config_set_url(cfg, url.encode()), cfg)
+            _check_config(lib.sk_config_set_api_key(cfg, key.encode()), cfg)
+            _check_config(lib.sk_config_set_max_connections(cfg, max_connections), cfg)
+            _check_config(lib.sk_config_set_subscriptions_per_connection(cfg, subscriptions_per_connection), cfg)
+            _check_config(lib.sk_config_set_queue_capacity(cfg, queue_capacity), cfg)
+            _check_config(lib.sk_config_set_overflow(cfg, _OVERFLOW[overflow]), cfg)
+            _check_config(lib.sk_config_set_tls_verify(cfg, 1 if tls_verify else 0), cfg)
+            if ca_file is not None:
+                _check_config(lib.sk_config_set_ca_file(cfg, os.fsencode(ca_file)), cfg)
+            if seed is not None:
+                _check_config(lib.sk_config_set_seed(cfg, seed), cfg)
+            handle = ctypes.c_void_p()
+            _check_config(lib.sk_client_new(cfg, ctypes.byref(handle)), cfg)
+        finally:
+            lib.sk_config_free(cfg)
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, _free, handle)
+        self._batch = (_native.sk_message * batch)()
+        self._batch_size = batch
+        self._count = ctypes.c_size_t()
+        self._started = False
+        self._fatal: Optional[Event] = None
+        self._poll_lock = threading.Lock()
+        self._callback_thread: Optional[threading.Thread] = None
+
+    # -- lifecycle ---------------------------------------------------------------------------------------------
+
+    def start(self) -> None:
+        """Starts connecting. ``subscribe`` starts the client if needed."""
+        if not self._started:
+            self._check(lib.sk_client_start(self._live()))
+            self._started = True
+
+    def close(self) -> None:
+        """Stops every connection and frees the native client. Idempotent; also done by ``with``, by the
+        garbage collector, and at interpreter exit."""
+        self._finalizer()
+        thread = self._callback_thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join()
+
+    @property
+    def closed(self) -> bool:
+        return not self._finalizer.alive
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    # -- subscriptions -----------------------------------------------------------------------------------------
+
+    def subscribe(self, channel: str, crypto_ids: Union[int, Iterable[int], None] = None, *,
+                  platform_id: Optional[int] = None, address: Union[str, Iterable[str], None] = None,
+                  pool: Union[str, Iterable[str], None] = None, wallet: Union[str, Iterable[str], None] = None,
+                  interval: Optional[str] = None, overflow: Optional[str] = None, timeout: float = 10.0) -> None:
+        """Subscribes and returns once the server acknowledged every target; raises otherwise
+        (:class:`SubscriptionFailedError`, :class:`CapacityError`, :class:`TimeoutError`, ...).
+
+        ``crypto_ids`` for ``market@crypto_latest_price``; ``platform_id`` and ``address`` (or ``pool`` for
+        ``onchain@pool_metric``, ``wallet`` for ``onchain@holder_wallet_update``) for the on-chain channels;
+        ``interval`` for klines and unique traders. ``overflow`` (block, drop_oldest, conflate) applies to these
+        subscriptions when the consumer falls behind.
+        """
+        subs = self._subscriptions(channel, crypto_ids, platform_id, address, pool, wallet, interval)
+        if overflow not in _OVERFLOW:
+            raise InvalidArgumentError(f"overflow must be one of block, drop_oldest, conflate; got {overflow!r}")
+        self.start()
+        arr = (_native.sk_subscription * len(subs))(*subs)
+        self._check(lib.sk_client_subscribe(self._live(), arr, len(subs), _OVERFLOW[overflow], int(timeout * 1000)))
+
+    def unsubscribe(self, channel: str, crypto_ids: Union[int, Iterable[int], None] = None, *,
+                    platform_id: Optional[int] = None, address: Union[str, Iterable[str], None] = None,
+                    pool: Union[str, Iterable[str], None] = None, wallet: Union[str, Iterable[str], None] = None,
+                    interval: Optional[str] = None) -> None:
+        """Unsubscribes (same arguments as ``subscribe``), without waiting for the acknowledgements."""
+        subs = self._subscriptions(channel, crypto_ids, platform_id, address, pool, wallet, interval)
+        arr = (_native.sk_subscription * len(subs))(*subs)
+        self._check(lib.sk_client_unsubscribe(self._live(), arr, len(subs)))
+
+    def unsubscribe_all(self) -> None:
+        """Unsubscribes from everything."""
+        self._check(lib.sk_client_unsubscribe_all(self._live()))
+
+    # -- receiving ---------------------------------------------------------------------------------------------
+
+    def poll(self, timeout: Optional[float] = None) -> List[Union[Message, Event]]:
+        """Everything that arrived, up to the batch size, waiting up to ``timeout`` seconds (None: until
+        something arrives) for the first. Raises :class:`StoppedError` once the client has stopped and
+        everything was taken (:class:`FatalError` if it stopped on a fatal event)."""
+        with self._poll_lock:
+            ms = -1 if timeout is None else max(0, int(timeout * 1000))
+            status = lib.sk_client_poll(self._live(), self._batch, self._batch_size, ctypes.byref(self._count), ms)
+            if status == _native.SK_STOPPED:
+                if self._fatal is not None:
+                    raise FatalError(self._fatal.text)
+                raise StoppedError("the client has stopped")
+            self._check(status)
+            items = convert(self._batch, self._count.value)
+        for item in items:
+            if item.kind == "fatal":
+                self._fatal = item
+        return items
+
+    def __iter__(self) -> Iterator[Union[Message, Event]]:
+        """Messages and events, in order, until the client stops (then the iteration ends, or raises
+        :class:`FatalError` after a fatal event). Ctrl-C interrupts it within a quarter of a second."""
+        self.start()
+        while True:
+            try:
+                items = self.poll(0.25)
+            except StoppedError:
+                return
+            yield from items
+
+    async def stream(self) -> AsyncIterator[Union[Message, Event]]:
+        """The same as iterating, for asyncio: ``async for msg in client.stream()``. Polls in a worker thread
+        (the GIL released while it waits), so the event loop never blocks."""
+        self.start()
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                items = await loop.run_in_executor(None, self.poll, 0.25)
+            except StoppedError:
+                return
+            for item in items:
+                yield item
+
+    def on_message(self, callback: Callable[[Union[Message, Event]], Any]) -> None:
+        """Calls ``callback`` for every message and event from a Python thread of the client's own, a batch at a
+        time (one GIL acquisition per batch, not per message). Exceptions in the callback are printed and
+        delivery goes on. Use either the callback or iteration, not both."""
+        if self._callback_thread is not None:
+            raise InvalidArgumentError("a callback is already set")
+        self.start()
+
+        def run(client_ref=weakref.ref(self)):
+            while True:
+                client = client_ref()
+                if client is None or client.closed:
+                    return
+                try:
+                    items = client.poll(0.25)
+                except (StoppedError, FatalError):
+                    return
+                except Exception:  # the client was closed under us
+                    return
+                del client
+                for item in items:
+                    try:
+                        callback(item)
+                    except Exception:
+                        import traceback
+                        traceback.print_exc()
+
+        self._callback_thread = threading.Thread(target=run, name="streamkit-callback", daemon=True)
+        self._callback_thread.start()
+
+    # -- metrics -----------------------------------------------------------------------------------------------
+
+    def metrics(self) -> Dict[str, Any]:
+        """Counters: open connections, reconnects, duplicates suppressed, invalid frames, billable messages and
+        subscriptions, credits (the meter), queued, messages, dropped, coalesced, subscriptions."""
+        m = _native.sk_metrics()
+        self._check(lib.sk_client_metrics(self._live(), ctypes.byref(m)))
+        return {name: getattr(m, name) for name, _ in m._fields_}
+
+    def subscription_metrics(self, channel: str, crypto_id: Optional[int] = None, *, platform_id: Optional[int] = None,
+                             address: Optional[str] = None, interval: Optional[str] = None) -> Dict[str, Any]:
+        """One subscription's counters: messages, last update age (ms, -1 before the first), receive latency
+        (local receive minus server ts, ms), queued, dropped, coalesced."""
+        (sub,) = self._subscriptions(channel, crypto_id, platform_id, address, None, None, interval)
+        m = _native.sk_subscription_metrics()
+        self._check(lib.sk_client_subscription_metrics(self._live(), ctypes.byref(sub), ctypes.byref(m)))
+        return {name: getattr(m, name) for name, _ in m._fields_}
+
+    # -- internals ---------------------------------------------------------------------------------------------
+
+    def _live(self) -> ctypes.c_void_p:
+        if not self._finalizer.alive:
+            raise StoppedError("the client is closed")
+        return self._handle
+
+    def _check(self, status: int) -> None:
+        if status != _native.SK_OK:
+            message = lib.sk_client_errmsg(self._handle) if self._finalizer.alive else b""
+            raise error_for(status, (message or lib.sk_status_string(status)).decode())
+
+    @staticmethod
+    def _subscriptions(channel, crypto_ids, platform_id, address, pool, wallet, interval) -> List[Any]:
+        number = CHANNEL_NUMBERS.get(channel)
+        if number is None:
+            raise InvalidArgumentError(f"unknown channel {channel!r}; one of {', '.join(CHANNEL_NUMBERS)}")
+        iv = interval.encode() if interval is not None else None
+        if number == 1:
+            ids = [crypto_ids] if isinstance(crypto_ids, int) else list(crypto_ids or [])
+            if not ids:
+                raise InvalidArgumentError(f"{channel} needs crypto_ids")
+            return [_native.sk_subscription(number, int(i), 0, None, iv) for i in ids]
+        targets: List[str] = []
+        for group in (address, pool, wallet):
+            if group is None:
+                continue
+            targets += [group] if isinstance(group, str) else list(group)
+        if platform_id is None or not targets:
+            raise InvalidArgumentError(f"{channel} needs platform_id and an address")
+        return [_native.sk_subscription(number, 0, int(platform_id), t.encode(), iv) for t in targets]
+
+
+def _check_config(status: int, cfg: ctypes.c_void_p) -> None:
+    if status != _native.SK_OK:
+        message = lib.sk_config_errmsg(cfg) or lib.sk_status_string(status)
+        raise error_for(status, message.decode())

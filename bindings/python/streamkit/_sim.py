@@ -1,0 +1,74 @@
+"""streamkit.Simulator: the protocol-faithful stream server, in-process, for tests."""
+
+import ctypes
+import weakref
+from typing import Dict, Optional
+
+from . import _native
+from ._native import lib
+from .errors import InvalidArgumentError, StoppedError, error_for
+
+
+class Simulator:
+    """A simulator of the stream server, running in this process on 127.0.0.1 (its own threads; no GIL held).
+
+    >>> with streamkit.Simulator(speed=20) as sim:
+    ...     with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+    ...         client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+    ...         sim.inject("drop")          # every connection dies: the client reconnects, with a gap event
+
+    ``speed`` multiplies every push cadence; ``rate`` switches to load mode (data frames per second per
+    connection, or ``"max"``: as fast as each client reads). Any key but ``api_key`` is refused with close 4100.
+    """
+
+    def __init__(self, api_key: str = "test", *, port: int = 0, speed: float = 1.0,
+                 rate: Optional[object] = None, seed: int = 42):
+        if rate == "max":
+            native_rate = -1.0
+        elif rate is None:
+            native_rate = 0.0
+        elif isinstance(rate, (int, float)) and rate > 0:
+            native_rate = float(rate)
+        else:
+            raise InvalidArgumentError(f"rate must be a positive number or 'max'; got {rate!r}")
+        handle = ctypes.c_void_p()
+        status = lib.sk_sim_start(api_key.encode(), port, speed, native_rate, seed, ctypes.byref(handle))
+        if status != _native.SK_OK:
+            raise error_for(status, f"the simulator could not start (port {port} taken? speed {speed} valid?)")
+        self._handle = handle
+        self._finalizer = weakref.finalize(self, lib.sk_sim_free, handle)
+        #: The key the simulator accepts.
+        self.api_key = api_key
+        #: ``ws://127.0.0.1:PORT/v1``.
+        self.url: str = lib.sk_sim_url(handle).decode()
+
+    def inject(self, fault: str, arg: int = 0) -> None:
+        """Injects a fault into every live connection: ``drop``, ``stall``, ``close`` (arg: the close code),
+        ``error_5001``, ``malformed``, ``oversized`` (arg: bytes), ``duplicate``, ``pong_delay`` (arg: ms)."""
+        number = _native.FAULTS.get(fault)
+        if number is None:
+            raise InvalidArgumentError(f"unknown fault {fault!r}; one of {', '.join(_native.FAULTS)}")
+        status = lib.sk_sim_inject(self._live(), number, arg)
+        if status != _native.SK_OK:
+            raise error_for(status, f"cannot inject {fault} with argument {arg}")
+
+    def counters(self) -> Dict[str, int]:
+        """Frames sent (all kinds), data frames sent, and connections accepted so far."""
+        frames, data, connections = ctypes.c_int64(), ctypes.c_int64(), ctypes.c_int64()
+        lib.sk_sim_counters(self._live(), ctypes.byref(frames), ctypes.byref(data), ctypes.byref(connections))
+        return {"frames_sent": frames.value, "data_sent": data.value, "connections": connections.value}
+
+    def close(self) -> None:
+        """Stops the simulator and closes every connection. Idempotent."""
+        self._finalizer()
+
+    def __enter__(self) -> "Simulator":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _live(self) -> ctypes.c_void_p:
+        if not self._finalizer.alive:
+            raise StoppedError("the simulator is closed")
+        return self._handle

@@ -1,0 +1,258 @@
+"""Tests of the installed streamkit package (not the source tree) against its in-process simulator."""
+
+import asyncio
+import ctypes
+import gc
+import json
+import os
+import subprocess
+import sys
+import textwrap
+import time
+import weakref
+from decimal import Decimal
+
+import pytest
+
+import streamkit
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(HERE)))
+BSC = "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"
+SOL = "So11111111111111111111111111111111111111112"
+
+
+@pytest.fixture
+def sim():
+    with streamkit.Simulator(speed=50) as s:
+        yield s
+
+
+def take(client, predicate, timeout=20.0):
+    """Iterates until predicate(items so far) holds; returns the items."""
+    items = []
+    deadline = time.monotonic() + timeout
+    for item in client:
+        items.append(item)
+        if predicate(items) or time.monotonic() > deadline:
+            break
+    return items
+
+
+def data(items):
+    return [i for i in items if i.kind == "data"]
+
+
+def test_installed_package_and_native_version():
+    assert not os.path.abspath(streamkit.__file__).startswith(os.path.join(REPO, "bindings", "python", "streamkit"))
+    assert streamkit.native_version == "0.1.0"
+    assert os.path.exists(streamkit.library_path)
+    assert issubclass(streamkit.TimeoutError, TimeoutError)
+
+
+CHANNELS = {
+    "market@crypto_latest_price": dict(crypto_ids=[1, 1027]),
+    "onchain@token_agg_event": dict(platform_id=14, address=BSC),
+    "onchain@transaction": dict(platform_id=16, address=SOL),
+    "onchain@liquidity_event": dict(platform_id=14, address=BSC),
+    "onchain@kline": dict(platform_id=14, address=BSC, interval="1s"),
+    "onchain@token_metric": dict(platform_id=14, address=BSC),
+    "onchain@pool_metric": dict(platform_id=14, pool=BSC),
+    "onchain@unique_trader": dict(platform_id=14, address=BSC, interval="1s"),
+    "onchain@holders_metrics": dict(platform_id=14, address=BSC),
+    "onchain@holder_wallet_update": dict(platform_id=16, wallet=SOL),
+}
+
+
+def test_every_channel_arrives_typed(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        for channel, kwargs in CHANNELS.items():
+            client.subscribe(channel, **kwargs)
+        items = take(client, lambda xs: {m.channel for m in data(xs)} >= set(CHANNELS), timeout=60)
+    by_channel = {}
+    for m in data(items):
+        by_channel.setdefault(m.channel, m)
+    assert set(by_channel) == set(CHANNELS)
+    price = by_channel["market@crypto_latest_price"]
+    assert price.data.cid in (1, 1027) and price.data.p == price.data.price > 0
+    assert price.params["crypto_ids"] == price.data.cid and price.ts > 1_700_000_000_000
+    assert isinstance(price.data, streamkit.CryptoLatestPrice)
+    swap = by_channel["onchain@transaction"]
+    assert swap.params == {"platform_id": 16, "address": SOL}
+    assert swap.data.tx and swap.data.tp in ("buy", "sell") and swap.data.iix is not None
+    assert swap.data.vu == float(swap.data.decimal("vu"))
+    kline = by_channel["onchain@kline"]
+    assert kline.params["interval"] == "1s" and kline.data.h >= kline.data.l
+    metric = by_channel["onchain@token_metric"]
+    assert metric.data.windows and all(w.to_dict() for w in metric.data.windows.values())
+    assert by_channel["onchain@pool_metric"].params["pool_address"] == BSC
+    holders = by_channel["onchain@holders_metrics"]
+    assert holders.data.tp  # routed by tp
+    for m in by_channel.values():
+        source = json.loads(m.raw)
+        for key, value in m.data.to_dict().items():
+            if key != "windows":
+                assert source["data"][key] == value, (m.channel, key)
+
+
+def test_async_iteration(sim):
+    async def main():
+        with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+            client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+            got = []
+            async for msg in client.stream():
+                if msg.kind == "data":
+                    got.append(msg.data.p)
+                if len(got) == 3:
+                    break
+            return got
+
+    got = asyncio.run(asyncio.wait_for(main(), 30))
+    assert len(got) == 3 and all(p > 0 for p in got)
+
+
+def test_errors_are_typed(sim):
+    with pytest.raises(streamkit.InvalidKeyError):
+        streamkit.Client(url=sim.url, api_key="")
+    with pytest.raises(streamkit.InvalidKeyError) as e:
+        streamkit.Client(url=sim.url, api_key="bad key\r\nX: y")
+    assert "bad key" not in str(e.value)
+    with pytest.raises(streamkit.InvalidURLError):
+        streamkit.Client(url="http://example.com/v1", api_key="k")
+    with pytest.raises(streamkit.InvalidArgumentError):
+        streamkit.Client(url=sim.url, api_key="k", max_connections=0)
+    with streamkit.Client(url=sim.url, api_key=sim.api_key, max_connections=1, subscriptions_per_connection=5) as c:
+        with pytest.raises(streamkit.InvalidArgumentError):
+            c.subscribe("market@nothing", crypto_ids=[1])
+        with pytest.raises(streamkit.InvalidArgumentError):
+            c.subscribe("onchain@kline", platform_id=14, address=BSC, interval="7h")
+        with pytest.raises(streamkit.InvalidArgumentError):
+            c.subscribe("onchain@transaction", platform_id=14)
+        with pytest.raises(streamkit.CapacityError):
+            c.subscribe("market@crypto_latest_price", crypto_ids=range(1, 20))
+        c.subscribe("market@crypto_latest_price", crypto_ids=[1])
+        m = c.subscription_metrics("market@crypto_latest_price", 1)
+        assert m["last_update_age_ms"] >= -1
+    with pytest.raises(streamkit.StoppedError):
+        c.subscribe("market@crypto_latest_price", crypto_ids=[1])
+    for cls in (streamkit.MisuseError, streamkit.CapacityError, streamkit.FatalError, streamkit.TLSError):
+        assert issubclass(cls, streamkit.StreamKitError)
+
+
+def test_refused_key_ends_in_one_fatal_error(sim):
+    with streamkit.Client(url=sim.url, api_key="nope") as client:
+        with pytest.raises((streamkit.SubscriptionFailedError, streamkit.StoppedError)):
+            client.subscribe("market@crypto_latest_price", crypto_ids=[1], timeout=5)
+        seen = []
+        with pytest.raises(streamkit.FatalError):
+            for item in client:
+                seen.append(item.kind)
+        assert seen.count("fatal") == 1 and "reconnecting" not in seen
+        assert client.metrics()["reconnects"] == 0
+
+
+def test_gap_and_reconnect_events_under_faults(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+        take(client, lambda xs: len(data(xs)) >= 1)
+        sim.inject("drop")
+        items = take(client, lambda xs: any(i.kind == "gap" for i in xs) and len(data(xs)) >= 2)
+        kinds = [i.kind for i in items]
+        assert "reconnecting" in kinds and "gap" in kinds
+        gap = next(i for i in items if i.kind == "gap")
+        assert gap.params == {"crypto_ids": 1} and gap.gap >= 0
+        first_data_after = next(n for n, i in enumerate(items) if i.kind == "data")
+        assert kinds.index("gap") < first_data_after  # the gap marker precedes the data after it
+        assert client.metrics()["reconnects"] == 1
+        assert sim.counters()["connections"] == 2
+
+
+def test_decimal_is_exact(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+        msgs = data(take(client, lambda xs: len(data(xs)) >= 6))
+    for m in msgs:
+        text = json.loads(m.raw, parse_float=str)["data"]["p"]
+        assert m.data.decimal("price") == Decimal(text)  # exactly as sent
+        assert m.data.p == float(text)  # and the float correctly rounded
+        assert m.json["data"]["p"] == Decimal(text)
+
+
+def test_callback_delivery(sim):
+    got = []
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.on_message(got.append)
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+        deadline = time.monotonic() + 20
+        while len(data(got)) < 3 and time.monotonic() < deadline:
+            time.sleep(0.05)
+    assert len(data(got)) >= 3
+
+
+def test_gc_while_streaming(sim):
+    client = streamkit.Client(url=sim.url, api_key=sim.api_key)
+    client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+    take(client, lambda xs: len(data(xs)) >= 2)
+    ref = weakref.ref(client)
+    del client
+    gc.collect()
+    assert ref() is None
+    # The native client is gone: the simulator sees its connection close.
+    deadline = time.monotonic() + 10
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as again:  # and everything still works
+        again.subscribe("market@crypto_latest_price", crypto_ids=[1])
+        assert data(take(again, lambda xs: len(data(xs)) >= 1))
+    assert time.monotonic() < deadline
+
+
+@pytest.mark.parametrize("mode", ["iterating", "callback", "abandoned"])
+def test_exit_while_streaming(mode):
+    script = textwrap.dedent(f"""
+        import streamkit, sys
+        sim = streamkit.Simulator(rate=2000)
+        client = streamkit.Client(url=sim.url, api_key=sim.api_key)
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+        mode = {mode!r}
+        if mode == "callback":
+            client.on_message(lambda m: None)
+            import time; time.sleep(0.5)
+        n = 0
+        for msg in client:
+            n += 1
+            if n > 500:
+                break
+        print("exiting with messages still arriving", flush=True)
+        if mode == "abandoned":
+            del client
+        sys.exit(0)
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=60,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.returncode == 0, out.stderr
+    assert "exiting" in out.stdout
+
+
+def test_ctypes_layout_matches_the_header(tmp_path):
+    """The raw layer mirrors include/streamkit.h: compare sizes and offsets with the C compiler's."""
+    from streamkit import _native, _payloads
+    checks = {
+        "sizeof(sk_message)": ctypes.sizeof(_native.sk_message),
+        "offsetof(sk_message, data)": _native.sk_message.data.offset,
+        "offsetof(sk_message, event)": _native.sk_message.event.offset,
+        "offsetof(sk_message, text_outside_raw)": _native.sk_message.text_outside_raw.offset,
+        "sizeof(sk_metrics)": ctypes.sizeof(_native.sk_metrics),
+        "sizeof(sk_subscription_metrics)": ctypes.sizeof(_native.sk_subscription_metrics),
+        "sizeof(sk_subscription)": ctypes.sizeof(_native.sk_subscription),
+        "sizeof(sk_payload)": ctypes.sizeof(_payloads.sk_payload),
+    }
+    for number, (_, _, struct, _, _) in _payloads.CHANNELS.items():
+        checks[f"sizeof({struct})"] = ctypes.sizeof(getattr(_payloads, struct))
+        last = getattr(_payloads, struct)._fields_[-1][0]
+        checks[f"offsetof({struct}, {last})"] = getattr(getattr(_payloads, struct), last).offset
+    src = tmp_path / "layout.c"
+    src.write_text('#include <stdio.h>\n#include <stddef.h>\n#include "streamkit.h"\nint main(void) {\n' +
+                   "".join(f'    printf("%zu\\n", (size_t)({expr}));\n' for expr in checks) + "    return 0;\n}\n")
+    exe = tmp_path / "layout"
+    subprocess.run(["cc", "-std=c99", "-I", os.path.join(REPO, "include"), str(src), "-o", str(exe)], check=True)
+    values = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
+    assert dict(zip(checks, values)) == checks
