@@ -196,6 +196,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var roundRobin = 0
     private var owed = 0.0
     private var lastTickMS: Int64 = 0
+    // Load mode at full speed: pushes rendered once per subscription and replayed (see `pushRendered`), and the
+    // counts not yet added to the shared counters.
+    private var rendered: [Subscription: (frames: [ByteBuffer], next: Int)] = [:]
+    private var unreportedData: [Subscription: Int] = [:]
+    private var unreportedFrames = 0
 
     init(configuration: SimulatorConfiguration, state: NIOLockedValueBox<SimulatorServer.SharedState>, key: String) {
         self.configuration = configuration
@@ -357,13 +362,55 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.lastActivity = Self.epochMS()
     }
 
+    /// One push at full speed. Rendering a push (random walks, number formatting) costs more than a client needs
+    /// to read it, so each subscription's first 256 pushes are rendered and then replayed in turn. Swaps and
+    /// liquidity events are always rendered fresh: replaying them would only measure deduplication.
+    private func pushRendered(_ context: ChannelHandlerContext) {
+        let subscriptions = self.engine.subscriptions
+        let s = subscriptions[self.roundRobin % subscriptions.count]
+        if s.channel == .transaction || s.channel == .liquidityEvent { return self.pushNext(context, flush: false) }
+        self.roundRobin &+= 1
+        var entry = self.rendered.removeValue(forKey: s) ?? ([], 0)
+        let buffer: ByteBuffer
+        if entry.frames.count < 256 {
+            let text = self.model.push(s, epochMS: Self.epochMS())
+            buffer = context.channel.allocator.buffer(string: text)
+            entry.frames.append(buffer)
+            self.lastData = text
+        } else {
+            buffer = entry.frames[entry.next % entry.frames.count]
+            entry.next &+= 1
+        }
+        self.rendered[s] = entry
+        context.write(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .text, data: buffer)), promise: nil)
+        self.unreportedData[s, default: 0] += 1
+        self.unreportedFrames += 1
+    }
+
+    /// Adds the load mode's counts to the shared counters (once per batch, not per frame).
+    private func reportCounts() {
+        guard self.unreportedFrames > 0 else { return }
+        let data = self.unreportedData
+        let frames = self.unreportedFrames
+        self.unreportedData.removeAll(keepingCapacity: true)
+        self.unreportedFrames = 0
+        self.state.withLockedValue { state in
+            state.counters.framesSent += frames
+            for (s, n) in data { state.counters.dataSent[s, default: 0] += n }
+        }
+    }
+
     /// As fast as the client reads: write while the socket takes it, flushing every 32 frames; NIO reports
     /// when it can take more (`channelWritabilityChanged`). At most 512 frames per turn of the event loop, so
     /// requests and other connections are served in between.
     private func pumpFirehose(_ context: ChannelHandlerContext) {
         var sent = 0
+        defer {
+            self.reportCounts()
+            self.lastActivity = Self.epochMS()
+        }
         while context.channel.isActive, context.channel.isWritable, !self.engine.subscriptions.isEmpty, !self.stalled {
-            self.pushNext(context, flush: false)
+            self.pushRendered(context)
             sent += 1
             if sent % 32 == 0 { context.flush() }
             if sent == 512 {
