@@ -3,7 +3,11 @@
 
 public import StreamKit
 import DequeModule
-import NIOConcurrencyHelpers
+#if canImport(Glibc)
+import Glibc
+#elseif canImport(Darwin)
+import Darwin
+#endif
 
 /// What happens when a subscription's messages arrive faster than the consumer takes them.
 ///
@@ -117,9 +121,12 @@ public struct StreamMetrics: Sendable {
 /// messages, so dropping its oldest or replacing its latest is O(1) without disturbing the others (a dropped
 /// position becomes a hole the consumer skips).
 final class DeliveryQueue: @unchecked Sendable {
-    // Every stored property below is guarded by `lock`. Its value is 1 while something can be taken (or the queue
-    // has finished), 0 otherwise, so a blocking consumer can wait on it.
-    private let lock = ConditionLock<Int>(value: 0)
+    // Every stored property below is guarded by `lock`. A consumer blocked in `take` waits on `cond`; the producer
+    // signals only when one is waiting, so a burst of pushes wakes the consumer once and it takes them as a batch
+    // (waking it per message would cost a futex call and a context switch each).
+    private let lock = Mutex()
+    private var blockedTakers = 0
+    private var wakePending = false
     private var slots = Deque<StreamEvent?>()
     private var headSeq = 0
     private var live = 0
@@ -163,37 +170,39 @@ final class DeliveryQueue: @unchecked Sendable {
                 self.subs[s] = SubState(policy: policy ?? self.defaultPolicy)
             }
         }
-        self.lock.unlock(withValue: self.lockValue)
+        self.lock.unlock()
     }
 
     /// Counts a data message for the metrics without queueing it (when only the callback consumes).
     func record(subscription: Subscription, now: Instant, latencyMS: Int64?) {
         self.lock.lock()
         self.recordLocked(self.state(subscription), now: now, latencyMS: latencyMS)
-        self.lock.unlock(withValue: self.lockValue)
+        self.lock.unlock()
     }
 
     /// Queues a lifecycle event. Never dropped.
     func push(event: StreamEvent) {
         self.lock.lock()
-        guard !self.finished else { return self.lock.unlock(withValue: 1) }
+        guard !self.finished else { return self.lock.unlock() }
         self.append(event)
         self.wake()
     }
 
     /// Queues a data message under its subscription's policy. Returns true when a `block` subscription is full:
-    /// the caller should stop reading until `onRoom` is called.
+    /// the caller should stop reading until `onRoom` is called. With `deferWake`, the consumer is not woken now
+    /// but by the next ``flush()`` (the transport calls it at the end of each socket read, so a read's frames
+    /// wake the consumer once).
     @discardableResult
-    func push(message: Message, subscription: Subscription?, now: Instant, latencyMS: Int64?) -> Bool {
+    func push(message: Message, subscription: Subscription?, now: Instant, latencyMS: Int64?, deferWake: Bool = false) -> Bool {
         self.lock.lock()
         guard !self.finished else {
-            self.lock.unlock(withValue: 1)
+            self.lock.unlock()
             return false
         }
         let event = StreamEvent.message(message, subscription: subscription)
         guard let subscription else {
             self.append(event)
-            self.wake()
+            self.wake(deferred: deferWake)
             return false
         }
         let st = self.state(subscription)
@@ -204,7 +213,7 @@ final class DeliveryQueue: @unchecked Sendable {
             if let seq = st.waiting.last {
                 self.slots[seq - self.headSeq] = event
                 st.coalesced += 1
-                self.lock.unlock(withValue: 1)
+                self.lock.unlock()
                 return false
             }
         case .dropOldest:
@@ -223,8 +232,16 @@ final class DeliveryQueue: @unchecked Sendable {
         }
         st.waiting.append(self.headSeq + self.slots.count)
         self.append(event)
-        self.wake()
+        self.wake(deferred: deferWake)
         return full
+    }
+
+    /// Wakes the consumer for messages pushed with `deferWake`.
+    func flush() {
+        self.lock.lock()
+        guard self.wakePending else { return self.lock.unlock() }
+        self.wakePending = false
+        self.wake()
     }
 
     /// No more items: consumers get what is left, then the end.
@@ -240,7 +257,7 @@ final class DeliveryQueue: @unchecked Sendable {
     func poll() -> Poll {
         self.lock.lock()
         let (result, room) = self.takeLocked()
-        self.lock.unlock(withValue: self.lockValue)
+        self.lock.unlock()
         if room { self.onRoom() }
         return result
     }
@@ -254,11 +271,19 @@ final class DeliveryQueue: @unchecked Sendable {
     /// Appends up to `max` items to `out`, waiting up to `timeout` (forever when `nil`) for the first. Returns
     /// whether the queue has finished and is drained.
     func take(max: Int, timeout: Duration?, into out: inout [StreamEvent]) -> Bool {
-        if let timeout {
-            let seconds = Double(timeout.components.seconds) + Double(timeout.components.attoseconds) * 1e-18
-            guard self.lock.lock(whenValue: 1, timeoutSeconds: Swift.max(0, seconds)) else { return false }
-        } else {
-            self.lock.lock(whenValue: 1)
+        self.lock.lock()
+        if self.live == 0 && !self.finished {
+            let deadline = timeout.map { Mutex.deadline(after: $0) }
+            while self.live == 0 && !self.finished {
+                self.blockedTakers += 1
+                let timedOut = !self.lock.wait(until: deadline)
+                self.blockedTakers -= 1
+                if timedOut { break }
+            }
+            if self.live == 0 && !self.finished {
+                self.lock.unlock()
+                return false
+            }
         }
         var room = false
         var done = false
@@ -274,7 +299,7 @@ final class DeliveryQueue: @unchecked Sendable {
             if case .item = result { continue }
             break
         }
-        self.lock.unlock(withValue: self.lockValue)
+        self.lock.unlock()
         if room { self.onRoom() }
         return done
     }
@@ -292,22 +317,22 @@ final class DeliveryQueue: @unchecked Sendable {
             self.lock.lock()
             self.nextWaiter += 1
             let id = self.nextWaiter
-            self.lock.unlock(withValue: self.lockValue)
+            self.lock.unlock()
             await withTaskCancellationHandler {
                 await withCheckedContinuation { (c: CheckedContinuation<Void, Never>) in
                     self.lock.lock()
                     if self.live > 0 || self.finished || Task.isCancelled {
-                        self.lock.unlock(withValue: self.lockValue)
+                        self.lock.unlock()
                         c.resume()
                     } else {
                         self.waiters[id] = c
-                        self.lock.unlock(withValue: self.lockValue)
+                        self.lock.unlock()
                     }
                 }
             } onCancel: {
                 self.lock.lock()
                 let c = self.waiters.removeValue(forKey: id)
-                self.lock.unlock(withValue: self.lockValue)
+                self.lock.unlock()
                 c?.resume()
             }
         }
@@ -317,7 +342,7 @@ final class DeliveryQueue: @unchecked Sendable {
 
     func snapshot(now: Instant) -> (queued: Int, subscriptions: [Subscription: SubscriptionMetrics]) {
         self.lock.lock()
-        defer { self.lock.unlock(withValue: self.lockValue) }
+        defer { self.lock.unlock() }
         var out: [Subscription: SubscriptionMetrics] = [:]
         out.reserveCapacity(self.subs.count)
         for (s, st) in self.subs {
@@ -329,8 +354,6 @@ final class DeliveryQueue: @unchecked Sendable {
     }
 
     // MARK: Internals (lock held)
-
-    private var lockValue: Int { self.live > 0 || self.finished ? 1 : 0 }
 
     private func state(_ s: Subscription) -> SubState {
         if let st = self.subs[s] { return st }
@@ -350,11 +373,23 @@ final class DeliveryQueue: @unchecked Sendable {
         self.live += 1
     }
 
-    /// Unlocks and resumes waiting tasks.
-    private func wake() {
+    /// Unlocks, then wakes a blocked `take` and resumes waiting tasks (or, `deferred`, leaves that to `flush`).
+    private func wake(deferred: Bool = false) {
+        if deferred {
+            self.wakePending = true
+            return self.lock.unlock()
+        }
+        self.wakePending = false
+        let signal = self.blockedTakers > 0
+        if self.waiters.isEmpty {
+            self.lock.unlock()
+            if signal { self.lock.broadcast() }
+            return
+        }
         let waiters = self.waiters
         self.waiters.removeAll(keepingCapacity: true)
-        self.lock.unlock(withValue: self.lockValue)
+        self.lock.unlock()
+        if signal { self.lock.broadcast() }
         for (_, c) in waiters { c.resume() }
     }
 
@@ -384,5 +419,54 @@ final class DeliveryQueue: @unchecked Sendable {
             return (.item(event), room)
         }
         return (self.finished ? .finished : .empty, false)
+    }
+}
+
+/// A pthread mutex with one condition variable on the monotonic clock (the queue's only lock).
+final class Mutex: @unchecked Sendable {
+    private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
+    private let cond = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+
+    init() {
+        pthread_mutex_init(self.mutex, nil)
+        var attr = pthread_condattr_t()
+        pthread_condattr_init(&attr)
+        #if !canImport(Darwin)
+        pthread_condattr_setclock(&attr, CLOCK_MONOTONIC)
+        #endif
+        pthread_cond_init(self.cond, &attr)
+        pthread_condattr_destroy(&attr)
+    }
+
+    deinit {
+        pthread_cond_destroy(self.cond)
+        pthread_mutex_destroy(self.mutex)
+        self.cond.deallocate()
+        self.mutex.deallocate()
+    }
+
+    func lock() { pthread_mutex_lock(self.mutex) }
+    func unlock() { pthread_mutex_unlock(self.mutex) }
+    func broadcast() { pthread_cond_broadcast(self.cond) }
+
+    /// A deadline `d` from now on the monotonic clock.
+    static func deadline(after d: Duration) -> timespec {
+        var now = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &now)
+        let (s, atto) = d.components
+        var sec = Int(now.tv_sec) + Int(Swift.max(0, s))
+        var nsec = Int(now.tv_nsec) + Int(Swift.max(0, atto) / 1_000_000_000)
+        sec += nsec / 1_000_000_000
+        nsec %= 1_000_000_000
+        return timespec(tv_sec: sec, tv_nsec: nsec)
+    }
+
+    /// Waits (the mutex held) until signalled or `deadline`; false when the deadline passed.
+    func wait(until deadline: timespec?) -> Bool {
+        guard var deadline else {
+            pthread_cond_wait(self.cond, self.mutex)
+            return true
+        }
+        return pthread_cond_timedwait(self.cond, self.mutex, &deadline) != ETIMEDOUT
     }
 }

@@ -317,6 +317,10 @@ final class ClientCore: DriverDelegate {
         }
     }
 
+    func driverReadComplete() {
+        self.queue.flush()
+    }
+
     func driver(raw bytes: UnsafeRawBufferPointer, connection: Int) {
         self.rawHandler?(bytes, connection)
     }
@@ -329,7 +333,7 @@ final class ClientCore: DriverDelegate {
         let latency = frame.pointee.ts.map { WallClock.milliseconds() &- $0 }
         if self.messagesInEvents {
             let owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
-            if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency) {
+            if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency, deferWake: true) {
                 self.driver.setReading(paused: true)
             }
         } else if let subscription {

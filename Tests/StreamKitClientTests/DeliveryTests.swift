@@ -127,6 +127,30 @@ import Testing
         #expect(got == ["1:1.0", "1:2.0", "1:3.0", "1:4.0", "1:5.0"])
     }
 
+    /// Pushes during a socket read wake a blocked consumer once, at the read's end (`flush`), not per message.
+    @Test func deferredPushesWakeTheConsumerAtFlush() async {
+        let q = DeliveryQueue(configuration: DeliveryConfiguration()) {}
+        let woke = Counter()
+        let got = await withCheckedContinuation { (done: CheckedContinuation<Int, Never>) in
+            Thread.detachNewThread {
+                var out: [StreamEvent] = []
+                _ = q.take(max: 100, timeout: .seconds(10), into: &out)
+                woke.increment()
+                done.resume(returning: out.count)
+            }
+            Thread.detachNewThread {
+                Thread.sleep(forTimeInterval: 0.05)
+                for p in 1...3 {
+                    _ = q.push(message: Self.message(1, Double(p)), subscription: Self.a, now: .seconds(1), latencyMS: nil, deferWake: true)
+                }
+                Thread.sleep(forTimeInterval: 0.2)
+                #expect(woke.value == 0)  // not woken per message
+                q.flush()
+            }
+        }
+        #expect(got == 3)  // woken once, for all three
+    }
+
     @Test func asyncNextWakesOnPushAndEndsOnCancel() async {
         let q = DeliveryQueue(configuration: DeliveryConfiguration()) {}
         let waiting = Task { await q.next().map(Self.describe) }

@@ -25,6 +25,8 @@ protocol DriverDelegate: AnyObject {
     func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int)
     /// Every text frame as received, before decoding (for recording); valid only during the call.
     func driver(raw bytes: UnsafeRawBufferPointer, connection: Int)
+    /// A socket read's frames have all been delivered: wake the consumer once for all of them.
+    func driverReadComplete()
 }
 
 /// Runs a `SessionPool` over NIO WebSocket connections. Confined to `eventLoop`: call every method on it.
@@ -139,6 +141,11 @@ final class Driver {
         }
         self.drainActions()
         self.armTimer()
+    }
+
+    /// The end of one socket read (after its frames went through `channelText`).
+    func readComplete() {
+        self.delegate?.driverReadComplete()
     }
 
     // MARK: Outputs
@@ -409,6 +416,11 @@ final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
         default:
             break  // binary, pong, continuation (the aggregator reassembles fragments)
         }
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        self.driver.value.readComplete()
+        context.fireChannelReadComplete()
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
