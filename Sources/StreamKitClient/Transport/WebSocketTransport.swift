@@ -140,11 +140,16 @@ final class Driver {
             withUnsafePointer(to: &self.frame) { delegate.driver(message: $0, bytes: bytes, subscription: subscription, connection: connection) }
         }
         self.drainActions()
+        // A data frame only moves deadlines later (liveness, staleness), and firing early is harmless: re-arming
+        // after every frame would recompute every session's deadlines per message. `readComplete` re-arms once
+        // per socket read instead.
+        if case .data = result, self.timerDeadline != nil { return }
         self.armTimer()
     }
 
     /// The end of one socket read (after its frames went through `channelText`).
     func readComplete() {
+        self.armTimer()
         self.delegate?.driverReadComplete()
     }
 
