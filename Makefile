@@ -1,7 +1,7 @@
 # StreamKit: every everyday command. `make help` lists them.
 SHELL := /bin/bash
 
-.PHONY: help test test-c test-python check generate bench lib install
+.PHONY: help test test-c test-python check generate bench lib install fuzz fuzz-short fuzz-build
 
 PREFIX ?= /usr/local
 DIST := .build-dist
@@ -12,6 +12,7 @@ help:
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
+	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
 
@@ -22,6 +23,7 @@ test: check
 	swift test --skip-build
 	$(MAKE) test-c
 	$(MAKE) test-python
+	$(MAKE) fuzz-short
 	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" python3 -m pytest -q tests/python
 
 ## Fast static checks: generated code is current; no NIO outside the transport.
@@ -82,3 +84,23 @@ test-python:
 		sys.exit(0 if w and 'linux' in w[0] and 'streamkit/libstreamkit.so' in zipfile.ZipFile(w[0]).namelist() \
 		else 'the wheel lacks the library or a platform tag: %s' % w)"
 	cd $(PY) && PYTHONPATH=$(CURDIR)/$(PY)/site python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+
+## Fuzzing (Fuzz/, a package of its own: libFuzzer needs -sanitize=fuzzer). Seeds: the reference's examples.
+## Findings are written to .build-fuzz/crash-* and make the run fail; turn each into a regression test.
+FUZZ_RUNS ?= 10000000
+FUZZ := .build-fuzz
+fuzz-build:
+	cd Fuzz && swift build -c release -Xswiftc -sanitize=fuzzer,address
+	python3 Fuzz/seeds.py $(FUZZ)/seeds > /dev/null
+
+fuzz: fuzz-build
+	mkdir -p $(FUZZ)/corpus/decoder $(FUZZ)/corpus/session
+	Fuzz/.build/release/FuzzDecoder -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$(FUZZ)/ \
+		$(FUZZ)/corpus/decoder $(FUZZ)/seeds/decoder
+	Fuzz/.build/release/FuzzSession -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$(FUZZ)/ \
+		$(FUZZ)/corpus/session $(FUZZ)/seeds/session
+
+## The short version inside `make test`: a fixed seed, 50 000 inputs per target.
+fuzz-short: fuzz-build
+	set -o pipefail; Fuzz/.build/release/FuzzDecoder -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/decoder 2>&1 | tail -1
+	set -o pipefail; Fuzz/.build/release/FuzzSession -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/session 2>&1 | tail -1

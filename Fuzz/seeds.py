@@ -1,0 +1,46 @@
+#!/usr/bin/env python3
+"""Writes the fuzzers' seed corpora: the reference's examples (from Tests/StreamKitTests/Examples.swift, which
+holds them verbatim) for the decoder, and short protocol scripts built from them for the session engine.
+
+Usage: python3 Fuzz/seeds.py OUT_DIR   (writes OUT_DIR/decoder/* and OUT_DIR/session/*)
+"""
+
+import os
+import re
+import struct
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+EXAMPLES = os.path.join(HERE, "..", "Tests", "StreamKitTests", "Examples.swift")
+
+
+def examples():
+    text = open(EXAMPLES).read()
+    return [m.group(1).encode() for m in re.finditer(r'#"""\n(.*?)\n"""#', text, re.S)]
+
+
+def frame(payload: bytes) -> bytes:
+    return bytes([2]) + struct.pack("<H", len(payload)) + payload
+
+
+def main():
+    out = sys.argv[1]
+    decoder = os.path.join(out, "decoder")
+    session = os.path.join(out, "session")
+    os.makedirs(decoder, exist_ok=True)
+    os.makedirs(session, exist_ok=True)
+    ex = examples()
+    for i, e in enumerate(ex):
+        open(os.path.join(decoder, f"example-{i:02d}.json"), "wb").write(e)
+    welcome = b'{"type":"welcome","ping_interval_ms":10000}'
+    ack = b'{"type":"ack","id":1,"code":0,"msg":"ok","channel":"market@crypto_latest_price","sub_count":1,"sub_limit":100}'
+    start = bytes([6, 0, 0, 1]) + frame(welcome) + frame(ack)
+    for i, e in enumerate(ex):
+        script = start + frame(e) + bytes([5, 50]) + frame(e) + bytes([3, 0x03, 0xF3, 5, 20, 1]) + frame(welcome)
+        open(os.path.join(session, f"script-{i:02d}.bin"), "wb").write(script)
+    open(os.path.join(session, "fatal.bin"), "wb").write(start + bytes([3, 0x10, 0x04]))
+    print(f"{len(ex)} decoder seeds, {len(ex) + 1} session seeds in {out}")
+
+
+if __name__ == "__main__":
+    main()
