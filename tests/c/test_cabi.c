@@ -480,8 +480,11 @@ static void test_sim(void) {
     CHECK(reconnecting == 1);
     CHECK(gap == 1);
     CHECK(data_after >= 2);
+    sleep_ms(100); /* the simulator counts a frame just after writing it: let the last count land */
     CHECK(sk_sim_counters(sim, &frames, &data, &connections) == SK_OK);
-    CHECK(connections == 2 && data >= 3 && frames > data);
+    CHECK(connections == 2);
+    CHECK(data >= 3);
+    CHECK(frames > data);
     CHECK(sk_sim_inject(sim, SK_FAULT_CLOSE, 1011) == SK_OK);
     CHECK(sk_sim_inject(sim, SK_FAULT_PONG_DELAY, 10) == SK_OK);
     CHECK(sk_client_free(client) == SK_OK);
