@@ -1,7 +1,7 @@
 # StreamKit: every everyday command. `make help` lists them.
 SHELL := /bin/bash
 
-.PHONY: help test test-c test-python check generate bench lib install fuzz fuzz-short fuzz-build
+.PHONY: help test test-c test-python check generate bench lib install fuzz fuzz-short fuzz-build sanitize
 
 PREFIX ?= /usr/local
 DIST := .build-dist
@@ -12,6 +12,7 @@ help:
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
+	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer (own build folder, ~10 min)"
 	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
@@ -104,3 +105,9 @@ fuzz: fuzz-build
 fuzz-short: fuzz-build
 	set -o pipefail; Fuzz/.build/release/FuzzDecoder -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/decoder 2>&1 | tail -1
 	set -o pipefail; Fuzz/.build/release/FuzzSession -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/session 2>&1 | tail -1
+
+## Every Swift test under AddressSanitizer and LeakSanitizer, in its own build folder. scripts/lsan.supp lists the
+## only suppressed leaks: XCTest's and Foundation's own.
+sanitize:
+	swift build --build-tests --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --skip-build --sanitize=address --scratch-path .build-asan
