@@ -12,7 +12,7 @@ help:
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
-	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer (own build folder, ~10 min)"
+	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer, then ThreadSanitizer (~15 min)"
 	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
@@ -106,8 +106,10 @@ fuzz-short: fuzz-build
 	set -o pipefail; Fuzz/.build/release/FuzzDecoder -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/decoder 2>&1 | tail -1
 	set -o pipefail; Fuzz/.build/release/FuzzSession -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/session 2>&1 | tail -1
 
-## Every Swift test under AddressSanitizer and LeakSanitizer, in its own build folder. scripts/lsan.supp lists the
-## only suppressed leaks: XCTest's and Foundation's own.
+## Every Swift test under AddressSanitizer and LeakSanitizer, then under ThreadSanitizer, each in its own build
+## folder. scripts/lsan.supp lists the only suppressed leaks: XCTest's and Foundation's own.
 sanitize:
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --skip-build --sanitize=address --scratch-path .build-asan
+	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
+	TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan
