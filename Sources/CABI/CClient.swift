@@ -227,8 +227,7 @@ final class CClient: @unchecked Sendable {
         self.arena.reset()
         let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)
         for i in self.batch.indices {
-            out[i] = sk_message()
-            self.fill(&out[i], self.batch[i])
+            self.fill(&out[i], self.batch[i])  // fill starts from a zeroed message
         }
         count.pointee = self.batch.count
         return done && self.batch.isEmpty ? SK_STOPPED : SK_OK

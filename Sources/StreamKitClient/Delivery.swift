@@ -121,8 +121,8 @@ public struct StreamMetrics: Sendable {
 /// messages, so dropping its oldest or replacing its latest is O(1) without disturbing the others (a dropped
 /// position becomes a hole the consumer skips).
 final class DeliveryQueue: @unchecked Sendable {
-    // Every stored property below is guarded by `lock`. A consumer blocked in `take` waits on `cond`; the producer
-    // signals only when one is waiting, so a burst of pushes wakes the consumer once and it takes them as a batch
+    // Every stored property below is guarded by `lock`. A consumer blocked in `take` waits on the lock's condition;
+    // the producer signals only when one is waiting, so a burst of pushes wakes the consumer once and it takes them as a batch
     // (waking it per message would cost a futex call and a context switch each).
     private let lock = Mutex()
     private var blockedTakers = 0
@@ -274,16 +274,12 @@ final class DeliveryQueue: @unchecked Sendable {
         self.lock.lock()
         if self.live == 0 && !self.finished {
             let deadline = timeout.map { Mutex.deadline(after: $0) }
-            while self.live == 0 && !self.finished {
+            repeat {
                 self.blockedTakers += 1
-                let timedOut = !self.lock.wait(until: deadline)
+                let signalled = self.lock.wait(until: deadline)
                 self.blockedTakers -= 1
-                if timedOut { break }
-            }
-            if self.live == 0 && !self.finished {
-                self.lock.unlock()
-                return false
-            }
+                if !signalled { break }
+            } while self.live == 0 && !self.finished
         }
         var room = false
         var done = false
@@ -291,13 +287,11 @@ final class DeliveryQueue: @unchecked Sendable {
         while out.count < limit {
             let (result, r) = self.takeLocked()
             room = room || r
-            switch result {
-            case .item(let e): out.append(e)
-            case .empty: break
-            case .finished: done = true
+            guard case .item(let e) = result else {
+                if case .finished = result { done = true }
+                break
             }
-            if case .item = result { continue }
-            break
+            out.append(e)
         }
         self.lock.unlock()
         if room { self.onRoom() }
@@ -381,16 +375,14 @@ final class DeliveryQueue: @unchecked Sendable {
         }
         self.wakePending = false
         let signal = self.blockedTakers > 0
-        if self.waiters.isEmpty {
-            self.lock.unlock()
-            if signal { self.lock.broadcast() }
-            return
+        var tasks: [CheckedContinuation<Void, Never>] = []
+        if !self.waiters.isEmpty {
+            tasks = Array(self.waiters.values)
+            self.waiters.removeAll(keepingCapacity: true)
         }
-        let waiters = self.waiters
-        self.waiters.removeAll(keepingCapacity: true)
         self.lock.unlock()
         if signal { self.lock.broadcast() }
-        for (_, c) in waiters { c.resume() }
+        for c in tasks { c.resume() }
     }
 
     private func takeLocked() -> (Poll, room: Bool) {

@@ -197,31 +197,30 @@ public final class StreamClient: Sendable {
     public func metrics() async -> StreamMetrics {
         let core = self.core
         let perMessage = self.configuration.creditsPerMessage
-        let perSubscription = self.configuration.creditsPerSubscription
+        let perSubscriptionPrice = self.configuration.creditsPerSubscription
         let queue = self.queue
         let loop = self.eventLoop
-        let result: StreamMetrics? = try? await loop.submit { () -> StreamMetrics in
+        // The pool's counters live on the event loop; a loop that has shut down leaves them at zero.
+        let pool = try? await loop.submit { () -> (open: Int, reconnects: Int, duplicates: Int, invalid: Int, frames: Int, subscriptions: Int) in
             let pool = core.value.driver.pool
-            var reconnects = 0
-            var invalid = 0
-            var frames = 0
-            var open = 0
+            var totals = (open: 0, reconnects: 0, duplicates: pool.duplicatesSuppressed, invalid: 0, frames: 0,
+                          subscriptions: core.value.billableSubscriptions)
             for s in pool.sessions {
-                reconnects += s.counters.reconnects
-                invalid += s.counters.invalidFrames
-                frames += s.counters.dataFrames
-                if s.phase == .open { open += 1 }
+                if s.phase == .open { totals.open += 1 }
+                totals.reconnects += s.counters.reconnects
+                totals.duplicates += s.counters.duplicatesSuppressed
+                totals.invalid += s.counters.invalidFrames
+                totals.frames += s.counters.dataFrames
             }
-            let subs = core.value.billableSubscriptions
-            let (queued, perSub) = queue.snapshot(now: Driver.now())
-            return StreamMetrics(
-                openConnections: open, reconnects: reconnects,
-                duplicatesSuppressed: pool.duplicatesSuppressed + pool.sessions.reduce(0) { $0 + $1.counters.duplicatesSuppressed },
-                invalidFrames: invalid, billableMessages: frames, billableSubscriptions: subs,
-                credits: Double(frames) * perMessage + Double(subs) * perSubscription,
-                queued: queued, subscriptions: perSub)
+            return totals
         }.get()
-        return result!
+        let totals = pool ?? (0, 0, 0, 0, 0, 0)
+        let (queued, perSubscription) = queue.snapshot(now: Driver.now())
+        return StreamMetrics(
+            openConnections: totals.open, reconnects: totals.reconnects, duplicatesSuppressed: totals.duplicates,
+            invalidFrames: totals.invalid, billableMessages: totals.frames, billableSubscriptions: totals.subscriptions,
+            credits: Double(totals.frames) * perMessage + Double(totals.subscriptions) * perSubscriptionPrice,
+            queued: queued, subscriptions: perSubscription)
     }
 }
 

@@ -189,7 +189,7 @@ struct Watch: AsyncParsableCommand {
         watchdog.cancel()
         if !jsonLines { table.draw(messages: messages, reconnects: reconnects) }
         let elapsed = ContinuousClock.now - start
-        let seconds = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let seconds = elapsed.seconds
         stderr(String(format: "streamkit: %d messages in %.1f s, %d reconnects", messages, seconds, reconnects))
     }
 
@@ -243,7 +243,7 @@ struct LiveTable {
         let now = ContinuousClock.now
         let window = now - self.lastRateAt
         if window >= .seconds(1) {
-            let secs = Double(window.components.seconds) + Double(window.components.attoseconds) / 1e18
+            let secs = window.seconds
             self.rate = Double(messages - self.lastCount) / secs
             self.lastCount = messages
             self.lastRateAt = now
@@ -256,7 +256,7 @@ struct LiveTable {
         for key in self.order {
             guard let r = self.rows[key] else { continue }
             let age = now - r.at
-            let ageText = String(format: "%.1fs", Double(age.components.seconds) + Double(age.components.attoseconds) / 1e18)
+            let ageText = String(format: "%.1fs", age.seconds)
             out += Self.pad(r.label, 18) + Self.pad(r.value, 44) + Self.pad(r.change, 10) + ageText + "\n"
         }
         FileHandle.standardOutput.write(Data(out.utf8))
@@ -530,7 +530,7 @@ struct Replay: AsyncParsableCommand {
         }
         FileHandle.standardOutput.write(Data(out))
         let elapsed = ContinuousClock.now - started
-        let secs = Swift.max(1e-9, Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18)
+        let secs = Swift.max(1e-9, elapsed.seconds)
         var summary = "streamkit replay: \(frames) frames, \(data) data, \(invalid) invalid"
         if self.max {
             summary += String(format: "; %.0f frames/s, %.1f MB/s (decode and output)", Double(frames) / secs, Double(bytesIn) / secs / 1e6)
@@ -549,6 +549,11 @@ extension Watch {
         let (value, change) = LiveTable.summary(m, d)
         return "\(time)  \(d.channelName.count > 0 ? m.string(d.channelName) : "?") \(target)  \(value)  \(change)"
     }
+}
+
+extension Duration {
+    /// The duration in seconds, as a `Double` (for rates and display).
+    var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
 }
 
 /// Decodes bytes into a fresh `DecodedFrame` (for the JSON renderer).

@@ -111,7 +111,7 @@ public struct Session: Sendable {
         enum Kind: Sendable { case subscribe, unsubscribe, unsubscribeChannel, ignored }
         let kind: Kind
         let slots: [Int]
-        let deadline: Instant
+        var deadline: Instant
     }
 
     struct Entry: Sendable {
@@ -203,21 +203,20 @@ public struct Session: Sendable {
         switch self.state {
         case .connecting(let since):
             consider(since.advanced(by: self.configuration.connectTimeout))
-        case .open where self.readingPaused:
-            // The transport stopped reading for a slow consumer (overflow policy `block`): silence is ours.
-            if let connectedAt = self.connectedAt, self.attempt > 0, self.dataSinceConnect {
-                consider(connectedAt.advanced(by: self.configuration.healthyAfter))
-            }
         case .open:
-            consider(self.nextPingAt)
-            consider(self.pongDeadline)
-            consider(self.lastFrameAt.advanced(by: self.configuration.livenessTimeout))
-            for request in self.pending.values { consider(request.deadline) }
-            for entry in self.slots {
-                guard let entry, entry.status == .active, !entry.staleReported,
-                    let after = self.staleAfter(entry.subscription.channel)
-                else { continue }
-                consider((entry.lastDataAt ?? entry.activeSince)?.advanced(by: after))
+            // While the transport does not read (a `block` consumer fell behind), silence is ours: only the health
+            // deadline runs.
+            if !self.readingPaused {
+                consider(self.nextPingAt)
+                consider(self.pongDeadline)
+                consider(self.lastFrameAt.advanced(by: self.configuration.livenessTimeout))
+                for request in self.pending.values { consider(request.deadline) }
+                for entry in self.slots {
+                    guard let entry, entry.status == .active, !entry.staleReported,
+                        let after = self.staleAfter(entry.subscription.channel)
+                    else { continue }
+                    consider((entry.lastDataAt ?? entry.activeSince)?.advanced(by: after))
+                }
             }
             if let connectedAt = self.connectedAt, self.attempt > 0, self.dataSinceConnect {
                 consider(connectedAt.advanced(by: self.configuration.healthyAfter))
@@ -282,9 +281,7 @@ public struct Session: Sendable {
         self.pongDeadline = nil
         self.nextPingAt = now
         for key in self.pending.keys {
-            self.pending[key] = PendingRequest(
-                kind: self.pending[key]!.kind, slots: self.pending[key]!.slots,
-                deadline: now.advanced(by: self.configuration.requestTimeout))
+            self.pending[key]?.deadline = now.advanced(by: self.configuration.requestTimeout)
         }
         for i in self.slots.indices where self.slots[i]?.status == .active {
             self.slots[i]?.lastDataAt = now

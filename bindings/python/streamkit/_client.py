@@ -5,7 +5,7 @@ import ctypes
 import os
 import threading
 import weakref
-from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Sequence, Union
+from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 from . import _native
 from ._messages import CHANNEL_NUMBERS, Event, Message, convert

@@ -9,7 +9,7 @@ import ctypes
 import json
 import struct
 from decimal import Decimal
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 from . import _payloads
 from . import _native
@@ -162,6 +162,9 @@ for _number, (_wire, _member, _struct, _cls, _windows) in _payloads.CHANNELS.ite
     CHANNELS[_number] = (_wire, ctypes.sizeof(getattr(_payloads, _struct)), _payload_class(_cls, _struct, _windows))
 CHANNEL_NUMBERS = {wire: number for number, (wire, _, _) in CHANNELS.items()}
 PAYLOAD_CLASSES = {cls.__name__: cls for _, _, cls in CHANNELS.values()}
+#: The params key of the channels whose target is not a token `address`.
+_TARGET_KEY = {CHANNEL_NUMBERS["onchain@pool_metric"]: "pool_address",
+               CHANNEL_NUMBERS["onchain@holder_wallet_update"]: "wallet_address"}
 
 
 def _subscription_params(view) -> Dict[str, Any]:
@@ -170,7 +173,7 @@ def _subscription_params(view) -> Dict[str, Any]:
     if view.channel == 0:
         return {}
     p: Dict[str, Any] = {"platform_id": view.platform_id}
-    key = {7: "pool_address", 10: "wallet_address"}.get(view.channel, "address")
+    key = _TARGET_KEY.get(view.channel, "address")
     p[key] = _string_at(view.address.ptr, view.address.len).decode() if view.address.len else None
     if view.interval.len:
         p["interval"] = _string_at(view.interval.ptr, view.interval.len).decode()
@@ -284,10 +287,3 @@ def convert(batch, n: int) -> List[Any]:
         data = payload_cls(mv[start:start + payload_size].tobytes(), raw, raw_ptr, outside)
         append(Message(wire, params, ts if has_ts else None, data, raw, connection))
     return out
-
-
-def iter_fields(payload: Payload) -> Iterator[Tuple[str, Any]]:
-    """(wire key, value) for every field the payload carried."""
-    for wire, *_ in payload._fields:
-        if payload.present(wire):
-            yield wire, getattr(payload, wire)
