@@ -1,7 +1,7 @@
 # StreamKit: every everyday command. `make help` lists them.
 SHELL := /bin/bash
 
-.PHONY: help test test-c test-python check generate bench lib install fuzz fuzz-short fuzz-build sanitize
+.PHONY: help test test-c test-python check generate bench lib install fuzz fuzz-short fuzz-build sanitize soak
 
 PREFIX ?= /usr/local
 DIST := .build-dist
@@ -13,6 +13,7 @@ help:
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
 	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer, then ThreadSanitizer (~15 min)"
+	@echo "make soak      the fault soak: SOAK_SECONDS (default 600) of faults against the simulator, sent vs delivered"
 	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
@@ -35,6 +36,13 @@ check:
 
 generate:
 	python3 scripts/gen_channels.py
+
+## The fault soak (release build): see the README's "Soak" section. SOAK_SECONDS=60 for a short one.
+SOAK_SECONDS ?= 600
+SOAK_SEED ?= 7
+soak:
+	swift build -c release --product streamkit
+	./.build/release/streamkit soak --duration $(SOAK_SECONDS) --seed $(SOAK_SEED)
 
 ## Benchmarks, release mode: decode (StreamKit vs JSONDecoder), then Python live (the provider's quick start vs
 ## streamkit's iterator on the same simulator). Tables go to docs/benchmarks.md.

@@ -75,6 +75,19 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// The fault soak: the client against the simulator under scripted and random faults, sent versus delivered.
+        .target(
+            name: "StreamKitSoak",
+            dependencies: [
+                "StreamKit",
+                "StreamKitClient",
+                "StreamKitSimulator",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            swiftSettings: strictSettings
+        ),
+
         /// The C header (include/streamkit.h, include/streamkit_payloads.h) as a Clang module for the C ABI.
         .target(name: "CStreamKit"),
 
@@ -108,13 +121,14 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
-        /// The `streamkit` command: watch, decode, sim.
+        /// The `streamkit` command: watch, record, replay, decode, sim, soak.
         .executableTarget(
             name: "streamkit",
             dependencies: [
                 "StreamKit",
                 "StreamKitClient",
                 "StreamKitSimulator",
+                "StreamKitSoak",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
@@ -146,6 +160,7 @@ let package = Package(
             dependencies: [
                 "StreamKitClient",
                 "StreamKitSimulator",
+                "StreamKitSoak",
                 "StreamKit",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

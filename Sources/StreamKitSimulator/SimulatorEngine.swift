@@ -46,6 +46,13 @@ public struct SimulatorConfiguration: Sendable {
     /// subscriptions, instead of each channel's cadence. `.infinity` pushes as fast as the client reads (the next
     /// batch is written whenever the socket can take it). `nil` (the default): the channels' own cadences.
     public var rate: Double? = nil
+    /// For soak tests: stamp every data push with a unique sequence number (a leading `"sk_seq":N` key, which the
+    /// real service does not send; clients ignore unknown keys) and keep a ledger of what was sent on which
+    /// connection (``SimulatorServer/ledger()``). Load mode at full speed renders every push fresh when on.
+    public var ledger: Bool = false
+    /// Pushes the ledger holds before it grows (allocated and touched at start, so a soak's memory figures do not
+    /// count it as growth).
+    public var ledgerCapacity: Int = 0
 
     /// - Parameter keys: Known keys and their status.
     public init(keys: [String: KeyStatus]) {

@@ -26,7 +26,8 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
     case malformedFrame
     /// Send a text frame of this many bytes.
     case oversizedFrame(bytes: Int)
-    /// Push the last data frame again.
+    /// Push the last swap or liquidity event again (the last data frame if the connection has sent none): the
+    /// kind of repeat the service is known for, which a client can recognise by `tx` and `lgid`/`iix`.
     case duplicatePush
     /// Answer pings this much later.
     case pongDelay(Duration)
@@ -59,6 +60,31 @@ public struct SimulatorCounters: Sendable, Hashable {
     public var requests = 0
     /// Faults injected, by description.
     public var faults: [String: Int] = [:]
+    /// Connections accepted per key (refused ones included).
+    public var connectionsByKey: [String: Int] = [:]
+}
+
+/// What the simulator sent, push by push, when ``SimulatorConfiguration/ledger`` is on: for comparing with what a
+/// client delivered (the soak). Entry `i` is the push stamped `"sk_seq":i`.
+public struct SimulatorLedger: Sendable {
+    public struct Entry: Sendable, Hashable {
+        /// The subscription (token leg) the frame was pushed for.
+        public var subscription: Subscription
+        /// The simulator's connection number (1, 2, ...).
+        public var connection: Int
+        /// One market event: both legs of a swap share it; every other push is its own.
+        public var event: Int
+        /// When it was written (uptime nanoseconds, the clock of `Instant` in the client).
+        public var sentAt: Int64
+    }
+    /// Every push in the order stamped.
+    public var entries: [Entry]
+    /// When each closed connection closed (uptime nanoseconds, the clock of `Instant` in the client).
+    public var closedAt: [Int: Int64]
+    /// The API key of each connection.
+    public var keys: [Int: String]
+    /// Pushes sent again by the duplicate fault (same stamp).
+    public var repeats: Int
 }
 
 /// The stream simulator: a WebSocket server at `ws://host:port/v1` that speaks the stream's protocol.
@@ -82,6 +108,17 @@ public final class SimulatorServer: Sendable {
         var perKey: [String: Int] = [:]
         var live: [ObjectIdentifier: ConnectionHandler] = [:]
         var connectionNumber = 0
+        // Ledger (configuration.ledger): packed entries (subscription index << 48 | connection << 32 | event).
+        var ledger: [UInt64] = []
+        var ledgerSentAt: [Int64] = []
+        var ledgerSubscriptions: [Subscription] = []
+        var ledgerIndex: [Subscription: Int] = [:]
+        var nextEvent = 0
+        var closedAt: [Int: Int64] = [:]
+        var connectionKeys: [Int: String] = [:]
+        var repeats = 0
+        var paused = false
+        var acceptThenClose: [String: Int] = [:]
     }
 
     private init(url: String, port: Int, channel: any NIOCore.Channel, state: NIOLockedValueBox<SharedState>, group: MultiThreadedEventLoopGroup) {
@@ -106,7 +143,14 @@ public final class SimulatorServer: Sendable {
         tls: TLSConfiguration? = nil
     ) async throws -> SimulatorServer {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
-        let state = NIOLockedValueBox(SharedState())
+        var initial = SharedState()
+        if configuration.ledger, configuration.ledgerCapacity > 0 {
+            initial.ledger = [UInt64](repeating: 0, count: configuration.ledgerCapacity)
+            initial.ledger.removeAll(keepingCapacity: true)
+            initial.ledgerSentAt = [Int64](repeating: 0, count: configuration.ledgerCapacity)
+            initial.ledgerSentAt.removeAll(keepingCapacity: true)
+        }
+        let state = NIOLockedValueBox(initial)
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -170,6 +214,44 @@ public final class SimulatorServer: Sendable {
         }
         for handler in targets { handler.inject(fault) }
     }
+
+    /// The numbers of the live connections made with `key`, oldest first.
+    public func liveConnections(key: String) -> [Int] {
+        self.state.withLockedValue { s in s.live.values.filter { $0.key == key }.map(\.number).sorted() }
+    }
+
+    /// The next `count` connections made with `key` are accepted (upgraded, welcomed) and at once closed with
+    /// 1011: a server that accepts and then drops every client.
+    public func acceptThenClose(key: String, count: Int) {
+        self.state.withLockedValue { $0.acceptThenClose[key, default: 0] += count }
+    }
+
+    /// Stops (or resumes) data pushes on every connection; requests, pings and acks are still answered.
+    public func pausePushes(_ paused: Bool) {
+        self.state.withLockedValue { $0.paused = paused }
+    }
+
+    /// Pushes in the ledger so far.
+    public var ledgerCount: Int { self.state.withLockedValue { $0.ledger.count } }
+
+    /// What was pushed so far (empty unless ``SimulatorConfiguration/ledger`` is on).
+    public func ledger() -> SimulatorLedger {
+        self.state.withLockedValue { s in
+            SimulatorLedger(
+                entries: zip(s.ledger, s.ledgerSentAt).map { packed, sentAt in
+                    SimulatorLedger.Entry(
+                        subscription: s.ledgerSubscriptions[Int(packed >> 48)],
+                        connection: Int((packed >> 32) & 0xFFFF),
+                        event: Int(packed & 0xFFFF_FFFF),
+                        sentAt: sentAt
+                    )
+                },
+                closedAt: s.closedAt,
+                keys: s.connectionKeys,
+                repeats: s.repeats
+            )
+        }
+    }
 }
 
 // MARK: - One connection
@@ -190,6 +272,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var stalled = false
     private var pongDelay: Duration = .zero
     private var lastData: String?
+    private var lastDedupable: String?
     private var lastActivity: Int64 = 0
     private var counted = false
     // Load mode (`configuration.rate`): the next subscription in the round-robin and the frames owed.
@@ -210,6 +293,40 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.model = MarketModel(seed: configuration.seed)
     }
 
+    /// Sends the frames of one market event, stamped and entered in the ledger when it is kept.
+    private func emit(_ pushes: [(Subscription, String)], context: ChannelHandlerContext, flush: Bool = true) {
+        var frames = pushes
+        if self.configuration.ledger {
+            let now = Int64(NIODeadline.now().uptimeNanoseconds)
+            self.state.withLockedValue { s in
+                let event = s.nextEvent
+                s.nextEvent += 1
+                for i in frames.indices {
+                    let leg = frames[i].0
+                    let index: Int
+                    if let known = s.ledgerIndex[leg] {
+                        index = known
+                    } else {
+                        index = s.ledgerSubscriptions.count
+                        s.ledgerSubscriptions.append(leg)
+                        s.ledgerIndex[leg] = index
+                    }
+                    frames[i].1 = #"{"sk_seq":\#(s.ledger.count),"# + frames[i].1.dropFirst()
+                    s.ledger.append(UInt64(index) << 48 | UInt64(self.number & 0xFFFF) << 32 | UInt64(event & 0xFFFF_FFFF))
+                    s.ledgerSentAt.append(now)
+                }
+            }
+        }
+        for (leg, text) in frames {
+            self.send(text, context: context, flush: flush)
+            self.lastData = text
+            if leg.channel == .transaction || leg.channel == .liquidityEvent { self.lastDedupable = text }
+        }
+        self.state.withLockedValue { s in
+            for (leg, _) in frames { s.counters.dataSent[leg, default: 0] += 1 }
+        }
+    }
+
     static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
     static func epochMS() -> Int64 {
         var ts = timespec()
@@ -219,10 +336,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func handlerAdded(context: ChannelHandlerContext) {
         self.context = context
+        var acceptThenClose = false
         let refusal: UInt16? = self.state.withLockedValue { s in
             s.counters.connections += 1
+            s.counters.connectionsByKey[self.key, default: 0] += 1
             s.connectionNumber += 1
             self.number = s.connectionNumber
+            if self.configuration.ledger { s.connectionKeys[self.number] = self.key }
+            if let n = s.acceptThenClose[self.key], n > 0 {
+                s.acceptThenClose[self.key] = n - 1
+                acceptThenClose = true
+            }
             switch self.configuration.keys[self.key] {
             case nil: return 4100
             case .disabled: return 4101
@@ -240,8 +364,17 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.closeWith(code, context: context)
             return
         }
+        // Every connection's market differs (swap hashes above all): a reconnecting client must not see the same
+        // swaps again. (Hashed: SplitMix64 seeds a multiple of its increment apart give shifted copies.)
+        var mix = SplitMix64(seed: self.configuration.seed ^ UInt64(self.number))
+        self.model = MarketModel(seed: mix.next())
         self.lastActivity = Self.epochMS()
         self.send(self.engine.welcome(), context: context)
+        if acceptThenClose {
+            self.state.withLockedValue { $0.counters.faults["accept then close", default: 0] += 1 }
+            self.closeWith(1011, context: context)
+            return
+        }
         let period = self.configuration.rate != nil ? TimeAmount.milliseconds(1) : TimeAmount.milliseconds(Int64(max(2, 20 / max(self.configuration.speed, 1))))
         self.tick = context.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             self?.onTick()
@@ -252,6 +385,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.tick?.cancel()
         self.context = nil
         self.state.withLockedValue { s in
+            if s.closedAt[self.number] == nil { s.closedAt[self.number] = Int64(NIODeadline.now().uptimeNanoseconds) }
             s.live[ObjectIdentifier(self)] = nil
             if self.counted { s.perKey[self.key, default: 1] -= 1 }
         }
@@ -260,6 +394,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         self.tick?.cancel()
         self.state.withLockedValue { s in
+            if s.closedAt[self.number] == nil { s.closedAt[self.number] = Int64(NIODeadline.now().uptimeNanoseconds) }
             if s.live.removeValue(forKey: ObjectIdentifier(self)) != nil, self.counted {
                 s.perKey[self.key, default: 1] -= 1
                 self.counted = false
@@ -318,6 +453,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func onTick() {
         guard let context = self.context, !self.stalled else { return }
         let now = Self.epochMS()
+        if self.state.withLockedValue({ $0.paused }) {
+            self.lastActivity = now
+            return
+        }
         // Idle: neither requests nor data for too long.
         if Double(now - self.lastActivity) / 1000 >= Double(self.configuration.idleTimeout.nanoseconds) / 1e9 / max(self.configuration.speed, 1) {
             self.closeWith(1001, context: context)
@@ -336,11 +475,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let subscriptions = self.engine.subscriptions
         for s in subscriptions {
             guard let due = self.nextPush[s], now >= due else { continue }
-            for (leg, text) in self.model.pushes(s, peers: subscriptions, epochMS: now) {
-                self.send(text, context: context)
-                self.lastData = text
-                self.state.withLockedValue { $0.counters.dataSent[leg, default: 0] += 1 }
-            }
+            self.emit(self.model.pushes(s, peers: subscriptions, epochMS: now), context: context)
             let seconds = self.model.interval(s, epochMS: now) / max(self.configuration.speed, 1e-3)
             self.nextPush[s] = now + max(1, Int64(seconds * 1000))
             self.lastActivity = now
@@ -354,11 +489,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let subscriptions = self.engine.subscriptions
         let s = subscriptions[self.roundRobin % subscriptions.count]
         self.roundRobin &+= 1
-        for (leg, text) in self.model.pushes(s, peers: subscriptions, epochMS: Self.epochMS()) {
-            self.send(text, context: context, flush: flush)
-            self.lastData = text
-            self.state.withLockedValue { $0.counters.dataSent[leg, default: 0] += 1 }
-        }
+        self.emit(self.model.pushes(s, peers: subscriptions, epochMS: Self.epochMS()), context: context, flush: flush)
         self.lastActivity = Self.epochMS()
     }
 
@@ -368,7 +499,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func pushRendered(_ context: ChannelHandlerContext) {
         let subscriptions = self.engine.subscriptions
         let s = subscriptions[self.roundRobin % subscriptions.count]
-        if s.channel == .transaction || s.channel == .liquidityEvent { return self.pushNext(context, flush: false) }
+        if s.channel == .transaction || s.channel == .liquidityEvent || self.configuration.ledger {
+            return self.pushNext(context, flush: false)
+        }
         self.roundRobin &+= 1
         var entry = self.rendered.removeValue(forKey: s) ?? ([], 0)
         let buffer: ByteBuffer
@@ -404,6 +537,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// when it can take more (`channelWritabilityChanged`). At most 512 frames per turn of the event loop, so
     /// requests and other connections are served in between.
     private func pumpFirehose(_ context: ChannelHandlerContext) {
+        if self.state.withLockedValue({ $0.paused }) { return }
         var sent = 0
         defer {
             self.reportCounts()
@@ -452,7 +586,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             case .oversizedFrame(let n):
                 self.send(#"{"type":"data","pad":""# + String(repeating: "x", count: max(0, n - 30)) + #""}"#, context: context)
             case .duplicatePush:
-                if let last = self.lastData { self.send(last, context: context) }
+                if let last = self.lastDedupable ?? self.lastData {
+                    self.send(last, context: context)
+                    self.state.withLockedValue { $0.repeats += 1 }
+                }
             case .pongDelay(let d):
                 self.pongDelay = d
             }

@@ -455,6 +455,24 @@ final class RawClient: @unchecked Sendable {
         subscribed.cancel()
         await client.stop()
     }
+
+    /// Only a configuration that says so skips verification (here: the same untrusted certificate connects).
+    @Test func verificationOffOnlyWhenAskedFor() async throws {
+        let files = try Self.certificate()
+        let sim = try await Self.server(files)
+        defer { sim.stop() }
+        var config = StreamClientConfiguration(url: "wss://localhost:\(sim.port)/v1", apiKey: "good")
+        var tls = TLSConfiguration.makeClientConfiguration()
+        #expect(tls.certificateVerification == .fullVerification, "the default verifies")
+        tls.certificateVerification = .none
+        config.tls = tls
+        let client = try StreamClient(configuration: config)
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1)])
+        let events = await StreamClientTests.collect(client, timeout: .seconds(10)) { StreamClientTests.prices($0).count >= 1 }
+        #expect(StreamClientTests.prices(events).count >= 1)
+        await client.stop()
+    }
 }
 
 /// Checks payloads field by field against the schema (the reference's field tables): each value has the documented

@@ -1,0 +1,26 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+import StreamKitSoak
+import Testing
+
+/// The short soak of the test suite (`streamkit soak --duration 600` is the long one): every fault kind at least
+/// once, then every push the simulator sent is accounted for.
+@Suite(.serialized) struct SoakTests {
+    @Test func shortSoakLosesNothingOutsideReportedGaps() async throws {
+        var c = SoakConfiguration()
+        c.duration = .seconds(15)
+        c.meanFaultInterval = .milliseconds(350)
+        c.pingIntervalMS = 1000
+        c.connectionLimitDelay = .seconds(1)
+        c.seed = 3
+        let report = try await Soak.run(c)
+        #expect(report.passed, "\(report)")
+        // One full round of the deck: every kind, the three fatal probes included.
+        #expect(report.faults.count == 18, "\(report)")
+        #expect(report.lostOutsideGaps == 0 && report.deliveredTwice == 0)
+        #expect(report.deliveredOnce > 1000, "\(report)")
+        #expect(report.reconnects > 0 && report.gapMarkers > 0)
+        #expect(report.probes >= 3 && report.probesPassed == report.probes)
+    }
+}
