@@ -8,7 +8,7 @@ DIST := .build-dist
 
 help:
 	@echo "make test      run every test (checks, Swift tests, Python tests of the CLI and simulator)"
-	@echo "make bench     decode benchmark: StreamKit vs Foundation JSONDecoder, writes docs/benchmarks.md"
+	@echo "make bench     every benchmark against the peers (decode, live, replay, scale, latency): docs/benchmarks.md"
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
@@ -44,17 +44,27 @@ soak:
 	swift build -c release --product streamkit
 	./.build/release/streamkit soak --duration $(SOAK_SECONDS) --seed $(SOAK_SEED)
 
-## Benchmarks, release mode: decode (StreamKit vs JSONDecoder), then Python live (the provider's quick start vs
-## streamkit's iterator on the same simulator). Tables go to docs/benchmarks.md.
+## Benchmarks, release mode, side by side in one run; every table goes to docs/benchmarks.md (see the README):
+## decode (StreamKit vs JSONDecoder; vs simdjson, RapidJSON, jansson through the C ABI; orjson and json in Python),
+## then live over loopback (Swift, C, Python, the provider's Python quick start, Node), replay, scale, latency.
+PEERS := .build-peers
 bench:
-	mkdir -p docs
-	swift build -c release --product streamkit-bench
+	scripts/bench-deps.sh
+	mkdir -p docs $(PEERS)
+	swift build -c release
 	./.build/release/streamkit-bench --per-channel --output docs/benchmarks.md
-	$(MAKE) lib
+	./.build/release/streamkit-bench --write-corpus $(PEERS)/corpus.bin
+	ln -sf $(CURDIR)/.build/release/libStreamKitABI.so $(PEERS)/libstreamkit.so
+	g++ -O3 -march=native -std=c++17 -Iinclude -IBenchmarks/peers Benchmarks/peers/decode_peers.cpp \
+		-o $(PEERS)/decode_peers -L$(PEERS) -lstreamkit -lsimdjson -ljansson -Wl,-rpath,$(CURDIR)/$(PEERS)
+	./$(PEERS)/decode_peers $(PEERS)/corpus.bin 9 docs/benchmarks.md
+	python3 Benchmarks/peers/decode_python.py $(PEERS)/corpus.bin --markdown docs/benchmarks.md
+	cc -O2 -Iinclude Benchmarks/peers/live_c.c -o $(PEERS)/live_c -L$(PEERS) -lstreamkit -Wl,-rpath,$(CURDIR)/$(PEERS)
 	rm -rf .build-py/bench
-	STREAMKIT_LIBRARY=$(CURDIR)/$(DIST)/lib/libstreamkit.so python3 -m pip install -q --disable-pip-version-check \
-		--target .build-py/bench ./bindings/python
-	PYTHONPATH=$(CURDIR)/.build-py/bench python3 bindings/python/bench/bench_live.py --markdown docs/benchmarks.md
+	STREAMKIT_LIBRARY=$(CURDIR)/.build/release/libStreamKitABI.so python3 -m pip install -q \
+		--disable-pip-version-check --target .build-py/bench ./bindings/python
+	python3 Benchmarks/live.py --bin .build/release --lib $(PEERS) --pysite .build-py/bench \
+		--cbin $(PEERS)/live_c --markdown docs/benchmarks.md
 
 ## The C API tests under AddressSanitizer/LeakSanitizer and the C examples, against the debug library (the header
 ## and the exported symbols are checked against each other first).

@@ -148,6 +148,20 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// The Swift consumers of the live benchmark (`Benchmarks/live.py`): CPU per message, RSS, latency.
+        .executableTarget(
+            name: "streamkit-livebench",
+            dependencies: [
+                "StreamKit",
+                "StreamKitClient",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ],
+            path: "Benchmarks/streamkit-livebench",
+            swiftSettings: strictSettings
+        ),
+
         // MARK: - Tests
 
         .testTarget(

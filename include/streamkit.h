@@ -82,7 +82,8 @@ typedef enum sk_status {
     SK_TIMEOUT = 8,             /* Nothing arrived, or no acknowledgement, within the timeout. */
     SK_STOPPED = 9,             /* The client has stopped (sk_client_stop, or a fatal close): nothing more will come. */
     SK_FATAL = 10,              /* The service refused the key or plan (close 4100/4101/4102, AUTH error). */
-    SK_INTERNAL = 11            /* A bug in StreamKit: please report it with the errmsg. */
+    SK_INTERNAL = 11,           /* A bug in StreamKit: please report it with the errmsg. */
+    SK_INVALID_FRAME = 12       /* sk_decode: not a valid frame (the errmsg has the reason and the byte offset). */
 } sk_status;
 
 /* A short English description of a status code ("misuse", ...). Static storage. Unknown codes: "unknown status". */
@@ -157,8 +158,9 @@ typedef struct sk_subscription {
 ** Messages: data pushes and lifecycle events, in the order they happened.
 */
 typedef enum sk_message_kind {
-    SK_MESSAGE_DATA = 1,  /* A data push: channel, subscription, ts, data, raw. */
-    SK_MESSAGE_EVENT = 2  /* A lifecycle event: event and the fields it names. */
+    SK_MESSAGE_DATA = 1,   /* A data push: channel, subscription, ts, data, raw. */
+    SK_MESSAGE_EVENT = 2,  /* A lifecycle event: event and the fields it names. */
+    SK_MESSAGE_CONTROL = 3 /* sk_decode only: a valid frame that is not a data push (welcome, ack, pong, error). */
 } sk_message_kind;
 
 typedef enum sk_event {
@@ -333,7 +335,7 @@ typedef enum sk_fault {
     SK_FAULT_ERROR_5001 = 4, /* Send an `error` frame with code 5001. */
     SK_FAULT_MALFORMED = 5,  /* Send a truncated JSON frame. */
     SK_FAULT_OVERSIZED = 6,  /* Send a frame of `arg` bytes. */
-    SK_FAULT_DUPLICATE = 7,  /* Send the last data frame again. */
+    SK_FAULT_DUPLICATE = 7,  /* Send the last swap or liquidity event again (else the last data frame). */
     SK_FAULT_PONG_DELAY = 8  /* Delay every later pong by `arg` milliseconds. */
 } sk_fault;
 
@@ -346,6 +348,37 @@ sk_status sk_sim_counters(sk_sim *sim, int64_t *frames_sent, int64_t *data_sent,
 
 /* Stops the simulator (closing every connection) and frees it. NULL or an invalid handle: SK_MISUSE. */
 sk_status sk_sim_free(sk_sim *sim);
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Decoding without a client: frames from a capture, another transport or a test. One decoder per thread; it
+** allocates nothing per frame.
+**
+**     sk_decoder *d;
+**     sk_decoder_new(&d);
+**     sk_message m;
+**     if (sk_decode(d, line, len, &m) == SK_OK && m.kind == SK_MESSAGE_DATA
+**             && m.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE)
+**         printf("%lld %.8g\n", (long long)m.data.crypto_latest_price.cid, m.data.crypto_latest_price.p);
+**     sk_decoder_free(d);
+*/
+typedef struct sk_decoder sk_decoder;
+
+/* A new decoder in *out. SK_MISUSE for a NULL out. Free it with sk_decoder_free(). */
+sk_status sk_decoder_new(sk_decoder **out);
+
+/* Frees a decoder. NULL or an invalid handle: nothing happens. */
+void sk_decoder_free(sk_decoder *decoder);
+
+/* Decodes the `len` bytes at `frame` (one text frame, no NUL needed) into *out. SK_OK: out->kind is
+** SK_MESSAGE_DATA for a data push (channel, has_ts/ts, data, raw, text_outside_raw, and subscription filled from
+** the frame's own params echo, as sent: addresses not normalised) or SK_MESSAGE_CONTROL for any other valid frame
+** (raw only). SK_INVALID_FRAME: malformed, truncated, wrong types or too deep, *out zeroed; the errmsg has the
+** reason and byte offset. SK_MISUSE for an invalid decoder or a NULL frame (with len > 0) or out. Text views point
+** into `frame` (or, for strings with escapes, into the decoder, until its next sk_decode). */
+sk_status sk_decode(sk_decoder *decoder, const char *frame, size_t len, sk_message *out);
+
+/* The message of the decoder's last failed sk_decode (or ""). Valid until its next sk_decode. */
+const char *sk_decoder_errmsg(const sk_decoder *decoder);
 
 #ifdef __cplusplus
 }

@@ -50,12 +50,39 @@ struct StreamKitBench: ParsableCommand {
     @Option(help: "Also write the table to this Markdown file.")
     var output: String?
 
+    @Option(help: "Write the corpus and StreamKit's checksum of it to this file and exit, for the peer decoders (Benchmarks/peers): 'SKCORPUS', the checksum (u64), the frame count (u32), then each frame as its length (u32) and bytes, little-endian.")
+    var writeCorpus: String?
+
     mutating func run() throws {
         var corpus = Corpus(seed: self.seed)
         let frames = corpus.frames(self.frames)
         let datas = frames.map { Data($0) }
         let bytes = frames.reduce(0) { $0 + $1.count }
         print("corpus: \(frames.count) frames, \(bytes) bytes, \(bytes / frames.count) B/frame average, seed \(self.seed)")
+        if let path = self.writeCorpus {
+            let decoder = FrameDecoder()
+            var decoded = DecodedFrame()
+            var h: UInt64 = 0
+            var out = Array("SKCORPUS".utf8)
+            func put<T: FixedWidthInteger>(_ v: T) { withUnsafeBytes(of: v.littleEndian) { out += $0 } }
+            for f in frames {
+                try f.withUnsafeBytes { raw in
+                    try decoder.decode(raw, into: &decoded)
+                    h &+= checksum(decoded)
+                }
+            }
+            put(h)
+            put(UInt32(frames.count))
+            for f in frames {
+                put(UInt32(f.count))
+                out += f
+            }
+            guard FileManager.default.createFile(atPath: path, contents: Data(out)) else {
+                throw ValidationError("cannot write \(path)")
+            }
+            print("wrote \(path): checksum \(String(h, radix: 16))")
+            return
+        }
 
         var results: [Row] = []
 

@@ -165,6 +165,7 @@ public func skStatusString(_ status: Int32) -> UnsafePointer<CChar> {
     case 9: staticCString("stopped")
     case 10: staticCString("fatal: key or plan refused")
     case 11: staticCString("internal error")
+    case 12: staticCString("invalid frame")
     default: staticCString("unknown status")
     }
 }

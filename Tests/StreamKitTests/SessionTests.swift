@@ -211,6 +211,28 @@ let token1 = "0x2222222222222222222222222222222222222222"
         #expect(h.closes == [1001])
     }
 
+    /// A read pause is ours, not the server's: staleness counts from its end, but a gap marker after it still starts
+    /// at the last data actually received (found by the soak: data lost between the two went unreported).
+    @Test func readPauseMovesStalenessButNotTheGapStart() throws {
+        var h = try Self.flowing([1])
+        h.run(for: 1)
+        h.receive(price(1))
+        let lastData = h.now
+        h.session.handleReading(paused: true, now: h.now)
+        h.run(for: 20)
+        h.session.handleReading(paused: false, now: h.now)
+        h.run(for: 44)  // 64 s after the data, 44 s after the pause: not stale yet (45 s)
+        #expect(!h.events.contains { if case .stale = $0 { true } else { false } })
+        h.close(code: 1011, reason: "send failure")
+        h.run(for: 1.5)
+        let mark = h.sent.count
+        h.connect()
+        h.events.removeAll()
+        h.ackRequests(from: mark)
+        let from = h.events.compactMap { e -> Instant? in if case .gap(_, let from, _, _) = e { from } else { nil } }
+        #expect(from == [lastData])
+    }
+
     /// Pongs flow but nothing else: the liveness window does not kill a connection that answers pings.
     @Test func livenessCountsEveryFrame() throws {
         var config = SessionConfiguration()

@@ -493,6 +493,46 @@ static void test_sim(void) {
     CHECK(sk_sim_url(sim) == NULL);
 }
 
+/* ---- sk_decode: a frame from elsewhere, no client ---- */
+static void test_decode(void) {
+    sk_decoder *d = NULL;
+    sk_message m;
+    CHECK(sk_decoder_new(NULL) == SK_MISUSE);
+    CHECK(sk_decoder_new(&d) == SK_OK && d != NULL);
+    static const char price[] =
+        "{ \"type\": \"data\", \"channel\": \"market@crypto_latest_price\", \"params\": { \"crypto_ids\": 1 }, "
+        "\"data\": { \"cid\": 1, \"p\": 81187.93284788371, \"vu\": null, \"mc\": 1626089237758.01 }, \"ts\": 1778663880111 }";
+    CHECK(sk_decode(d, price, strlen(price), &m) == SK_OK);
+    CHECK(m.kind == SK_MESSAGE_DATA && m.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE);
+    CHECK(m.has_ts && m.ts == 1778663880111LL);
+    CHECK(m.subscription.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE && m.subscription.crypto_id == 1);
+    CHECK(m.data.crypto_latest_price.cid == 1 && m.data.crypto_latest_price.p == 81187.93284788371);
+    CHECK((m.data.crypto_latest_price.present & SK_CRYPTO_LATEST_PRICE_VU) && (m.data.crypto_latest_price.nulls & SK_CRYPTO_LATEST_PRICE_VU));
+    CHECK(m.raw.ptr == price && m.raw.len == strlen(price));
+    /* An escaped string is decoded into the decoder's memory, and says so. */
+    static const char swap[] =
+        "{\"type\":\"data\",\"channel\":\"onchain@transaction\",\"params\":{\"platform_id\":14,\"address\":\"0xab\"},"
+        "\"data\":{\"t0s\":\"U\\u0053DC\",\"tx\":\"0x1\",\"lgid\":3},\"ts\":5}";
+    CHECK(sk_decode(d, swap, strlen(swap), &m) == SK_OK);
+    CHECK(m.channel == SK_CHANNEL_TRANSACTION && m.text_outside_raw == 1);
+    CHECK(m.data.transaction.t0s.len == 4 && memcmp(m.data.transaction.t0s.ptr, "USDC", 4) == 0);
+    CHECK(m.subscription.platform_id == 14 && m.subscription.address.len == 4);
+    static const char pong[] = "{\"type\":\"pong\",\"id\":1,\"code\":0,\"ts\":5}";
+    CHECK(sk_decode(d, pong, strlen(pong), &m) == SK_OK && m.kind == SK_MESSAGE_CONTROL);
+    /* Every prefix of a frame is a typed error, never a crash. */
+    for (size_t n = 0; n < strlen(price); n++) {
+        if (sk_decode(d, price, n, &m) != SK_INVALID_FRAME) { CHECK(0); break; }
+    }
+    CHECK(strstr(sk_decoder_errmsg(d), "at byte") != NULL);
+    CHECK(sk_decode(d, NULL, 3, &m) == SK_MISUSE);
+    CHECK(sk_decode(d, price, strlen(price), NULL) == SK_MISUSE);
+    CHECK(strcmp(sk_status_string(SK_INVALID_FRAME), "invalid frame") == 0);
+    sk_decoder_free(d);
+    CHECK(sk_decode(d, price, strlen(price), &m) == SK_MISUSE); /* freed */
+    CHECK(strcmp(sk_decoder_errmsg(d), sk_decoder_errmsg(NULL)) == 0);
+    sk_decoder_free(NULL);
+}
+
 int main(void) {
     url = getenv("STREAMKIT_URL");
     if (url == NULL) {
@@ -501,6 +541,7 @@ int main(void) {
     }
     test_version();
     test_misuse();
+    test_decode();
     test_poll();
     test_every_channel();
     test_callback(0);

@@ -94,6 +94,9 @@ public struct Session: Sendable {
     private var consecutiveInvalid = 0
     private var awaitingRestore = 0
     private var readingPaused = false
+    /// When reading last resumed after a pause: staleness counts from here at the earliest (the pause was ours, not
+    /// the server's), while gap markers keep counting from the last data actually received.
+    private var readingResumedAt: Instant?
 
     // Requests
     private var nextRequestID: Int64 = 1
@@ -215,7 +218,7 @@ public struct Session: Sendable {
                     guard let entry, entry.status == .active, !entry.staleReported,
                         let after = self.staleAfter(entry.subscription.channel)
                     else { continue }
-                    consider((entry.lastDataAt ?? entry.activeSince)?.advanced(by: after))
+                    consider(self.staleReference(entry)?.advanced(by: after))
                 }
             }
             if let connectedAt = self.connectedAt, self.attempt > 0, self.dataSinceConnect {
@@ -283,9 +286,14 @@ public struct Session: Sendable {
         for key in self.pending.keys {
             self.pending[key]?.deadline = now.advanced(by: self.configuration.requestTimeout)
         }
-        for i in self.slots.indices where self.slots[i]?.status == .active {
-            self.slots[i]?.lastDataAt = now
-        }
+        self.readingResumedAt = now
+    }
+
+    /// Where a subscription's silence counts from: its last data (or activation), or the end of a read pause.
+    private func staleReference(_ e: Entry) -> Instant? {
+        guard let since = e.lastDataAt ?? e.activeSince else { return nil }
+        guard let resumed = self.readingResumedAt, resumed > since else { return since }
+        return resumed
     }
 
     /// Connecting failed.
@@ -571,7 +579,7 @@ public struct Session: Sendable {
         for i in self.slots.indices {
             guard let e = self.slots[i], e.status == .active, !e.staleReported,
                 let after = self.staleAfter(e.subscription.channel),
-                let since = e.lastDataAt ?? e.activeSince, now >= since.advanced(by: after)
+                let since = self.staleReference(e), now >= since.advanced(by: after)
             else { continue }
             self.slots[i]?.staleReported = true
             self.counters.staleSubscriptions += 1

@@ -16,9 +16,9 @@ from ._client import DEFAULT_URL, Client
 from ._messages import PAYLOAD_CLASSES, Event, Message, Payload
 from ._native import library_path, lib as _lib
 from ._sim import Simulator
-from .errors import (CapacityError, FatalError, InternalError, InvalidArgumentError, InvalidKeyError,
-                     InvalidURLError, MisuseError, StoppedError, StreamKitError, SubscriptionFailedError, TimeoutError,
-                     TLSError)
+from .errors import (CapacityError, FatalError, InternalError, InvalidArgumentError, InvalidFrameError,
+                     InvalidKeyError, InvalidURLError, MisuseError, StoppedError, StreamKitError,
+                     SubscriptionFailedError, TimeoutError, TLSError)
 
 __version__ = "0.1.0"
 
@@ -31,5 +31,6 @@ __all__ = [
     "Client", "Simulator", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
     "StreamKitError", "MisuseError", "InvalidArgumentError", "InvalidKeyError", "InvalidURLError", "TLSError",
     "CapacityError", "SubscriptionFailedError", "TimeoutError", "StoppedError", "FatalError", "InternalError",
+    "InvalidFrameError",
     *PAYLOAD_CLASSES,
 ]

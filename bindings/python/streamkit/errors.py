@@ -64,9 +64,14 @@ class InternalError(StreamKitError):
     status = 11
 
 
+class InvalidFrameError(StreamKitError, ValueError):
+    """Bytes that are not a valid frame (malformed, truncated, wrong types, too deep): the message has the offset."""
+    status = 12
+
+
 _BY_STATUS = {cls.status: cls for cls in (MisuseError, InvalidArgumentError, InvalidKeyError, InvalidURLError,
                                           TLSError, CapacityError, SubscriptionFailedError, TimeoutError,
-                                          StoppedError, FatalError, InternalError)}
+                                          StoppedError, FatalError, InternalError, InvalidFrameError)}
 
 
 def error_for(status: int, message: str) -> StreamKitError:

@@ -1,0 +1,74 @@
+#!/usr/bin/env python3
+"""The Python consumers of the live benchmark (Benchmarks/live.py): the provider's quick start (`websockets` +
+`json.loads`) and StreamKit's iterator, subscribed to the same two prices on a `streamkit sim`, reading the same
+fields. Prints one JSON line with the process CPU time over a window of messages after a warm-up.
+
+Usage: live_python.py quickstart|streamkit URL [MESSAGES]
+"""
+
+import asyncio
+import json
+import sys
+import time
+
+
+def window(timed):
+    warmup = timed // 10
+    state = {"n": 0, "sum": 0.0}
+
+    def tick(value):
+        state["sum"] += value
+        state["n"] += 1
+        if state["n"] == warmup:
+            state["cpu0"], state["wall0"] = time.process_time(), time.perf_counter()
+        elif state["n"] == warmup + timed:
+            state["cpu"] = time.process_time() - state["cpu0"]
+            state["wall"] = time.perf_counter() - state["wall0"]
+            return True
+        return False
+    return state, tick
+
+
+def quickstart(url, timed):
+    import websockets
+    state, tick = window(timed)
+
+    async def run():
+        async with websockets.connect(url, additional_headers={"X-CMC_PRO_API_KEY": "bench"}, max_size=2**20) as ws:
+            await ws.send(json.dumps({"id": 1, "method": "subscribe", "channel": "market@crypto_latest_price",
+                                      "params": {"crypto_ids": [1, 1027]}}))
+            async for raw in ws:
+                message = json.loads(raw)
+                if message.get("type") != "data":
+                    continue
+                d = message["data"]
+                if tick(d["p"] + d["cid"] + (d.get("p24h") or 0)):
+                    return
+    asyncio.run(run())
+    return f"Python quick start (websockets {websockets.__version__} + json.loads)", state
+
+
+def streamkit_iterator(url, timed):
+    import streamkit
+    state, tick = window(timed)
+    with streamkit.Client(url=url, api_key="bench") as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027], overflow="block")
+        for msg in client:
+            if msg.kind != "data":
+                continue
+            d = msg.data
+            if tick(d.p + d.cid + (d.p24h or 0)):
+                break
+    return "Python streamkit iterator", state
+
+
+def main():
+    mode, url = sys.argv[1], sys.argv[2]
+    timed = int(sys.argv[3]) if len(sys.argv) > 3 else 100_000
+    name, state = (quickstart if mode == "quickstart" else streamkit_iterator)(url, timed)
+    print(json.dumps({"consumer": name, "messages": timed, "cpu_s": state["cpu"], "wall_s": state["wall"],
+                      "checksum": state["sum"]}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,102 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+// sk_decoder: the scanner without a client, for frames from elsewhere (captures, another transport, tests).
+
+public import CStreamKit
+import StreamKit
+
+/// One decoder: the reused in-place frame, and scratch memory for strings with escapes.
+final class CDecoder: @unchecked Sendable {
+    let decoder = FrameDecoder()
+    var frame = DecodedFrame()
+    let arena = Arena()
+    let errors = ErrorMessages()
+}
+
+@_cdecl("sk_decoder_new")
+public func skDecoderNew(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> sk_status {
+    guard let out else { return SK_MISUSE }
+    out.pointee = HandleRegistry.shared.register(CDecoder())
+    return SK_OK
+}
+
+@_cdecl("sk_decoder_free")
+public func skDecoderFree(_ handle: OpaquePointer?) {
+    guard let d = HandleRegistry.shared.unregister(handle, as: CDecoder.self) else { return }
+    HandleRegistry.release(d)
+}
+
+@_cdecl("sk_decoder_errmsg")
+public func skDecoderErrmsg(_ handle: OpaquePointer?) -> UnsafePointer<CChar> {
+    guard let d = HandleRegistry.shared.lookup(handle, as: CDecoder.self) else { return staticCString(invalidHandle) }
+    return d.errors.current ?? staticCString(noError)
+}
+
+@_cdecl("sk_decode")
+public func skDecode(
+    _ handle: OpaquePointer?,
+    _ bytes: UnsafePointer<CChar>?,
+    _ length: Int,
+    _ out: UnsafeMutablePointer<sk_message>?
+) -> sk_status {
+    guard let d = HandleRegistry.shared.lookup(handle, as: CDecoder.self) else { return SK_MISUSE }
+    guard let out, bytes != nil || length == 0 else {
+        d.errors.set("frame and out must not be NULL")
+        return SK_MISUSE
+    }
+    guard length >= 0 else {
+        d.errors.set("negative length")
+        return SK_INVALID_ARGUMENT
+    }
+    // The previous frame's escaped strings are released only now.
+    d.arena.reset()
+    let raw = UnsafeRawBufferPointer(start: bytes.map { UnsafeRawPointer($0) }, count: length)
+    do {
+        try d.decoder.decode(raw, into: &d.frame)
+    } catch {
+        out.pointee = sk_message()
+        d.errors.set("\(error)")
+        return SK_INVALID_FRAME
+    }
+    fillDecoded(&out.pointee, d, raw)
+    return SK_OK
+}
+
+/// Fills a message from the decoder's frame: a data push as the client delivers one (the subscription view from
+/// the frame's own params echo), any other valid frame as kind SK_MESSAGE_CONTROL with `raw` alone.
+private func fillDecoded(_ m: inout sk_message, _ d: CDecoder, _ raw: UnsafeRawBufferPointer) {
+    m = sk_message()
+    let base = raw.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
+    m.raw = sk_str(ptr: base, len: raw.count)
+    let f = d.frame
+    guard f.kind == .data else {
+        m.kind = Int32(SK_MESSAGE_CONTROL.rawValue)
+        return
+    }
+    m.kind = Int32(SK_MESSAGE_DATA.rawValue)
+    if let ts = f.ts {
+        m.has_ts = 1
+        m.ts = ts
+    }
+    let arena = d.arena
+    var outside: Int32 = 0
+    func view(_ slice: TextSlice) -> sk_str {
+        if slice.hasEscapes {
+            outside = 1
+            return arena.copy(slice.string(in: raw))
+        }
+        return sk_str(ptr: base + slice.offset, len: slice.count)
+    }
+    if let channel = f.channel {
+        m.channel = withUnsafeMutablePointer(to: &m.data) { fillCPayload(f.payload, into: $0, text: view) }
+        m.subscription.channel = channel.cChannel
+    }
+    if let p = f.params {
+        m.subscription.crypto_id = p.cryptoID ?? 0
+        m.subscription.platform_id = p.platformID ?? 0
+        if let a = p.address { m.subscription.address = view(a) }
+        if let i = p.interval { m.subscription.interval = view(i) }
+    }
+    m.text_outside_raw = outside
+}
