@@ -375,13 +375,19 @@ final class DeliveryQueue: @unchecked Sendable {
         }
         self.wakePending = false
         let signal = self.blockedTakers > 0
+        // One waiting task is the common case: resume it without building an array.
+        var single: CheckedContinuation<Void, Never>?
         var tasks: [CheckedContinuation<Void, Never>] = []
-        if !self.waiters.isEmpty {
+        if self.waiters.count == 1, let (id, c) = self.waiters.first {
+            self.waiters[id] = nil
+            single = c
+        } else if !self.waiters.isEmpty {
             tasks = Array(self.waiters.values)
             self.waiters.removeAll(keepingCapacity: true)
         }
         self.lock.unlock()
         if signal { self.lock.broadcast() }
+        single?.resume()
         for c in tasks { c.resume() }
     }
 

@@ -232,6 +232,7 @@ final class ClientCore: DriverDelegate {
     var rawHandler: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?
     let messagesInEvents: Bool
     var billableSubscriptions = 0
+    private var wallClock = WallClock()
     private var waiters: [(remaining: Set<Subscription>, done: (Result<Void, StreamClientError>) -> Void)] = []
     private var stopWaiters: [() -> Void] = []
 
@@ -324,12 +325,11 @@ final class ClientCore: DriverDelegate {
         self.rawHandler?(bytes, connection)
     }
 
-    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int) {
+    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int, now: Instant) {
         if let handler = self.messageHandler {
             handler(MessageView(frame: frame, bytes: bytes, subscription: subscription, connection: connection))
         }
-        let now = Driver.now()
-        let latency = frame.pointee.ts.map { WallClock.milliseconds() &- $0 }
+        let latency = frame.pointee.ts.map { self.wallClock.milliseconds(at: now) &- $0 }
         if self.messagesInEvents {
             let owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
             if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency, deferWake: true) {
@@ -341,11 +341,24 @@ final class ClientCore: DriverDelegate {
     }
 }
 
-/// The real-time clock, for receive latency against the server's `ts`.
-enum WallClock {
-    static func milliseconds() -> Int64 {
+/// The real-time clock, for receive latency against the server's `ts`: the monotonic `now` the frame was received
+/// at plus an offset to real time, re-read once a second (no system call per message).
+struct WallClock {
+    private var offsetNS: Int64 = 0
+    private var checkedAt: Int64 = .min
+
+    static func realtimeNS() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
-        return Int64(ts.tv_sec) * 1000 + Int64(ts.tv_nsec) / 1_000_000
+        return Int64(ts.tv_sec) * 1_000_000_000 + Int64(ts.tv_nsec)
+    }
+
+    /// Real time in epoch milliseconds at monotonic instant `now`.
+    mutating func milliseconds(at now: Instant) -> Int64 {
+        if self.checkedAt == .min || now.nanoseconds < self.checkedAt || now.nanoseconds - self.checkedAt > 1_000_000_000 {
+            self.offsetNS = Self.realtimeNS() &- now.nanoseconds
+            self.checkedAt = now.nanoseconds
+        }
+        return (now.nanoseconds &+ self.offsetNS) / 1_000_000
     }
 }

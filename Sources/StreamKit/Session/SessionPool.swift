@@ -200,6 +200,12 @@ public struct SessionPool: Sendable {
 
     /// The earliest timer of any connection.
     public func pollTimeout() -> Instant? {
-        self.sessions.compactMap { $0.pollTimeout() }.min()
+        // A loop, not compactMap + min: this runs after every read and must not allocate.
+        var earliest: Instant?
+        for session in self.sessions {
+            guard let t = session.pollTimeout() else { continue }
+            if earliest.map({ t < $0 }) ?? true { earliest = t }
+        }
+        return earliest
     }
 }

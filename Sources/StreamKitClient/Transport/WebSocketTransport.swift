@@ -21,8 +21,8 @@ import StreamKit
 protocol DriverDelegate: AnyObject {
     /// A session event of `connection`.
     func driver(event: SessionEvent, connection: Int)
-    /// A data push to deliver; `frame` and `bytes` are valid only during the call.
-    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int)
+    /// A data push to deliver, received at `now`; `frame` and `bytes` are valid only during the call.
+    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int, now: Instant)
     /// Every text frame as received, before decoding (for recording); valid only during the call.
     func driver(raw bytes: UnsafeRawBufferPointer, connection: Int)
     /// A socket read's frames have all been delivered: wake the consumer once for all of them.
@@ -133,11 +133,15 @@ final class Driver {
 
     func channelText(_ connection: Int, generation: Int, _ bytes: UnsafeRawBufferPointer) {
         guard self.generation[connection] == generation else { return }
-        self.delegate?.driver(raw: bytes, connection: connection)
-        let result = self.pool.handleText(connection: connection, bytes, now: Self.now(), into: &self.frame)
+        let delegate = self.delegate  // one weak load per frame
+        delegate?.driver(raw: bytes, connection: connection)
+        let now = Self.now()
+        let result = self.pool.handleText(connection: connection, bytes, now: now, into: &self.frame)
         self.drainEvents()
-        if case .data(let subscription) = result, let delegate = self.delegate {
-            withUnsafePointer(to: &self.frame) { delegate.driver(message: $0, bytes: bytes, subscription: subscription, connection: connection) }
+        if case .data(let subscription) = result, let delegate {
+            withUnsafePointer(to: &self.frame) {
+                delegate.driver(message: $0, bytes: bytes, subscription: subscription, connection: connection, now: now)
+            }
         }
         self.drainActions()
         // A data frame only moves deadlines later (liveness, staleness), and firing early is harmless: re-arming
@@ -199,6 +203,10 @@ final class Driver {
     private func armTimer() {
         let next = self.pool.pollTimeout()
         guard next != self.timerDeadline else { return }
+        // Most reads only push a deadline later (liveness counts from the last frame): keep the earlier timer and
+        // let it fire early, when `handleTimeout` finds nothing due and this re-arms for the real deadline. That
+        // saves scheduling (and allocating) a timer per read.
+        if let next, let current = self.timerDeadline, self.timer != nil, next > current { return }
         self.timer?.cancel()
         self.timerDeadline = next
         guard let next else {
