@@ -126,21 +126,25 @@ static int window_index(const pk_channel *ch, uint64_t key) {
 
 namespace sj = simdjson::ondemand;
 
+/* One typed value, folded (the field's kind decides the conversion; null adds nothing). */
+static uint64_t sj_value(const pk_field *f, sj::value v) {
+    if (v.is_null()) return 0;
+    switch (f->kind) {
+    case 'd': return pk_mixd(f->index, double(v.get_double()));
+    case 'i': return pk_mixi(f->index, int64_t(v.get_int64()));
+    case 't': return pk_mix(f->index, std::string_view(v.get_string()).size());
+    case 'b': return pk_mixb(f->index, bool(v.get_bool()));
+    }
+    return 0;
+}
+
 static uint64_t sj_fields(sj::object obj, const pk_field *fields, int n) {
     uint64_t h = 0;
     for (auto field : obj) {
         std::string_view key;
         if (field.unescaped_key().get(key)) return h;
         const pk_field *f = field_for(fields, n, pk_pack(key.data(), key.size()));
-        if (!f) continue;
-        sj::value v = field.value();
-        if (v.is_null()) continue;
-        switch (f->kind) {
-        case 'd': h += pk_mixd(f->index, double(v.get_double())); break;
-        case 'i': h += pk_mixi(f->index, int64_t(v.get_int64())); break;
-        case 't': h += pk_mix(f->index, std::string_view(v.get_string()).size()); break;
-        case 'b': h += pk_mixb(f->index, bool(v.get_bool())); break;
-        }
+        if (f) h += sj_value(f, field.value());
     }
     return h;
 }
@@ -167,13 +171,7 @@ static uint64_t sj_payload(sj::object obj, const pk_channel *ch) {
             continue;
         }
         const pk_field *f = field_for(ch->fields, ch->nfields, k);
-        if (!f || v.is_null()) continue;
-        switch (f->kind) {
-        case 'd': h += pk_mixd(f->index, double(v.get_double())); break;
-        case 'i': h += pk_mixi(f->index, int64_t(v.get_int64())); break;
-        case 't': h += pk_mix(f->index, std::string_view(v.get_string()).size()); break;
-        case 'b': h += pk_mixb(f->index, bool(v.get_bool())); break;
-        }
+        if (f) h += sj_value(f, v);
     }
     return h;
 }
@@ -233,18 +231,23 @@ static uint64_t pass_simdjson(const Corpus &c) {
 // MARK: - RapidJSON
 
 template <typename Value>
+static uint64_t rj_value(const pk_field *f, const Value &v) {
+    if (v.IsNull()) return 0;
+    switch (f->kind) {
+    case 'd': return pk_mixd(f->index, v.GetDouble());
+    case 'i': return pk_mixi(f->index, v.GetInt64());
+    case 't': return pk_mix(f->index, v.GetStringLength());
+    case 'b': return pk_mixb(f->index, v.GetBool());
+    }
+    return 0;
+}
+
+template <typename Value>
 static uint64_t rj_fields(const Value &obj, const pk_field *fields, int n) {
     uint64_t h = 0;
     for (auto m = obj.MemberBegin(); m != obj.MemberEnd(); ++m) {
         const pk_field *f = field_for(fields, n, pk_pack(m->name.GetString(), m->name.GetStringLength()));
-        const Value &v = m->value;
-        if (!f || v.IsNull()) continue;
-        switch (f->kind) {
-        case 'd': h += pk_mixd(f->index, v.GetDouble()); break;
-        case 'i': h += pk_mixi(f->index, v.GetInt64()); break;
-        case 't': h += pk_mix(f->index, v.GetStringLength()); break;
-        case 'b': h += pk_mixb(f->index, v.GetBool()); break;
-        }
+        if (f) h += rj_value(f, m->value);
     }
     return h;
 }
@@ -266,13 +269,7 @@ static uint64_t rj_payload(const Value &obj, const pk_channel *ch) {
             continue;
         }
         const pk_field *f = field_for(ch->fields, ch->nfields, k);
-        if (!f || v.IsNull()) continue;
-        switch (f->kind) {
-        case 'd': h += pk_mixd(f->index, v.GetDouble()); break;
-        case 'i': h += pk_mixi(f->index, v.GetInt64()); break;
-        case 't': h += pk_mix(f->index, v.GetStringLength()); break;
-        case 'b': h += pk_mixb(f->index, v.GetBool()); break;
-        }
+        if (f) h += rj_value(f, v);
     }
     return h;
 }
@@ -312,19 +309,24 @@ static uint64_t pass_rapidjson(const Corpus &c) {
 
 // MARK: - jansson
 
+static uint64_t js_value(const pk_field *f, json_t *v) {
+    if (json_is_null(v)) return 0;
+    switch (f->kind) {
+    case 'd': return pk_mixd(f->index, json_number_value(v));
+    case 'i': return pk_mixi(f->index, json_integer_value(v));
+    case 't': return pk_mix(f->index, json_string_length(v));
+    case 'b': return pk_mixb(f->index, json_is_true(v));
+    }
+    return 0;
+}
+
 static uint64_t js_fields(json_t *obj, const pk_field *fields, int n) {
     uint64_t h = 0;
     const char *key;
     json_t *v;
     json_object_foreach(obj, key, v) {
         const pk_field *f = field_for(fields, n, pk_pack(key, strlen(key)));
-        if (!f || json_is_null(v)) continue;
-        switch (f->kind) {
-        case 'd': h += pk_mixd(f->index, json_number_value(v)); break;
-        case 'i': h += pk_mixi(f->index, json_integer_value(v)); break;
-        case 't': h += pk_mix(f->index, json_string_length(v)); break;
-        case 'b': h += pk_mixb(f->index, json_is_true(v)); break;
-        }
+        if (f) h += js_value(f, v);
     }
     return h;
 }
@@ -347,13 +349,7 @@ static uint64_t js_payload(json_t *obj, const pk_channel *ch) {
             continue;
         }
         const pk_field *f = field_for(ch->fields, ch->nfields, k);
-        if (!f || json_is_null(v)) continue;
-        switch (f->kind) {
-        case 'd': h += pk_mixd(f->index, json_number_value(v)); break;
-        case 'i': h += pk_mixi(f->index, json_integer_value(v)); break;
-        case 't': h += pk_mix(f->index, json_string_length(v)); break;
-        case 'b': h += pk_mixb(f->index, json_is_true(v)); break;
-        }
+        if (f) h += js_value(f, v);
     }
     return h;
 }

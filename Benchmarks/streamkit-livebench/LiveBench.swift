@@ -32,6 +32,13 @@ struct Endpoint: ParsableArguments {
 
     @Option(help: "API key.")
     var key = "bench"
+
+    /// A client whose subscriptions block (nothing dropped); with `callback`, no owned copies in `events`.
+    func client(callback: Bool) throws -> StreamClient {
+        var config = StreamClientConfiguration(url: self.url, apiKey: self.key)
+        config.delivery = DeliveryConfiguration(capacityPerSubscription: 4096, overflow: .block)
+        return try StreamClient(configuration: config, messagesInEvents: !callback)
+    }
 }
 
 /// CPU seconds (user + system, every thread) of this process.
@@ -126,10 +133,8 @@ struct Consume: AsyncParsableCommand {
     var messages = 200_000
 
     func run() async throws {
-        var config = StreamClientConfiguration(url: self.endpoint.url, apiKey: self.endpoint.key)
-        config.delivery = DeliveryConfiguration(capacityPerSubscription: 4096, overflow: .block)
         let callback = self.mode == "callback"
-        let client = try StreamClient(configuration: config, messagesInEvents: !callback)
+        let client = try self.endpoint.client(callback: callback)
         let window = Window(warmup: self.messages / 10, timed: self.messages, counted: 20_000)
         if callback {
             client.onMessage { view in
@@ -220,10 +225,8 @@ struct Latency: AsyncParsableCommand {
     var messages = 50_000
 
     func run() async throws {
-        var config = StreamClientConfiguration(url: self.endpoint.url, apiKey: self.endpoint.key)
-        config.delivery = DeliveryConfiguration(capacityPerSubscription: 4096, overflow: .block)
         let callback = self.mode == "callback"
-        let client = try StreamClient(configuration: config, messagesInEvents: !callback)
+        let client = try self.endpoint.client(callback: callback)
         let total = self.messages + 2000
         let recorder = Recorder(capacity: total)
         let isData = Array(#"{"type":"data""#.utf8)
