@@ -461,13 +461,17 @@ final class Runner: Sendable {
             streams[StreamKey(connection: e.connection, subscription: e.subscription), default: []].append(seq)
             delivered[e.event, default: 0] += seq < o.delivered.count ? Int(o.delivered[seq]) : 0
         }
-        // A lost push is covered when a gap reported for its subscription starts no later than the last delivery
-        // from its connection (or the stream's first push) and ends no earlier than the push was sent. The
-        // tolerance only absorbs the order in which the raw-frame hook and the session read the clock.
+        // A lost push is covered when a gap reported for its subscription starts no later than the last push of
+        // its stream that was accounted for (delivered, or arrived as the second leg of a delivered swap: the
+        // session counts that as data of the subscription too), or the stream's first push, and ends no earlier
+        // than the lost push was sent. The tolerance only absorbs the order in which the raw-frame hook and the
+        // session read the clock.
         let tolerance: Int64 = 50_000_000
         var uncovered: Set<Int> = []
         for (key, seqs) in streams {
-            let lastDelivered = seqs.lastIndex { $0 < o.delivered.count && o.delivered[$0] > 0 } ?? -1
+            let lastDelivered = seqs.lastIndex { seq in
+                seq < o.arrivedAt.count && o.arrivedAt[seq] != 0 && (delivered[ledger.entries[seq].event] ?? 0) > 0
+            } ?? -1
             let spanStart = lastDelivered >= 0 ? o.arrivedAt[seqs[lastDelivered]] : ledger.entries[seqs[0]].sentAt
             for (i, seq) in seqs.enumerated() where seq >= o.delivered.count || o.delivered[seq] == 0 {
                 let entry = ledger.entries[seq]
@@ -485,7 +489,7 @@ final class Runner: Sendable {
                 if report.lossDetails.count < 8 {
                     let gapText = gaps.map { "[\(($0.from - spanStart) / 1_000_000), \(($0.to - spanStart) / 1_000_000)]" }.joined(separator: " ")
                     report.lossDetails.append(
-                        "push \(seq) (\(entry.subscription), connection \(key.connection), #\(i + 1) of \(seqs.count), last delivered #\(lastDelivered + 1)): \(why); "
+                        "push \(seq) (\(entry.subscription), connection \(key.connection), #\(i + 1) of \(seqs.count), last accounted for #\(lastDelivered + 1)): \(why); "
                             + "sent at +\((entry.sentAt - spanStart) / 1_000_000) ms, \(arrival == 0 ? "never arrived" : "arrived at +\((arrival - spanStart) / 1_000_000) ms"), "
                             + "connection closed at \(ledger.closedAt[key.connection].map { "+\(($0 - spanStart) / 1_000_000) ms" } ?? "never"), gaps (ms) \(gapText)"
                     )
