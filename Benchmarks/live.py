@@ -177,7 +177,7 @@ def main():
     print(scale)
     md.append("## Scale and memory\n\n`streamkit-livebench scale`: 1000 price subscriptions (100 per connection, "
               "so 10 connections), the simulator at 1000 frames/s per connection, consumed through `client.events`; "
-              "peak RSS of the client process (getrusage), allocations per message over 10 s of steady state "
+              "peak RSS of the client process (VmHWM), allocations per message over 10 s of steady state "
               "(the events path copies each frame once; the callback path's figure is in the live table). "
               "Goal: at most 30 MB.\n\n" + scale)
 

@@ -195,8 +195,9 @@ struct StreamKitBench: ParsableCommand {
             let document = """
                 # Benchmarks
 
-                Written by `make bench` (`swift run -c release streamkit-bench --per-channel --output \(output)`); \
-                rerun it to refresh. This machine is shared and noisy: compare the ratios measured side by side \
+                Written by `make bench`: this first table by `streamkit-bench --per-channel --output \(output)`, the \
+                peers' by `Benchmarks/peers` (C++ and Python, on the corpus `streamkit-bench --write-corpus` writes), \
+                the live, replay, scale and latency tables by `Benchmarks/live.py`; rerun it to refresh. This machine is shared and noisy: compare the ratios measured side by side \
                 in one run, not absolute times across runs.
 
                 ## Decode: frame bytes to typed payload
