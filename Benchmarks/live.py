@@ -12,7 +12,7 @@
    client and heap allocations per message in steady state.
 4. Latency: the simulator at 10 000 frames/s; frame arrival (NIO hands the frame to StreamKit) to the consumer.
 
-Usage: live.py --bin DIR --lib DIR --pysite DIR [--rounds N] [--markdown FILE]
+Usage: live.py --bin DIR --pysite DIR --cbin FILE [--rounds N] [--markdown FILE]
 """
 
 import argparse
@@ -58,7 +58,6 @@ def node_available():
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", required=True, help="folder with the release streamkit and streamkit-livebench")
-    ap.add_argument("--lib", required=True, help="folder with libstreamkit.so")
     ap.add_argument("--pysite", required=True, help="folder the streamkit Python package is installed in")
     ap.add_argument("--cbin", required=True, help="the C consumer (Benchmarks/peers/live_c.c, built)")
     ap.add_argument("--rounds", type=int, default=3)

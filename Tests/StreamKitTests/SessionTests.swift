@@ -214,7 +214,10 @@ let token1 = "0x2222222222222222222222222222222222222222"
     /// A read pause is ours, not the server's: staleness counts from its end, but a gap marker after it still starts
     /// at the last data actually received (found by the soak: data lost between the two went unreported).
     @Test func readPauseMovesStalenessButNotTheGapStart() throws {
-        var h = try Self.flowing([1])
+        var config = SessionConfiguration()
+        config.pongTimeout = .seconds(60)  // the harness answers no ping: keep the keep-alive out of the way
+        config.livenessTimeout = .seconds(120)
+        var h = try Self.flowing([1], configuration: config)
         h.run(for: 1)
         h.receive(price(1))
         let lastData = h.now
@@ -231,6 +234,30 @@ let token1 = "0x2222222222222222222222222222222222222222"
         h.ackRequests(from: mark)
         let from = h.events.compactMap { e -> Instant? in if case .gap(_, let from, _, _) = e { from } else { nil } }
         #expect(from == [lastData])
+    }
+
+    /// A close the transport never confirms does not leave the session waiting forever: after `closeTimeout` it
+    /// goes on (here: backs off and reconnects), and a late report of that close changes nothing.
+    @Test func unconfirmedCloseTimesOutAndReconnects() throws {
+        var config = SessionConfiguration()
+        config.pongTimeout = .seconds(2)
+        var h = try Self.flowing(configuration: config)
+        h.run(for: 12)  // ping at 10 s, no pong by 12 s: closing
+        #expect(h.closes == [1001])
+        #expect(h.session.phase == .closing)
+        h.run(for: 4.9)
+        #expect(h.session.phase == .closing)
+        h.run(for: 0.2)  // closeTimeout (5 s) passed without a report
+        guard case .reconnecting(1, _, .pongTimeout)? = h.events.last else {
+            Issue.record("expected reconnecting after the close timeout, got \(String(describing: h.events.last))")
+            return
+        }
+        let events = h.events.count
+        h.session.handleClosed(code: nil, reason: "late", now: h.now)  // the transport's late report
+        h.drain()
+        #expect(h.events.count == events)
+        h.run(for: 2)
+        #expect(h.connects == 2)
     }
 
     /// Pongs flow but nothing else: the liveness window does not kill a connection that answers pings.

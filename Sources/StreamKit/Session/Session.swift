@@ -31,6 +31,7 @@
 // | open       | handleClosed(4100/4101/4102)            | failed      | event fatal                                    |
 // | open       | handleClosed(other) / transport error   | backoff     | mark gaps; event reconnecting(n, delay)        |
 // | closing    | handleClosed                            | backoff / failed / stopped, as decided when closing          |
+// | closing    | timeout: no close report in closeTimeout| as handleClosed: the transport's late report is ignored        |
 // | backoff    | timeout: backoff over                   | connecting  | connect; event connecting(n)                   |
 // | any live   | stop                                    | stopped     | close (1000) if connected; event stopped       |
 //
@@ -97,6 +98,8 @@ public struct Session: Sendable {
     /// When reading last resumed after a pause: staleness counts from here at the earliest (the pause was ours, not
     /// the server's), while gap markers keep counting from the last data actually received.
     private var readingResumedAt: Instant?
+    /// In `closing`: when to stop waiting for the transport to report the close.
+    private var closingDeadline: Instant?
 
     // Requests
     private var nextRequestID: Int64 = 1
@@ -226,7 +229,9 @@ public struct Session: Sendable {
             }
         case .backoff(let until):
             consider(until)
-        case .idle, .closing, .failed, .stopped:
+        case .closing:
+            consider(self.closingDeadline)
+        case .idle, .failed, .stopped:
             break
         }
         return earliest
@@ -245,7 +250,7 @@ public struct Session: Sendable {
         switch self.state {
         case .connecting, .open:
             self.actions.append(.close(code: 1000))
-            self.state = .closing(reason: .stopped, then: .stop)
+            self.beginClosing(.stopped, then: .stop, now: now)
         case .closing(let reason, _):
             self.state = .closing(reason: reason, then: .stop)
         case .idle, .backoff:
@@ -334,15 +339,26 @@ public struct Session: Sendable {
         case .connecting(let since):
             if now >= since.advanced(by: self.configuration.connectTimeout) {
                 self.actions.append(.close(code: 1001))
-                self.state = .closing(reason: .connectTimeout, then: .reconnect)
+                self.beginClosing(.connectTimeout, then: .reconnect, now: now)
+            }
+        case .closing:
+            // The transport asked to close never said it had: do not wait for it forever.
+            if let deadline = self.closingDeadline, now >= deadline {
+                self.handleClosed(code: nil, reason: "no close confirmation in time", now: now)
             }
         case .backoff(let until):
             if now >= until { self.beginConnecting(now: now) }
         case .open:
             self.openTimers(now: now)
-        case .idle, .closing, .failed, .stopped:
+        case .idle, .failed, .stopped:
             break
         }
+    }
+
+    /// Enters `closing` (the close was asked for) with a deadline for the transport's report.
+    private mutating func beginClosing(_ reason: DisconnectReason, then: AfterClose, now: Instant) {
+        self.state = .closing(reason: reason, then: then)
+        self.closingDeadline = now.advanced(by: self.configuration.closeTimeout)
     }
 
     // MARK: - Subscriptions
@@ -487,7 +503,7 @@ public struct Session: Sendable {
     /// Closes a connection judged dead (or misbehaving) and reconnects after it is gone.
     private mutating func kill(_ reason: DisconnectReason, now: Instant) {
         self.actions.append(.close(code: 1001))
-        self.state = .closing(reason: reason, then: .reconnect)
+        self.beginClosing(reason, then: .reconnect, now: now)
     }
 
     private mutating func disconnected(_ reason: DisconnectReason, closeCode: UInt16?, now: Instant) {
@@ -689,7 +705,7 @@ public struct Session: Sendable {
             // The key, the plan or the credits: nothing a retry can fix.
             let reason = DisconnectReason.closedByServer(code: 0, reason: "error \(code?.description ?? "?"): \(detail)")
             self.actions.append(.close(code: 1000))
-            self.state = .closing(reason: reason, then: .fail)
+            self.beginClosing(reason, then: .fail, now: now)
             return
         }
         if let id = frame.id, let request = self.pending.removeValue(forKey: id) {

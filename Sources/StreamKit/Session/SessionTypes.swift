@@ -56,6 +56,9 @@ public struct SessionConfiguration: Sendable, Hashable {
     public var requestTimeout: Duration = .seconds(10)
     /// How long connecting may take before it counts as failed (the transport enforces it; the session times it too).
     public var connectTimeout: Duration = .seconds(15)
+    /// How long a connection the session closed may take to be reported closed before the session stops waiting
+    /// and goes on (reconnects, fails or stops) as if it had been; a late report is ignored.
+    public var closeTimeout: Duration = .seconds(5)
     /// First reconnect delay bound. Full jitter: the actual delay is uniform in [0, bound].
     public var backoffInitial: Duration = .seconds(1)
     /// Largest reconnect delay bound. The reference's client evidence backs off "up to 60 s".
