@@ -196,12 +196,14 @@ final class HostileServer: Sendable {
     /// Runs a client against `behaviour` until `done` holds (or 10 s), then stops it (which must not hang).
     static func run(
         _ behaviour: HostileServer.Behaviour,
+        connectTimeout: Duration = .seconds(5),
         until done: @escaping @Sendable (Outcome) -> Bool
     ) async throws -> (Outcome, written: Int) {
         let server = try HostileServer(behaviour)
         defer { server.shutdown() }
         var config = StreamClientConfiguration(url: "ws://127.0.0.1:\(server.port)/v1", apiKey: "hostile-test-key")
-        config.pool.session.connectTimeout = .milliseconds(500)
+        // Long, except where the timeout is the point: under load a short one would win the race.
+        config.pool.session.connectTimeout = connectTimeout
         config.pool.session.backoffInitial = .milliseconds(100)
         config.pool.session.livenessTimeout = .seconds(1)
         let client = try StreamClient(configuration: config)
@@ -245,7 +247,7 @@ final class HostileServer: Sendable {
     }
 
     @Test func serverThatNeverAnswersTheUpgradeTimesOut() async throws {
-        let (o, _) = try await Self.run(.neverAnswersTheUpgrade) { !$0.reasons.isEmpty }
+        let (o, _) = try await Self.run(.neverAnswersTheUpgrade, connectTimeout: .milliseconds(500)) { !$0.reasons.isEmpty }
         let reason = try #require(o.reasons.first)
         #expect(reason == .connectTimeout, "\(reason)")
         #expect(!o.fatal)
