@@ -12,16 +12,18 @@ let package = Package(
     name: "StreamKitFuzz",
     dependencies: [.package(name: "StreamKit", path: "..")],
     targets: [
+        /// The glue to libFuzzer's driver, shared by the fuzzers.
+        .target(name: "FuzzDriver"),
         /// The scanner and decoder: any bytes as a frame (typed decode, JSONValue, the normalised rendering).
         .executableTarget(
             name: "FuzzDecoder",
-            dependencies: [.product(name: "StreamKit", package: "StreamKit")],
+            dependencies: ["FuzzDriver", .product(name: "StreamKit", package: "StreamKit")],
             swiftSettings: fuzzing
         ),
         /// The session engine: any sequence of server frames, closes, timeouts and user calls.
         .executableTarget(
             name: "FuzzSession",
-            dependencies: [.product(name: "StreamKit", package: "StreamKit")],
+            dependencies: ["FuzzDriver", .product(name: "StreamKit", package: "StreamKit")],
             swiftSettings: fuzzing
         ),
     ]

@@ -39,6 +39,28 @@ struct Endpoint: ParsableArguments {
         config.delivery = DeliveryConfiguration(capacityPerSubscription: 4096, overflow: .block)
         return try StreamClient(configuration: config, messagesInEvents: !callback)
     }
+
+    /// Starts `client`, subscribes to two prices (1 and 1027) and hands every quote to `take` (on the event loop
+    /// from `onMessage` with `callback`, else from `client.events`) until it returns true.
+    func drive(_ client: StreamClient, callback: Bool, _ take: @escaping @Sendable (CryptoLatestPrice) -> Bool) async throws {
+        let done = NIOLockedValueBox(false)
+        if callback {
+            client.onMessage { view in
+                if let q = view.frame.cryptoLatestPrice, take(q) { done.withLockedValue { $0 = true } }
+            }
+        }
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)], overflow: .block)
+        if callback {
+            while !done.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
+        } else {
+            for await event in client.events {
+                guard case .message(let m, _) = event, case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload
+                else { continue }
+                if take(q) { break }
+            }
+        }
+    }
 }
 
 /// CPU seconds (user + system, every thread) of this process.
@@ -75,12 +97,10 @@ final class Window: @unchecked Sendable {
     let warmup: Int
     let timed: Int
     let counted: Int
-    private let lock = NIOLock()
     private var n = 0
     var sum = 0.0
     var cpu0 = 0.0, wall0 = 0.0, cpu1 = 0.0, wall1 = 0.0
     var mallocs = 0
-    let done = NIOLockedValueBox(false)
 
     init(warmup: Int, timed: Int, counted: Int) {
         self.warmup = warmup
@@ -104,7 +124,6 @@ final class Window: @unchecked Sendable {
         case self.warmup + self.timed + self.counted:
             MallocInterposerSwift.unhook()
             self.mallocs = Int(MallocInterposerSwift.getStatistics().mallocCount)
-            self.done.withLockedValue { $0 = true }
             return true
         default:
             break
@@ -136,24 +155,8 @@ struct Consume: AsyncParsableCommand {
         let callback = self.mode == "callback"
         let client = try self.endpoint.client(callback: callback)
         let window = Window(warmup: self.messages / 10, timed: self.messages, counted: 20_000)
-        if callback {
-            client.onMessage { view in
-                // What a consumer reads: the channel, the id, the price and its 24 h change.
-                guard let q = view.frame.cryptoLatestPrice else { return }
-                _ = window.tick(q.price + Double(q.cid) + (q.p24h ?? 0))
-            }
-        }
-        client.start()
-        try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)], overflow: .block)
-        if callback {
-            while !window.done.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
-        } else {
-            for await event in client.events {
-                guard case .message(let m, _) = event, case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload
-                else { continue }
-                if window.tick(q.price + Double(q.cid) + (q.p24h ?? 0)) { break }
-            }
-        }
+        // What a consumer reads: the id, the price and its 24 h change.
+        try await self.endpoint.drive(client, callback: callback) { q in window.tick(q.price + Double(q.cid) + (q.p24h ?? 0)) }
         window.report(callback ? "Swift callback (onMessage)" : "Swift AsyncSequence (client.events)")
         await client.stop()
     }
@@ -234,22 +237,7 @@ struct Latency: AsyncParsableCommand {
             guard bytes.count > isData.count, zip(bytes.prefix(isData.count), isData).allSatisfy({ $0 == $1 }) else { return }
             recorder.arrive(monotonicNS())
         }
-        if callback {
-            client.onMessage { view in
-                guard view.frame.cryptoLatestPrice != nil else { return }
-                recorder.deliver(monotonicNS())
-            }
-        }
-        client.start()
-        try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)], overflow: .block)
-        if callback {
-            while !recorder.full { try await Task.sleep(for: .milliseconds(20)) }
-        } else {
-            for await event in client.events {
-                guard case .message(let m, _) = event, case .data = m.frame else { continue }
-                if recorder.deliver(monotonicNS()) { break }
-            }
-        }
+        try await self.endpoint.drive(client, callback: callback) { _ in recorder.deliver(monotonicNS()) }
         await client.stop()
         var sorted = Array(recorder.latencies.dropFirst(2000))
         sorted.sort()
@@ -283,7 +271,6 @@ final class Recorder: @unchecked Sendable {
     }
 
     /// True once `capacity` deliveries were recorded.
-    @discardableResult
     func deliver(_ t: Int64) -> Bool {
         self.lock.withLock {
             let i = self.latencies.count
@@ -291,6 +278,4 @@ final class Recorder: @unchecked Sendable {
             return self.latencies.count >= self.capacity
         }
     }
-
-    var full: Bool { self.lock.withLock { self.latencies.count >= self.capacity } }
 }

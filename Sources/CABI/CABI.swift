@@ -210,31 +210,28 @@ public func skConfigSetAPIKey(_ handle: OpaquePointer?, _ key: UnsafePointer<CCh
     return setting(handle) { $0.apiKey = String(cString: key); return nil }
 }
 
-@_cdecl("sk_config_set_max_connections")
-public func skConfigSetMaxConnections(_ handle: OpaquePointer?, _ n: Int32) -> sk_status {
+/// Runs a setter of a count that must lie in `range` (`what` names it in the error message).
+func setting(_ handle: OpaquePointer?, _ n: Int32, in range: ClosedRange<Int32>, _ what: String, _ set: (CConfig, Int) -> Void) -> sk_status {
     setting(handle) { c in
-        guard (1...1000).contains(n) else { return "max connections must be 1...1000, got \(n)" }
-        c.maxConnections = Int(n)
+        guard range.contains(n) else { return "\(what) must be \(range.lowerBound)...\(range.upperBound), got \(n)" }
+        set(c, Int(n))
         return nil
     }
+}
+
+@_cdecl("sk_config_set_max_connections")
+public func skConfigSetMaxConnections(_ handle: OpaquePointer?, _ n: Int32) -> sk_status {
+    setting(handle, n, in: 1...1000, "max connections") { $0.maxConnections = $1 }
 }
 
 @_cdecl("sk_config_set_subscriptions_per_connection")
 public func skConfigSetSubscriptionsPerConnection(_ handle: OpaquePointer?, _ n: Int32) -> sk_status {
-    setting(handle) { c in
-        guard (1...10_000).contains(n) else { return "subscriptions per connection must be 1...10000, got \(n)" }
-        c.perConnection = Int(n)
-        return nil
-    }
+    setting(handle, n, in: 1...10_000, "subscriptions per connection") { $0.perConnection = $1 }
 }
 
 @_cdecl("sk_config_set_queue_capacity")
 public func skConfigSetQueueCapacity(_ handle: OpaquePointer?, _ n: Int32) -> sk_status {
-    setting(handle) { c in
-        guard (1...1_048_576).contains(n) else { return "queue capacity must be 1...1048576, got \(n)" }
-        c.capacity = Int(n)
-        return nil
-    }
+    setting(handle, n, in: 1...1_048_576, "queue capacity") { $0.capacity = $1 }
 }
 
 @_cdecl("sk_config_set_overflow")
@@ -284,12 +281,12 @@ public func skConfigSetCreditPrices(_ handle: OpaquePointer?, _ perMessage: Doub
 
 // MARK: - Subscriptions
 
-/// A C subscription as a Swift one; the error message when it is not valid.
 /// A message for the caller, as an error (for `Result`).
 struct ABIError: Error {
     let message: String
 }
 
+/// A C subscription as a Swift one; the error message when it is not valid.
 func subscription(_ s: sk_subscription) -> Result<Subscription, ABIError> {
     guard let channel = Channel(cChannel: s.channel) else { return .failure(ABIError(message: "unknown channel \(s.channel.rawValue)")) }
     let interval = s.interval.map { String(cString: $0) }

@@ -67,6 +67,17 @@ final class Arena {
         return sk_str(ptr: dst.assumingMemoryBound(to: CChar.self), len: n)
     }
 
+    /// A text slice of a frame as a C view: in place in `bytes` when it has no escapes; otherwise its decoded text,
+    /// copied here, and `outside` set to 1 (`sk_message.text_outside_raw`).
+    func view(_ slice: TextSlice, in bytes: UnsafeRawBufferPointer, outside: inout Int32) -> sk_str {
+        if slice.hasEscapes {
+            outside = 1
+            return self.copy(slice.string(in: bytes))
+        }
+        let base = bytes.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
+        return sk_str(ptr: base + slice.offset, len: slice.count)
+    }
+
     /// Forgets everything; keeps the first chunk for the next batch.
     func reset() {
         while self.chunks.count > 1 {
@@ -253,13 +264,7 @@ final class CClient: @unchecked Sendable {
                 let arena = self.arena
                 var outside: Int32 = 0
                 m.channel = withUnsafeMutablePointer(to: &m.data) { out in
-                    fillCPayload(d.payload, into: out) { slice in
-                        if slice.hasEscapes {
-                            outside = 1
-                            return arena.copy(slice.string(in: bytes))
-                        }
-                        return sk_str(ptr: base + slice.offset, len: slice.count)
-                    }
+                    fillCPayload(d.payload, into: out) { arena.view($0, in: bytes, outside: &outside) }
                 }
                 m.text_outside_raw = outside
             }

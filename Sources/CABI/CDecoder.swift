@@ -81,22 +81,17 @@ private func fillDecoded(_ m: inout sk_message, _ d: CDecoder, _ raw: UnsafeRawB
     }
     let arena = d.arena
     var outside: Int32 = 0
-    func view(_ slice: TextSlice) -> sk_str {
-        if slice.hasEscapes {
-            outside = 1
-            return arena.copy(slice.string(in: raw))
-        }
-        return sk_str(ptr: base + slice.offset, len: slice.count)
-    }
     if let channel = f.channel {
-        m.channel = withUnsafeMutablePointer(to: &m.data) { fillCPayload(f.payload, into: $0, text: view) }
+        m.channel = withUnsafeMutablePointer(to: &m.data) {
+            fillCPayload(f.payload, into: $0) { arena.view($0, in: raw, outside: &outside) }
+        }
         m.subscription.channel = channel.cChannel
     }
     if let p = f.params {
         m.subscription.crypto_id = p.cryptoID ?? 0
         m.subscription.platform_id = p.platformID ?? 0
-        if let a = p.address { m.subscription.address = view(a) }
-        if let i = p.interval { m.subscription.interval = view(i) }
+        if let a = p.address { m.subscription.address = arena.view(a, in: raw, outside: &outside) }
+        if let i = p.interval { m.subscription.interval = arena.view(i, in: raw, outside: &outside) }
     }
     m.text_outside_raw = outside
 }

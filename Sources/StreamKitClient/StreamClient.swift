@@ -167,13 +167,10 @@ public final class StreamClient: Sendable {
         self.eventLoop.execute { core.value.driver.unsubscribe(subscriptions) }
     }
 
-    /// Unsubscribes from everything (without waiting for the acks).
+    /// Unsubscribes from everything (`unsubscribe_all` on each connection; without waiting for the acks).
     public func unsubscribeAll() {
         let core = self.core
-        self.eventLoop.execute {
-            let all = core.value.driver.pool.sessions.flatMap(\.subscriptions)
-            core.value.driver.unsubscribe(all)
-        }
+        self.eventLoop.execute { core.value.driver.unsubscribeAll() }
     }
 
     /// Takes events on a thread of your own (the C ABI and Python use it; async code iterates ``events``):

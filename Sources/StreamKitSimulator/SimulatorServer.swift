@@ -297,7 +297,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func emit(_ pushes: [(Subscription, String)], context: ChannelHandlerContext, flush: Bool = true) {
         var frames = pushes
         if self.configuration.ledger {
-            let now = Int64(NIODeadline.now().uptimeNanoseconds)
+            let now = Self.now().nanoseconds
             self.state.withLockedValue { s in
                 let event = s.nextEvent
                 s.nextEvent += 1
@@ -385,7 +385,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         self.tick?.cancel()
         self.context = nil
         self.state.withLockedValue { s in
-            if s.closedAt[self.number] == nil { s.closedAt[self.number] = Int64(NIODeadline.now().uptimeNanoseconds) }
+            if s.closedAt[self.number] == nil { s.closedAt[self.number] = Self.now().nanoseconds }
             s.live[ObjectIdentifier(self)] = nil
             if self.counted { s.perKey[self.key, default: 1] -= 1 }
         }
@@ -394,7 +394,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func channelInactive(context: ChannelHandlerContext) {
         self.tick?.cancel()
         self.state.withLockedValue { s in
-            if s.closedAt[self.number] == nil { s.closedAt[self.number] = Int64(NIODeadline.now().uptimeNanoseconds) }
+            if s.closedAt[self.number] == nil { s.closedAt[self.number] = Self.now().nanoseconds }
             if s.live.removeValue(forKey: ObjectIdentifier(self)) != nil, self.counted {
                 s.perKey[self.key, default: 1] -= 1
                 self.counted = false

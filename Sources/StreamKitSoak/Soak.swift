@@ -444,7 +444,6 @@ final class Runner: Sendable {
         let ledger = self.sim.ledger()
         let o = self.observed.withLockedValue { $0 }
         let s = self.session
-        report.framesPushed = ledger.entries.indices.filter { ledger.keys[ledger.entries[$0].connection] == "soak" }.count
         report.repeatsSent = ledger.repeats
         report.gapMarkers = o.gapMarkers
         report.reconnects = o.reconnects.count
@@ -457,6 +456,7 @@ final class Runner: Sendable {
         var streams: [StreamKey: [Int]] = [:]
         // The main client's pushes only (the probes' connections end with a fatal code by design).
         for (seq, e) in ledger.entries.enumerated() where ledger.keys[e.connection] == "soak" {
+            report.framesPushed += 1
             events.insert(e.event)
             streams[StreamKey(connection: e.connection, subscription: e.subscription), default: []].append(seq)
             delivered[e.event, default: 0] += seq < o.delivered.count ? Int(o.delivered[seq]) : 0

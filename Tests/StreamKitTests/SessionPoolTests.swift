@@ -51,6 +51,31 @@ import Testing
         #expect(pool.connection(of: .cryptoLatestPrice(250)) == 2)
     }
 
+    /// Unsubscribing from everything sends one `unsubscribe_all` per open connection and, once acked, leaves
+    /// nothing subscribed anywhere; the same ids can be subscribed again.
+    @Test func unsubscribeAllEmptiesEveryConnection() throws {
+        var pool = SessionPool(seed: 1)
+        let now = Instant(nanoseconds: 0)
+        var frame = DecodedFrame()
+        let subs = (1...150).map { Subscription.cryptoLatestPrice(Int64($0)) }
+        try pool.subscribe(subs, now: now)
+        pool.start(now: now)
+        _ = Self.drain(&pool)
+        for c in 0..<2 { pool.handleConnected(connection: c, now: now) }
+        Self.ack(&pool, Self.drain(&pool).sent, now: now, frame: &frame)
+        _ = Self.drain(&pool)
+        pool.unsubscribeAll(now: now)
+        let sent = Self.drain(&pool).sent
+        #expect(sent.map(\.connection).sorted() == [0, 1])
+        #expect(sent.allSatisfy { $0.text.contains(#""method":"unsubscribe_all""#) })
+        Self.ack(&pool, sent, now: now, frame: &frame)
+        let removed = Self.drain(&pool).events.filter { if case .unsubscribed = $0.1 { true } else { false } }
+        #expect(removed.count == 150)
+        #expect(pool.sessions.allSatisfy { $0.subscriptions.isEmpty })
+        #expect(pool.connection(of: .cryptoLatestPrice(1)) == nil)
+        #expect(try pool.subscribe([.cryptoLatestPrice(1)], now: now) == [.cryptoLatestPrice(1)])
+    }
+
     /// Past capacity fails up front: nothing added, nothing sent.
     @Test func pastCapacityFailsBeforeAnythingIsSent() throws {
         var pool = SessionPool(seed: 1)

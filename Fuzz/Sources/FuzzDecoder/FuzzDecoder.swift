@@ -4,6 +4,7 @@
 // libFuzzer entry point: one input = one frame. Every decoding path must return a value or a typed error, never
 // trap, and never read outside the input (AddressSanitizer checks that).
 
+import FuzzDriver
 import StreamKit
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -31,16 +32,7 @@ public func fuzzDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 // SwiftPM links an executable's entry point as `FuzzDecoder_main`; hand it to libFuzzer's driver.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzDecoder_main")
 public func fuzzDecoderMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector, fuzzDecoder)
+    runFuzzer(argc, argv, fuzzDecoder)
 }

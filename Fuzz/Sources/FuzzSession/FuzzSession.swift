@@ -6,6 +6,7 @@
 // timeouts, subscribes, unsubscribes, pauses, stops, in any order. The engine must never trap, its deadlines
 // must never be in the past after `handleTimeout`, and its queues must stay bounded.
 
+import FuzzDriver
 import StreamKit
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -66,16 +67,7 @@ public func fuzzSession(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
 }
 
 // SwiftPM links an executable's entry point as `FuzzSession_main`; hand it to libFuzzer's driver.
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>, Int) -> CInt
-) -> CInt
-
 @_cdecl("FuzzSession_main")
 public func fuzzSessionMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var count = argc
-    var vector = argv
-    return LLVMFuzzerRunDriver(&count, &vector, fuzzSession)
+    runFuzzer(argc, argv, fuzzSession)
 }

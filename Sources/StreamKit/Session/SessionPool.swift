@@ -134,6 +134,12 @@ public struct SessionPool: Sendable {
         for (c, subs) in byConnection { self.sessions[c].unsubscribe(subs, now: now) }
     }
 
+    /// Removes every subscription (`unsubscribe_all` on each open connection).
+    public mutating func unsubscribeAll(now: Instant) {
+        self.owner.removeAll(keepingCapacity: true)
+        for i in self.sessions.indices { self.sessions[i].unsubscribeAll(now: now) }
+    }
+
     // MARK: - Inputs per connection
 
     public mutating func handleConnected(connection: Int, now: Instant) {

@@ -90,6 +90,11 @@ final class Driver {
         self.pump()
     }
 
+    func unsubscribeAll() {
+        self.pool.unsubscribeAll(now: Self.now())
+        self.pump()
+    }
+
     /// Stops (or resumes) reading from every connection: backpressure for a consumer with the `block` overflow
     /// policy. The sessions suspend their keep-alive and liveness timers meanwhile.
     func setReading(paused: Bool) {

@@ -137,6 +137,14 @@ def test_errors_are_typed(sim):
         c.subscribe("market@crypto_latest_price", crypto_ids=[1])
     for cls in (streamkit.MisuseError, streamkit.CapacityError, streamkit.FatalError, streamkit.TLSError):
         assert issubclass(cls, streamkit.StreamKitError)
+    # One class per status of the C library, each carrying its status, none left to the generic class.
+    from streamkit._native import lib
+    from streamkit.errors import error_for
+    statuses = [s for s in range(1, 64) if lib.sk_status_string(s) != b"unknown status"]
+    assert statuses == list(range(1, 13))
+    for status in statuses:
+        err = error_for(status, "x")
+        assert type(err) is not streamkit.StreamKitError and err.status == status
 
 
 def test_refused_key_ends_in_one_fatal_error(sim):
