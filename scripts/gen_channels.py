@@ -399,9 +399,12 @@ def gen_payload_enum():
     L.append("}")
     L.append("")
     L.append("/// One payload slot per channel, so a frame decodes into its channel's struct in place.")
+    L.append("@usableFromInline")
     L.append("struct PayloadSlots: Sendable {")
     for p in PAYLOADS:
-        L.append(f"    var {p.channel_case} = {p.type}()")
+        L.append(f"    @usableFromInline var {p.channel_case} = {p.type}()")
+    L.append("")
+    L.append("    @usableFromInline init() {}")
     L.append("")
     L.append("    /// Resets the slot of `channel` and decodes the payload object at `start` into it.")
     L.append("    /// Returns the offset just past the object.")
@@ -427,7 +430,7 @@ def gen_payload_enum():
     L.append("extension DecodedFrame {")
     for p in PAYLOADS:
         L.append(f"    /// The `{p.channel}` payload, when this is a data frame of that channel.")
-        L.append(f"    public var {p.channel_case}: {p.type}? {{")
+        L.append(f"    @inlinable public var {p.channel_case}: {p.type}? {{")
         L.append(f"        self.kind == .data && self.channel == .{p.channel_case} ? self.slots.{p.channel_case} : nil")
         L.append("    }")
         L.append("")

@@ -51,6 +51,34 @@ import Testing
         #expect(s.t0s.map { $0.hasEscapes } == true)
     }
 
+    /// Keys of 8 to 16 bytes (matched as two words) are found plain, escaped, spaced and at the very end of the
+    /// frame; keys that only share their first 8 or 15 bytes with a known key are unknown keys, not that key.
+    @Test func longKeys() throws {
+        let frames = [
+            #"{"type":"ack","id":1,"code":0,"params":{"platform_id":14,"interval":"1m"},"sub_count":2,"sub_limit":100,"duplicate":true}"#,
+            #"{"type":"ack","id":1,"code":0,"params":{"platform\u005fid":14,"interva\u006c":"1m"},"sub\u005fcount":2,"sub_limit":100,"duplicat\u0065":true}"#,
+            #"{ "type" : "ack", "id":1, "code":0, "params" : { "platform_id" : 14 , "interval" : "1m" }, "sub_count" : 2, "sub_limit":100, "duplicate" : true }"#,
+            #"{"type":"ack","id":1,"code":0,"params":{"interval":"1m","platform_id":14},"sub_limit":100,"duplicate":true,"sub_count":2}"#,
+        ]
+        for text in frames {
+            guard case .ack(let a) = try decode(text).frame else { Issue.record("not an ack: \(text)"); continue }
+            #expect(a.params?.platformID == 14, "\(text)")
+            #expect(a.params?.interval != nil, "\(text)")
+            #expect(a.subCount == 2 && a.subLimit == 100 && a.duplicate, "\(text)")
+            #expect(a.params?.unknownKeyCount == 0, "\(text)")
+        }
+        let welcome = try decode(#"{"type":"welcome","ping_interval_ms":30000}"#)
+        guard case .welcome(let w) = welcome.frame else { Issue.record("not a welcome"); return }
+        #expect(w.pingIntervalMS == 30000)
+        let nearMisses = try decode(
+            #"{"type":"ack","params":{"platform_idx":1,"platform_i":2,"crypto_ids_":[3],"pool_address2":"x"},"sub_counts":2}"#
+        )
+        guard case .ack(let n) = nearMisses.frame else { Issue.record("not an ack"); return }
+        #expect(n.params?.platformID == nil && n.params?.cryptoID == nil && n.params?.address == nil)
+        #expect(n.params?.unknownKeyCount == 4)
+        #expect(n.subCount == nil)
+    }
+
     /// Raw UTF-8 in strings is kept as is.
     @Test func rawUTF8() throws {
         let m = try decode(

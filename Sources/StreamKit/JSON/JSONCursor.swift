@@ -13,17 +13,22 @@
 // Work is bounded: every loop advances at least one byte, nesting is limited by `maxDepth`, and every read is
 // bounds-checked against `count`, so no input can trap, loop forever, or read outside the frame.
 
-/// A key as seen by a payload decoder: its slice plus, for keys of 1 to 8 bytes, the bytes packed into an integer.
+/// A key as seen by a payload decoder: its slice plus, for keys of 1 to 8 bytes, the bytes packed into an integer
+/// (for keys of 9 to 16 bytes, into two).
 @usableFromInline
 struct JSONKey {
     @usableFromInline let slice: TextSlice
     /// The key's bytes (after resolving escapes) little-endian in a `UInt64`, or 0 when the key is longer than
     /// 8 bytes or contains a NUL. Match it against constants such as `0x7374` for `"ts"`.
     @usableFromInline let packed: UInt64
+    /// For a key of 9 to 16 bytes (escapes resolved, no NUL): its first 8 bytes and the rest, little-endian;
+    /// (0, 0) otherwise. Match the pair against constants, as `packed`.
+    @usableFromInline let long: (low: UInt64, high: UInt64)
 
-    @inlinable init(slice: TextSlice, packed: UInt64) {
+    @inlinable init(slice: TextSlice, packed: UInt64, long: (low: UInt64, high: UInt64) = (0, 0)) {
         self.slice = slice
         self.packed = packed
+        self.long = long
     }
 }
 
@@ -73,6 +78,20 @@ struct JSONCursor {
         DecodeError(i >= self.count ? .unexpectedEnd : .unexpectedByte, at: min(i, self.count))
     }
 
+    /// In eight key bytes (little-endian): the index of the first quote, and of the first byte that cannot be
+    /// part of a plain key (a backslash, a control or a non-ASCII byte); 8 for none.
+    @inlinable @inline(__always)
+    static func plainKeyWord(_ w: UInt64) -> (quote: Int, special: Int) {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let high: UInt64 = 0x8080_8080_8080_8080
+        let quote = w ^ (ones &* 0x22)
+        let quoteBits = (quote &- ones) & ~quote & high
+        let slash = w ^ (ones &* 0x5C)
+        let otherBits = (((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w) | w) & high
+        // Borrows can set spurious bits only above a true match, so the lowest set bit is exact.
+        return (quoteBits.trailingZeroBitCount &>> 3, otherBits.trailingZeroBitCount &>> 3)
+    }
+
     // MARK: - Objects and arrays
 
     /// Walks an object's members. `start` is the offset of `{`.
@@ -95,24 +114,29 @@ struct JSONCursor {
         if self.base[i] == UInt8(ascii: "}") { return i &+ 1 }
         while true {
             guard i < self.count, self.base[i] == UInt8(ascii: "\"") else { throw self.fail(i) }
-            // Fast path for the compact frames the server sends: a key of at most 7 plain bytes followed
-            // directly by ':' and a value, all found in one 8-byte load.
-            if i &+ 10 <= self.count {
+            // Fast path for the compact frames the server sends: a key of at most 15 plain bytes followed
+            // directly by ':' and a value, found in one or two 8-byte loads.
+            if i &+ 18 <= self.count {
                 let w = UnsafeRawPointer(self.base + (i &+ 1)).loadUnaligned(as: UInt64.self)
-                let ones: UInt64 = 0x0101_0101_0101_0101
-                let high: UInt64 = 0x8080_8080_8080_8080
-                let quote = w ^ (ones &* 0x22)
-                let quoteBits = (quote &- ones) & ~quote & high
-                let slash = w ^ (ones &* 0x5C)
-                let otherBits = (((slash &- ones) & ~slash) | ((w &- ones &* 0x20) & ~w) | w) & high
-                let n = quoteBits.trailingZeroBitCount &>> 3  // key length when a quote is in the word
-                // The quote must come before any escape, control or non-ASCII byte, and ':' right after it.
-                if quoteBits != 0 && (otherBits == 0 || otherBits.trailingZeroBitCount &>> 3 > n) && n > 0
-                    && self.base[i &+ 1 &+ n &+ 1] == UInt8(ascii: ":")
-                {
-                    let packed = w & ((1 << (UInt64(n) &* 8)) &- 1)
-                    let key = JSONKey(slice: TextSlice(offset: i &+ 1, count: n, hasEscapes: false), packed: packed)
-                    var v = i &+ n &+ 3
+                var (quoteAt, plain) = Self.plainKeyWord(w)
+                var key: JSONKey? = nil
+                if quoteAt < plain && quoteAt > 0 {
+                    // 1 to 7 bytes.
+                    let packed = w & ((1 << (UInt64(quoteAt) &* 8)) &- 1)
+                    key = JSONKey(slice: TextSlice(offset: i &+ 1, count: quoteAt, hasEscapes: false), packed: packed)
+                } else if quoteAt == 8 && plain == 8 {
+                    // 8 to 15 bytes: the second word holds the rest and the closing quote.
+                    let w2 = UnsafeRawPointer(self.base + (i &+ 9)).loadUnaligned(as: UInt64.self)
+                    let (q2, p2) = Self.plainKeyWord(w2)
+                    if q2 < p2 {
+                        quoteAt = 8 &+ q2
+                        let high = w2 & ((1 << (UInt64(q2) &* 8)) &- 1)
+                        let slice = TextSlice(offset: i &+ 1, count: quoteAt, hasEscapes: false)
+                        key = q2 == 0 ? JSONKey(slice: slice, packed: w) : JSONKey(slice: slice, packed: 0, long: (w, high))
+                    }
+                }
+                if let key, self.base[i &+ 1 &+ quoteAt &+ 1] == UInt8(ascii: ":") {
+                    var v = i &+ quoteAt &+ 3
                     if v < self.count && self.base[v] <= 0x20 { v = self.skipWhitespace(v) }
                     guard v < self.count else { throw DecodeError(.unexpectedEnd, at: v) }
                     i = try body(key, v)
@@ -264,37 +288,34 @@ struct JSONCursor {
     @inlinable @inline(__always)
     func scanKey(_ start: Int) throws(DecodeError) -> (key: JSONKey, end: Int) {
         let (slice, end) = try self.scanString(start)
+        if slice.hasEscapes { return (self.packEscapedKey(slice), end) }
         let n = slice.count
-        var packed: UInt64 = 0
-        if slice.hasEscapes {
-            packed = self.packEscapedKey(slice)
-        } else if n <= 8 {
-            let o = slice.offset
-            if o &+ 8 <= self.count {
-                let w = UnsafeRawPointer(self.base + o).loadUnaligned(as: UInt64.self)
-                packed = n == 8 ? w : w & ((1 << (UInt64(n) &* 8)) &- 1)
-            } else {
-                var k = 0
-                while k < n {
-                    packed |= UInt64(self.base[o &+ k]) << (UInt64(k) &* 8)
-                    k &+= 1
-                }
-            }
+        guard n <= 16 else { return (JSONKey(slice: slice, packed: 0), end) }
+        var low: UInt64 = 0
+        var high: UInt64 = 0
+        var k = 0
+        while k < n {
+            let b = UInt64(self.base[slice.offset &+ k])
+            if b == 0 { return (JSONKey(slice: slice, packed: 0), end) }
+            if k < 8 { low |= b << (UInt64(k) &* 8) } else { high |= b << (UInt64(k &- 8) &* 8) }
+            k &+= 1
         }
-        return (JSONKey(slice: slice, packed: packed), end)
+        return (n <= 8 ? JSONKey(slice: slice, packed: low) : JSONKey(slice: slice, packed: 0, long: (low, high)), end)
     }
 
+    /// A key with escapes, resolved and packed (rare: the server sends none).
     @usableFromInline @inline(never)
-    func packEscapedKey(_ slice: TextSlice) -> UInt64 {
+    func packEscapedKey(_ slice: TextSlice) -> JSONKey {
         let text = slice.string(in: self.buffer)
-        var packed: UInt64 = 0
+        var low: UInt64 = 0
+        var high: UInt64 = 0
         var k: UInt64 = 0
         for b in text.utf8 {
-            guard k < 8, b != 0 else { return 0 }
-            packed |= UInt64(b) << (k * 8)
+            guard k < 16, b != 0 else { return JSONKey(slice: slice, packed: 0) }
+            if k < 8 { low |= UInt64(b) << (k * 8) } else { high |= UInt64(b) << ((k - 8) * 8) }
             k += 1
         }
-        return packed
+        return k <= 8 ? JSONKey(slice: slice, packed: low) : JSONKey(slice: slice, packed: 0, long: (low, high))
     }
 
     @usableFromInline @inline(never)

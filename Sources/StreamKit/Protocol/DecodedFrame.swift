@@ -55,7 +55,7 @@ public struct DecodedFrame: Sendable {
     /// Where the raw `data` object is.
     public internal(set) var payloadRegion: JSONRegion?
 
-    var slots = PayloadSlots()
+    @usableFromInline var slots = PayloadSlots()
 
     /// An empty frame, ready to decode into.
     public init() {}

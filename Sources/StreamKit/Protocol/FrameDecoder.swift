@@ -150,14 +150,14 @@ public struct FrameDecoder: Sendable {
                 f.status = s
                 return e
             case 0:
-                switch k.slice.count {
-                case 16 where c.slice(k.slice, equals: "ping_interval_ms"):
+                switch k.long {
+                case (0x746E_695F_676E_6970, 0x736D_5F6C_6176_7265):  // "ping_interval_ms"
                     return try FrameDecoder.optionalInt(c, v, &f.pingIntervalMS, key: "ping_interval_ms")
-                case 9 where c.slice(k.slice, equals: "sub_count"):
+                case (0x6E75_6F63_5F62_7573, 0x74):  // "sub_count"
                     return try FrameDecoder.optionalInt(c, v, &f.subCount, key: "sub_count")
-                case 9 where c.slice(k.slice, equals: "sub_limit"):
+                case (0x696D_696C_5F62_7573, 0x74):  // "sub_limit"
                     return try FrameDecoder.optionalInt(c, v, &f.subLimit, key: "sub_limit")
-                case 9 where c.slice(k.slice, equals: "duplicate"):
+                case (0x7461_6369_6C70_7564, 0x65):  // "duplicate"
                     var present: UInt64 = 0
                     var nulls: UInt64 = 0
                     return try c.readBool(v, into: &f.duplicate, bit: 1, present: &present, nulls: &nulls, key: "duplicate")
@@ -273,14 +273,14 @@ public struct FrameDecoder: Sendable {
             case 0x6C61_7672_6574_6E69:  // "interval"
                 return try optionalText(c, w, &p.interval, key: "interval")
             case 0:
-                switch k.slice.count {
-                case 11 where c.slice(k.slice, equals: "platform_id"):
+                switch k.long {
+                case (0x6D72_6F66_7461_6C70, 0x64_695F):  // "platform_id"
                     return try optionalInt(c, w, &p.platformID, key: "platform_id")
-                case 10 where c.slice(k.slice, equals: "crypto_ids"):
+                case (0x695F_6F74_7079_7263, 0x7364):  // "crypto_ids"
                     return try decodeTarget(c, w, .cryptoIDs, &p)
-                case 12 where c.slice(k.slice, equals: "pool_address"):
+                case (0x6464_615F_6C6F_6F70, 0x7373_6572):  // "pool_address"
                     return try decodeTarget(c, w, .poolAddress, &p)
-                case 14 where c.slice(k.slice, equals: "wallet_address"):
+                case (0x615F_7465_6C6C_6177, 0x7373_6572_6464):  // "wallet_address"
                     return try decodeTarget(c, w, .walletAddress, &p)
                 default:
                     p.unknownKeyCount &+= 1
@@ -334,8 +334,8 @@ public struct FrameDecoder: Sendable {
             case 0x7972_6F67_6574_6163:  // "category"
                 return try optionalText(c, w, &s.category, key: "category")
             case 0:
-                switch k.slice.count {
-                case 10 where c.slice(k.slice, equals: "error_code"):
+                switch k.long {
+                case (0x6F63_5F72_6F72_7265, 0x6564):  // "error_code"
                     // A string ("2401") in the official example, a number in some clients: accept both. Anything
                     // else leaves the code unknown rather than losing the error frame.
                     var code: Int64? = nil
@@ -346,11 +346,11 @@ public struct FrameDecoder: Sendable {
                     } catch where error.code == .typeMismatch || error.code == .invalidNumber {
                         return try c.skipValue(w, depth: 3)
                     }
-                case 13 where c.slice(k.slice, equals: "error_message"):
+                case (0x656D_5F72_6F72_7265, 0x65_6761_7373):  // "error_message"
                     return try optionalText(c, w, &s.errorMessage, key: "error_message")
-                case 12 where c.slice(k.slice, equals: "error_detail"):
+                case (0x6564_5F72_6F72_7265, 0x6C69_6174):  // "error_detail"
                     return try optionalText(c, w, &s.errorDetail, key: "error_detail")
-                case 9 where c.slice(k.slice, equals: "timestamp"):
+                case (0x6D61_7473_656D_6974, 0x70):  // "timestamp"
                     return try optionalText(c, w, &s.timestamp, key: "timestamp")
                 default:
                     return try c.skipValue(w, depth: 3)

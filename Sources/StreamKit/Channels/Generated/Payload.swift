@@ -64,17 +64,20 @@ public enum Payload: Sendable {
 }
 
 /// One payload slot per channel, so a frame decodes into its channel's struct in place.
+@usableFromInline
 struct PayloadSlots: Sendable {
-    var cryptoLatestPrice = CryptoLatestPrice()
-    var tokenAggEvent = TokenAggEvent()
-    var transaction = Transaction()
-    var liquidityEvent = LiquidityEvent()
-    var kline = Kline()
-    var tokenMetric = TokenMetric()
-    var poolMetric = PoolMetric()
-    var uniqueTrader = UniqueTrader()
-    var holdersMetrics = HoldersMetrics()
-    var holderWalletUpdate = HolderWalletUpdate()
+    @usableFromInline var cryptoLatestPrice = CryptoLatestPrice()
+    @usableFromInline var tokenAggEvent = TokenAggEvent()
+    @usableFromInline var transaction = Transaction()
+    @usableFromInline var liquidityEvent = LiquidityEvent()
+    @usableFromInline var kline = Kline()
+    @usableFromInline var tokenMetric = TokenMetric()
+    @usableFromInline var poolMetric = PoolMetric()
+    @usableFromInline var uniqueTrader = UniqueTrader()
+    @usableFromInline var holdersMetrics = HoldersMetrics()
+    @usableFromInline var holderWalletUpdate = HolderWalletUpdate()
+
+    @usableFromInline init() {}
 
     /// Resets the slot of `channel` and decodes the payload object at `start` into it.
     /// Returns the offset just past the object.
@@ -133,52 +136,52 @@ struct PayloadSlots: Sendable {
 
 extension DecodedFrame {
     /// The `market@crypto_latest_price` payload, when this is a data frame of that channel.
-    public var cryptoLatestPrice: CryptoLatestPrice? {
+    @inlinable public var cryptoLatestPrice: CryptoLatestPrice? {
         self.kind == .data && self.channel == .cryptoLatestPrice ? self.slots.cryptoLatestPrice : nil
     }
 
     /// The `onchain@token_agg_event` payload, when this is a data frame of that channel.
-    public var tokenAggEvent: TokenAggEvent? {
+    @inlinable public var tokenAggEvent: TokenAggEvent? {
         self.kind == .data && self.channel == .tokenAggEvent ? self.slots.tokenAggEvent : nil
     }
 
     /// The `onchain@transaction` payload, when this is a data frame of that channel.
-    public var transaction: Transaction? {
+    @inlinable public var transaction: Transaction? {
         self.kind == .data && self.channel == .transaction ? self.slots.transaction : nil
     }
 
     /// The `onchain@liquidity_event` payload, when this is a data frame of that channel.
-    public var liquidityEvent: LiquidityEvent? {
+    @inlinable public var liquidityEvent: LiquidityEvent? {
         self.kind == .data && self.channel == .liquidityEvent ? self.slots.liquidityEvent : nil
     }
 
     /// The `onchain@kline` payload, when this is a data frame of that channel.
-    public var kline: Kline? {
+    @inlinable public var kline: Kline? {
         self.kind == .data && self.channel == .kline ? self.slots.kline : nil
     }
 
     /// The `onchain@token_metric` payload, when this is a data frame of that channel.
-    public var tokenMetric: TokenMetric? {
+    @inlinable public var tokenMetric: TokenMetric? {
         self.kind == .data && self.channel == .tokenMetric ? self.slots.tokenMetric : nil
     }
 
     /// The `onchain@pool_metric` payload, when this is a data frame of that channel.
-    public var poolMetric: PoolMetric? {
+    @inlinable public var poolMetric: PoolMetric? {
         self.kind == .data && self.channel == .poolMetric ? self.slots.poolMetric : nil
     }
 
     /// The `onchain@unique_trader` payload, when this is a data frame of that channel.
-    public var uniqueTrader: UniqueTrader? {
+    @inlinable public var uniqueTrader: UniqueTrader? {
         self.kind == .data && self.channel == .uniqueTrader ? self.slots.uniqueTrader : nil
     }
 
     /// The `onchain@holders_metrics` payload, when this is a data frame of that channel.
-    public var holdersMetrics: HoldersMetrics? {
+    @inlinable public var holdersMetrics: HoldersMetrics? {
         self.kind == .data && self.channel == .holdersMetrics ? self.slots.holdersMetrics : nil
     }
 
     /// The `onchain@holder_wallet_update` payload, when this is a data frame of that channel.
-    public var holderWalletUpdate: HolderWalletUpdate? {
+    @inlinable public var holderWalletUpdate: HolderWalletUpdate? {
         self.kind == .data && self.channel == .holderWalletUpdate ? self.slots.holderWalletUpdate : nil
     }
 }
