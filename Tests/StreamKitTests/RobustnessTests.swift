@@ -162,6 +162,17 @@ import Testing
             if case .cryptoLatestPrice(let x) = $0 { x } else { nil }
         }
         #expect(q.cid == 1 && q.p == 81187.93284788371 && d.ts == 1 && d.params.cryptoID == 1)
+        // Integer fields written as integral numbers of another shape.
+        let shapes = try decode(
+            #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1e3,"p":1},"ts":17.0E2}"#
+        )
+        let (d2, q2) = try payload(shapes, CryptoLatestPrice.self) {
+            if case .cryptoLatestPrice(let x) = $0 { x } else { nil }
+        }
+        #expect(q2.cid == 1000 && d2.ts == 1700)
+        #expect(throws: DecodeError.self) {
+            try FrameDecoder().decode(#"{"type":"data","channel":"market@crypto_latest_price","data":{"cid":"1.5","p":1}}"#)
+        }
     }
 
     // MARK: - Malformed input

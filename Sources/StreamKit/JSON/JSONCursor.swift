@@ -438,8 +438,32 @@ struct JSONCursor {
 
     /// Reads an integer field. Accepts an integer literal, a number with an exactly integral value within
     /// `Int64` (such as `1e3`), `null`, or a string holding such a number.
+    ///
+    /// Only an integer literal is read inline; everything else (and every error) is one call away, which keeps
+    /// the payload decoders small enough to share the instruction cache when channels interleave.
     @inlinable @inline(__always)
     func readInt(
+        _ i: Int,
+        into value: inout Int64,
+        bit: UInt64,
+        present: inout UInt64,
+        nulls: inout UInt64,
+        key: StaticString
+    ) throws(DecodeError) -> Int {
+        let b = self.base[i]
+        if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
+            var n = ParsedNumber()
+            if NumberParser.parse(self.base, start: i, limit: self.count, into: &n), n.isInteger {
+                value = n.integer
+                present |= bit
+                return n.end
+            }
+        }
+        return try self.readIntSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, key: key)
+    }
+
+    @usableFromInline @inline(never)
+    func readIntSlow(
         _ i: Int,
         into value: inout Int64,
         bit: UInt64,
