@@ -6,7 +6,8 @@
 // `JSONCursor` is the zero-copy key scanner. It walks a frame's bytes once, from left to right, validating the
 // JSON grammar as it goes, and hands each object member to the caller as (key, offset of the value). The caller
 // (a schema-specialised payload decoder) recognises the key by comparing it as one integer (keys of up to 8
-// bytes are packed little-endian into a `UInt64`; the wire's short keys all fit), reads the value with one of
+// bytes are packed little-endian into a `UInt64`; the wire's short keys all fit; the envelope's longer keys, up
+// to 16 bytes, are compared as two), reads the value with one of
 // the typed `read*` functions, or skips it with `skipValue`. Nothing is copied: strings become `TextSlice`s
 // (offset, length, "has escapes"), numbers are converted in place by `NumberParser`.
 //
