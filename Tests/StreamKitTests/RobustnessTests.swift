@@ -51,8 +51,8 @@ import Testing
         #expect(s.t0s.map { $0.hasEscapes } == true)
     }
 
-    /// Keys of 8 to 16 bytes (matched as two words) are found plain, escaped, spaced and at the very end of the
-    /// frame; keys that only share their first 8 or 15 bytes with a known key are unknown keys, not that key.
+    /// Keys of 8 to 16 bytes (one word exactly, or two) are found plain, escaped, spaced and in any order; keys
+    /// that only share a prefix with a known key are unknown keys, not that key.
     @Test func longKeys() throws {
         let frames = [
             #"{"type":"ack","id":1,"code":0,"params":{"platform_id":14,"interval":"1m"},"sub_count":2,"sub_limit":100,"duplicate":true}"#,
