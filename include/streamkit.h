@@ -264,7 +264,9 @@ sk_status sk_client_unsubscribe_all(sk_client *client);
 /* Takes up to `max` messages into the caller's array, waiting up to timeout_ms (< 0: forever; 0: no wait) for
 ** the first; *count says how many. Returns SK_OK (with *count possibly 0 after a timeout), or SK_STOPPED once the
 ** client stopped and every message was taken. Blocks without holding any lock the other functions need.
-** The messages stay valid until the next sk_client_poll() or sk_client_free(). SK_MISUSE with a callback set. */
+** The messages stay valid until the next sk_client_poll() or sk_client_free(). The raw frames of one poll's data
+** messages lie back to back, in order, in one block (from the first one's raw.ptr to the last one's raw.ptr +
+** raw.len): one copy keeps them all. SK_MISUSE with a callback set. */
 sk_status sk_client_poll(sk_client *client, sk_message *out, size_t max, size_t *count, int timeout_ms);
 
 /* Counters of a client. */

@@ -92,6 +92,34 @@ final class Arena {
     }
 }
 
+/// The block a poll copies its data messages' frames into, back to back (grown as needed, reused by the next
+/// poll).
+final class FrameBlock {
+    private var base: UnsafeMutableRawPointer?
+    private var capacity = 0
+
+    /// Makes room for `count` bytes (plus padding for word-at-a-time readers).
+    func reserve(_ count: Int) {
+        let needed = count + 16
+        guard needed > self.capacity else { return }
+        self.base?.deallocate()
+        self.capacity = Swift.max(needed, 2 * self.capacity, 64 << 10)
+        self.base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
+    }
+
+    /// Copies `bytes` to offset `at` (within the reserved room) and returns the copy.
+    func store(_ bytes: UnsafeRawBufferPointer, at: Int) -> UnsafeRawBufferPointer {
+        guard let base = self.base, let src = bytes.baseAddress, bytes.count > 0 else {
+            return UnsafeRawBufferPointer(start: self.base, count: 0)
+        }
+        precondition(at + bytes.count <= self.capacity, "FrameBlock.store: beyond the reserved room")
+        (base + at).copyMemory(from: src, byteCount: bytes.count)
+        return UnsafeRawBufferPointer(start: base + at, count: bytes.count)
+    }
+
+    deinit { self.base?.deallocate() }
+}
+
 // MARK: - Client
 
 final class CClient: @unchecked Sendable {
@@ -109,6 +137,7 @@ final class CClient: @unchecked Sendable {
     // Owned by the polling thread (one at a time) or the delivery thread.
     private var batch: [StreamEvent] = []
     private let arena = Arena()
+    private let frames = FrameBlock()
     private var polling = false  // guarded by `lock`
 
     init(client: StreamClient) {
@@ -233,41 +262,47 @@ final class CClient: @unchecked Sendable {
         }
         if busy { return self.fail(SK_MISUSE, "sk_client_poll: another thread is polling this client") }
         defer { self.lock.withLock { self.polling = false } }
-        // The previous batch's messages (and the memory they point into) are released only now.
-        self.batch.removeAll(keepingCapacity: true)
+        // The previous batch's memory is reused only now.
         self.arena.reset()
         let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)
+        // The data messages' frames go back to back into one block, so a binding copies a batch's frames at once.
+        var total = 0
+        for e in self.batch {
+            if case .message(let m, _) = e { total += m.bytes.count }
+        }
+        self.frames.reserve(total)
+        var at = 0
         for i in self.batch.indices {
-            self.fill(&out[i], self.batch[i])  // fill starts from a zeroed message
+            self.fill(&out[i], self.batch[i], frameAt: &at)  // fill starts from a zeroed message
         }
         count.pointee = self.batch.count
-        return done && self.batch.isEmpty ? SK_STOPPED : SK_OK
+        let stopped = done && self.batch.isEmpty
+        self.batch.removeAll(keepingCapacity: true)
+        return stopped ? SK_STOPPED : SK_OK
     }
 
     // MARK: Filling C messages
 
+    /// Fills a C message for a callback: its views point into the event's bytes (alive during the call).
     private func fill(_ m: inout sk_message, _ event: StreamEvent) {
+        if case .message(let message, let subscription) = event {
+            m = sk_message()
+            message.bytes.withUnsafeBytes { self.fillData(&m, message.frame, subscription, $0) }
+        } else {
+            var unused = 0
+            self.fill(&m, event, frameAt: &unused)
+        }
+    }
+
+    /// Fills a polled C message: a data message's frame is copied into `frames` at `at` (then advanced), and its
+    /// views point there, valid until the next poll.
+    private func fill(_ m: inout sk_message, _ event: StreamEvent, frameAt at: inout Int) {
         m = sk_message()
         switch event {
         case .message(let message, let subscription):
-            m.kind = Int32(SK_MESSAGE_DATA.rawValue)
-            if let subscription { m.subscription = self.view(subscription) }
-            // The message's bytes live in `batch` (or `events`) until the next poll: the views point into them.
-            message.bytes.withUnsafeBytes { bytes in
-                let base = bytes.baseAddress!.assumingMemoryBound(to: CChar.self)
-                m.raw = sk_str(ptr: base, len: bytes.count)
-                guard case .data(let d) = message.frame else { return }
-                if let ts = d.ts {
-                    m.has_ts = 1
-                    m.ts = ts
-                }
-                let arena = self.arena
-                var outside: Int32 = 0
-                m.channel = withUnsafeMutablePointer(to: &m.data) { out in
-                    fillCPayload(d.payload, into: out) { arena.view($0, in: bytes, outside: &outside) }
-                }
-                m.text_outside_raw = outside
-            }
+            let bytes = message.bytes.withUnsafeBytes { self.frames.store($0, at: at) }
+            at += bytes.count
+            self.fillData(&m, message.frame, subscription, bytes)
         case .dropped(let s, let n):
             m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
             m.event = Int32(SK_EVENT_DROPPED.rawValue)
@@ -279,6 +314,24 @@ final class CClient: @unchecked Sendable {
             m.connection = Int32(clamping: connection)
             self.fill(&m, e)
         }
+    }
+
+    private func fillData(_ m: inout sk_message, _ frame: ServerFrame, _ subscription: Subscription?, _ bytes: UnsafeRawBufferPointer) {
+        m.kind = Int32(SK_MESSAGE_DATA.rawValue)
+        if let subscription { m.subscription = self.view(subscription) }
+        let base = bytes.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
+        m.raw = sk_str(ptr: base, len: bytes.count)
+        guard case .data(let d) = frame else { return }
+        if let ts = d.ts {
+            m.has_ts = 1
+            m.ts = ts
+        }
+        let arena = self.arena
+        var outside: Int32 = 0
+        m.channel = withUnsafeMutablePointer(to: &m.data) { out in
+            fillCPayload(d.payload, into: out) { arena.view($0, in: bytes, outside: &outside) }
+        }
+        m.text_outside_raw = outside
     }
 
     private func fill(_ m: inout sk_message, _ e: SessionEvent) {

@@ -127,7 +127,8 @@ final class DeliveryQueue: @unchecked Sendable {
     private let lock = Mutex()
     private var blockedTakers = 0
     private var wakePending = false
-    private var slots = Deque<StreamEvent?>()
+    /// Each waiting item with its subscription's state (so taking it needs no lookup); `nil` is a dropped one.
+    private var slots = Deque<Slot?>()
     private var headSeq = 0
     private var live = 0
     private var finished = false
@@ -139,6 +140,11 @@ final class DeliveryQueue: @unchecked Sendable {
     private let defaultPolicy: OverflowPolicy
     /// Called (outside the lock, on the consumer's thread) when a `block` subscription has room again.
     private let onRoom: @Sendable () -> Void
+
+    struct Slot {
+        var event: StreamEvent
+        var state: SubState?
+    }
 
     final class SubState {
         var policy: OverflowPolicy
@@ -211,7 +217,7 @@ final class DeliveryQueue: @unchecked Sendable {
         switch st.policy {
         case .conflate:
             if let seq = st.waiting.last {
-                self.slots[seq - self.headSeq] = event
+                self.slots[seq - self.headSeq] = Slot(event: event, state: st)
                 st.coalesced += 1
                 self.lock.unlock()
                 return false
@@ -231,7 +237,7 @@ final class DeliveryQueue: @unchecked Sendable {
             }
         }
         st.waiting.append(self.headSeq + self.slots.count)
-        self.append(event)
+        self.append(event, st)
         self.wake(deferred: deferWake)
         return full
     }
@@ -362,8 +368,8 @@ final class DeliveryQueue: @unchecked Sendable {
         if let latencyMS { st.latency.record(latencyMS) }
     }
 
-    private func append(_ event: StreamEvent) {
-        self.slots.append(event)
+    private func append(_ event: StreamEvent, _ state: SubState? = nil) {
+        self.slots.append(Slot(event: event, state: state))
         self.live += 1
     }
 
@@ -393,20 +399,23 @@ final class DeliveryQueue: @unchecked Sendable {
 
     private func takeLocked() -> (Poll, room: Bool) {
         while let first = self.slots.first {
-            guard let event = first else {
+            guard let slot = first else {
                 self.slots.removeFirst()
                 self.headSeq += 1
                 continue
             }
+            let event = slot.event
             var room = false
-            if case .message(_, let s?) = event, let st = self.subs[s] {
-                if st.pendingDropped > 0 {
+            if let st = slot.state {
+                if st.pendingDropped > 0, case .message(_, let s?) = event {
                     let n = st.pendingDropped
                     st.pendingDropped = 0
                     return (.item(.dropped(s, count: n)), false)
                 }
                 if st.waiting.first == self.headSeq { st.waiting.removeFirst() }
-                if self.overfull.contains(s), st.waiting.count <= self.capacity / 2 {
+                if !self.overfull.isEmpty, case .message(_, let s?) = event, self.overfull.contains(s),
+                    st.waiting.count <= self.capacity / 2
+                {
                     self.overfull.remove(s)
                     room = self.overfull.isEmpty
                 }

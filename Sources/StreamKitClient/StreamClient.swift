@@ -40,7 +40,10 @@ public struct MessageView {
 }
 
 /// What a ``StreamClient`` reports, in order.
-public enum StreamEvent: Sendable {
+///
+/// `indirect`: an event is one reference, so queueing and taking it retains a box instead of copying the decoded
+/// frame (a payload can be a kilobyte).
+public indirect enum StreamEvent: Sendable {
     /// A lifecycle event of one connection (connecting, subscribed, stale, reconnecting, gap, fatal, ...).
     case session(SessionEvent, connection: Int)
     /// A data push, owned (its bytes copied once from the socket buffer).

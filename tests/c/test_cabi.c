@@ -264,10 +264,14 @@ static void test_every_channel(void) {
     CHECK(sk_client_start(client) == SK_OK);
     CHECK(sk_client_subscribe(client, subs, 10, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
     for (rounds = 0; rounds < 600 && !all; rounds++) {
+        const char *next_raw = NULL; /* a poll's frames lie back to back, in order */
         CHECK(sk_client_poll(client, batch, 64, &n, 100) == SK_OK);
         for (i = 0; i < n; i++) {
             const sk_message *msg = &batch[i];
             if (msg->kind != SK_MESSAGE_DATA) continue;
+            if (next_raw != NULL) CHECK(msg->raw.ptr == next_raw);
+            next_raw = msg->raw.ptr + msg->raw.len;
+            CHECK(msg->raw.len > 0 && msg->raw.ptr[0] == '{' && msg->raw.ptr[msg->raw.len - 1] == '}');
             CHECK(msg->channel >= 1 && msg->channel <= 10);
             if (msg->channel < 1 || msg->channel > 10) continue;
             seen[msg->channel] = 1;

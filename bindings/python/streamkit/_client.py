@@ -152,10 +152,9 @@ class Client:
                     raise FatalError(self._fatal.text)
                 raise StoppedError("the client has stopped")
             self._check(status)
-            items = convert(self._batch, self._count.value)
-        for item in items:
-            if item.kind == "fatal":
-                self._fatal = item
+            items, fatal = convert(self._batch, self._count.value)
+        if fatal is not None:
+            self._fatal = fatal
         return items
 
     def __iter__(self) -> Iterator[Union[Message, Event]]:

@@ -1,8 +1,9 @@
 """Messages and events as Python objects, built from the C structs a poll returns.
 
-A data message copies two things out of the native batch: the frame's bytes (``raw``) and the channel's payload
-struct (a few hundred bytes). Fields are read from that struct on access: nothing is parsed in Python, and text
-fields are sliced out of ``raw`` only when read.
+A poll's frames lie back to back in one native block (see ``sk_client_poll``): it is copied once per batch, and
+each message keeps its place in that copy (``raw`` is sliced out only when read). Each data message also copies
+its channel's payload struct (a few hundred bytes). Fields are read from that struct on access: nothing is parsed
+in Python, and text fields are sliced out of the frames only when read.
 """
 
 import ctypes
@@ -23,16 +24,19 @@ class Payload:
     is known, a descriptive name (``price``); ``None`` when the key was absent or null. ``decimal(key)`` gives
     any number exactly as sent."""
 
-    __slots__ = ("_b", "_pn", "_raw", "_base", "_texts", "_json")
+    __slots__ = ("_b", "_pn", "_raw", "_base", "_at", "_end", "_texts", "_json")
     _fields: Tuple = ()
     _windows = None
+    _container = None
     _struct = None
 
-    def __init__(self, b: bytes, raw: bytes, base: int, outside: bool):
+    def __init__(self, b: bytes, raw: bytes, base: int, at: int, end: int, outside: bool):
         self._b = b  # a copy of the C struct's bytes
         self._pn = _PRESENT_NULLS(b, 0)
-        self._raw = raw
+        self._raw = raw  # the batch's frames; the native address `base` is raw[0], this frame is raw[at:end]
         self._base = base
+        self._at = at
+        self._end = end
         self._json = None
         self._texts = None
         if outside:
@@ -42,6 +46,8 @@ class Payload:
                 if kind == "text" and self._pn[0] & (1 << bit) and not self._pn[1] & (1 << bit):
                     ptr, n = _STR(b, getattr(self._struct, member).offset)
                     self._texts[wire] = _string_at(ptr, n).decode() if n else ""
+            if self._windows is not None:
+                self._texts[_WINDOWS] = self._make_windows()  # their texts too, while the native memory is valid
 
     def present(self, key: str) -> bool:
         """True when the payload carried ``key`` (a wire key or descriptive name), null included."""
@@ -53,10 +59,22 @@ class Payload:
 
     def decimal(self, key: str) -> Optional[Decimal]:
         """The number under ``key`` exactly as the server sent it (no float rounding); None if absent or null."""
+        wire = self._field(key)[0]
         if self._json is None:
-            self._json = json.loads(self._raw, parse_float=Decimal, parse_int=Decimal)
-        data = self._json.get("data") or {}
-        value = data.get(self._field(key)[0])
+            self._json = json.loads(self._raw[self._at:self._end], parse_float=Decimal, parse_int=Decimal)
+        data = self._json.get("data")
+        if not isinstance(data, dict):
+            return None
+        if self._container is not None:  # a window: `sts[]` (by its `win`) or a window object keyed by its name
+            win = self._win
+            if self._container:
+                data = next((w for w in data.get(self._container) or () if isinstance(w, dict) and w.get("win") == win),
+                            None)
+            else:
+                data = data.get(win)
+            if not isinstance(data, dict):
+                return None
+        value = data.get(wire)
         return value if isinstance(value, Decimal) else None
 
     @property
@@ -85,6 +103,8 @@ class Payload:
         return f"{type(self).__name__}({self.to_dict()!r})"
 
 
+#: Where an outside-text payload keeps its windows, built at once (a key no field has).
+_WINDOWS = "\0windows"
 _PRESENT_NULLS = struct.Struct("<QQ").unpack_from
 _STR = struct.Struct("<QQ").unpack_from
 _I32 = struct.Struct("<i").unpack_from
@@ -124,11 +144,13 @@ def _getter(wire, kind, bit, offset):
     return property(get, doc=f"`{wire}`, or None when absent or null.")
 
 
-def _payload_class(name: str, struct_name: str, windows=None):
+def _payload_class(name: str, struct_name: str, windows=None, container=None):
     cstruct = getattr(_payloads, struct_name)
     fields = tuple(_payloads.FIELDS[struct_name])
     attrs: Dict[str, Any] = {"__slots__": (), "_fields": fields, "_struct": cstruct,
                              "__doc__": f"The payload of a {name} message."}
+    if container is not None:
+        attrs.update(__slots__=("_win",), _container=container, __doc__=f"One rolling window of a {name[:-6]} message.")
     for wire, pyname, kind, bit, member, _, _ in fields:
         prop = _getter(wire, kind, bit, getattr(cstruct, member).offset)
         attrs[wire] = prop
@@ -136,21 +158,29 @@ def _payload_class(name: str, struct_name: str, windows=None):
             attrs[pyname] = prop
     if windows is not None:
         wire, names, window_struct = windows
-        window_cls = _payload_class(name + "Window", window_struct)
+        window_cls = _payload_class(name + "Window", window_struct, container=wire)
         base = cstruct.windows.offset
         size = ctypes.sizeof(getattr(_payloads, window_struct))
         masks = struct.Struct("<II").unpack_from
         masks_offset = cstruct.window_present.offset
 
-        def get_windows(self, names=names, window_cls=window_cls):
+        def make_windows(self, names=names, window_cls=window_cls):
             present, nulls = masks(self._b, masks_offset)
             out = {}
             for i, n in enumerate(names):
                 if present & (1 << i) and not nulls & (1 << i):
                     at = base + i * size
-                    out[n] = window_cls(self._b[at:at + size], self._raw, self._base, self._texts is not None)
+                    w = out[n] = window_cls(self._b[at:at + size], self._raw, self._base, self._at, self._end,
+                                            self._texts is not None)
+                    w._win = n
             return out
 
+        def get_windows(self):
+            if self._texts is not None:
+                return dict(self._texts[_WINDOWS])
+            return make_windows(self)
+
+        attrs["_make_windows"] = make_windows
         attrs["windows"] = property(get_windows, doc="The rolling windows the push carried, by name ('1h', ...).")
         attrs["_windows"] = names
     return type(name, (Payload,), attrs)
@@ -184,17 +214,24 @@ class Message:
     """A data push: ``channel`` (wire name), ``params`` (the subscription's params), ``ts`` (server time, epoch
     ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received)."""
 
-    __slots__ = ("channel", "params", "ts", "data", "raw", "connection", "_json")
+    __slots__ = ("channel", "params", "ts", "data", "connection", "_frames", "_at", "_end", "_json")
     kind = "data"
 
-    def __init__(self, channel, params, ts, data, raw, connection):
+    def __init__(self, channel, params, ts, data, frames, at, end, connection):
         self.channel = channel
         self.params = params
         self.ts = ts
         self.data = data
-        self.raw = raw
         self.connection = connection
+        self._frames = frames  # the batch's frames (bytes), this one at [at:end]
+        self._at = at
+        self._end = end
         self._json = None
+
+    @property
+    def raw(self) -> bytes:
+        """The frame's bytes as received."""
+        return self._frames[self._at:self._end]
 
     @property
     def json(self) -> Dict[str, Any]:
@@ -235,55 +272,74 @@ class Event:
 
 
 def _envelope():
-    """One unpack for everything convert() needs from an sk_message before its payload."""
+    """One unpack per sk_message of everything convert() needs before its payload (``iter_unpack`` over the
+    batch: one C loop)."""
     M = _native.sk_message
     V = _native.sk_subscription_view
     sub = M.subscription.offset
     parts = [("kind", M.kind.offset, "i"), ("connection", M.connection.offset, "i"),
              ("sub_channel", sub + V.channel.offset, "i"), ("crypto_id", sub + V.crypto_id.offset, "q"),
              ("channel", M.channel.offset, "i"), ("has_ts", M.has_ts.offset, "i"), ("ts", M.ts.offset, "q"),
-             ("raw_ptr", M.raw.offset, "Q"), ("raw_len", M.raw.offset + 8, "Q")]
+             ("raw_ptr", M.raw.offset, "Q"), ("raw_len", M.raw.offset + 8, "Q"),
+             ("outside", M.text_outside_raw.offset, "i")]
+    parts.sort(key=lambda p: p[1])
+    assert [p[0] for p in parts] == ["kind", "connection", "sub_channel", "crypto_id", "channel", "has_ts", "ts",
+                                     "raw_ptr", "raw_len", "outside"], "sk_message's layout changed: reorder"
     fmt, at = "<", 0
     for _, offset, code in parts:
         assert offset >= at
         fmt += "x" * (offset - at) + code
         at = offset + struct.calcsize(code)
-    return struct.Struct(fmt).unpack_from, M.text_outside_raw.offset
+    fmt += "x" * (MESSAGE_SIZE - at)
+    return struct.Struct(fmt).iter_unpack
 
 
-_ENVELOPE, _OUTSIDE_OFFSET = _envelope()
+_ENVELOPES = _envelope()
 
 
-def convert(batch, n: int) -> List[Any]:
-    """Python objects for the first ``n`` messages of a polled batch (called with the batch still valid).
+def convert(batch, n: int) -> Tuple[List[Any], Optional["Event"]]:
+    """Python objects for the first ``n`` messages of a polled batch (called with the batch still valid), and
+    the batch's last fatal event if it had one.
 
-    Each message costs one unpack of its envelope, one copy of its frame (``raw``) and one of its payload struct;
-    fields are read from those copies on access.
+    One unpack of each envelope and one copy of the batch's frames block; then per data message one copy of its
+    payload struct and two objects. Fields are read from those copies on access.
     """
+    if n == 0:
+        return [], None
+    mv = memoryview(batch).cast("B")
+    size = MESSAGE_SIZE
+    envelopes = list(_ENVELOPES(mv[:n * size]))
+    # The frames block: from the first data message's frame to the end of the last one's.
+    first = last = None
+    for e in envelopes:
+        if e[0] == 1:
+            if first is None:
+                first = e
+            last = e
+    if first is not None:
+        block = first[7]
+        frames = _string_at(block, last[7] + last[8] - block)
     out = []
     append = out.append
     channels = CHANNELS
-    mv = memoryview(batch).cast("B")
-    envelope = _ENVELOPE
-    size = MESSAGE_SIZE
-    for i in range(n):
-        at = i * size
-        kind, connection, sub_channel, crypto_id, channel, has_ts, ts, raw_ptr, raw_len = envelope(mv, at)
+    fatal = None
+    at = DATA_OFFSET - size
+    for i, (kind, connection, sub_channel, crypto_id, channel, has_ts, ts, raw_ptr, raw_len, outside) in \
+            enumerate(envelopes):
+        at += size
         if kind != 1:
-            append(Event(batch[i]))
+            event = Event(batch[i])
+            if event.kind == "fatal":
+                fatal = event
+            append(event)
             continue
-        raw = _string_at(raw_ptr, raw_len)
-        if sub_channel == 1:
-            params = {"crypto_ids": crypto_id}
-        else:
-            params = _subscription_params(batch[i].subscription)
+        params = {"crypto_ids": crypto_id} if sub_channel == 1 else _subscription_params(batch[i].subscription)
+        start = raw_ptr - block
         entry = channels.get(channel)
         if entry is None:
-            append(Message(None, params, ts if has_ts else None, None, raw, connection))
+            append(Message(None, params, ts if has_ts else None, None, frames, start, start + raw_len, connection))
             continue
         wire, payload_size, payload_cls = entry
-        start = at + DATA_OFFSET
-        outside = mv[at + _OUTSIDE_OFFSET]
-        data = payload_cls(mv[start:start + payload_size].tobytes(), raw, raw_ptr, outside)
-        append(Message(wire, params, ts if has_ts else None, data, raw, connection))
-    return out
+        data = payload_cls(mv[at:at + payload_size].tobytes(), frames, block, start, start + raw_len, outside)
+        append(Message(wire, params, ts if has_ts else None, data, frames, start, start + raw_len, connection))
+    return out, fatal

@@ -85,7 +85,18 @@ def test_every_channel_arrives_typed(sim):
     assert kline.params["interval"] == "1s" and kline.data.h >= kline.data.l
     metric = by_channel["onchain@token_metric"]
     assert metric.data.windows and all(w.to_dict() for w in metric.data.windows.values())
-    assert by_channel["onchain@pool_metric"].params["pool_address"] == BSC
+    sts = {w["win"]: w for w in json.loads(metric.raw, parse_float=Decimal)["data"]["sts"]}
+    for name, w in metric.data.windows.items():  # a window's exact numbers are its own, not the payload's
+        assert w.win == name and w.decimal("vu") == sts[name].get("vu")
+    pool = by_channel["onchain@pool_metric"]
+    assert pool.params["pool_address"] == BSC
+    source = json.loads(pool.raw, parse_float=Decimal)["data"]
+    for name, w in pool.data.windows.items():
+        assert w.decimal("bvu") == source[name].get("bvu")
+        assert w.bvu is None or w.bvu == float(source[name]["bvu"])
+    # Each message's raw is its own frame, though a batch's frames are copied from native memory at once.
+    assert len({m.raw for m in data(items)}) == len(data(items))
+    assert all(m.raw.startswith(b"{") and m.raw.endswith(b"}") for m in data(items))
     holders = by_channel["onchain@holders_metrics"]
     assert holders.data.tp  # routed by tp
     for m in by_channel.values():
