@@ -246,6 +246,49 @@ def gen_window_access(w):
     return L
 
 
+def member_pattern(key: str):
+    """The bytes an ordered decoder expects after a member's opening quote: the key, `"` and `:`, packed
+    little-endian (None when they do not fit in one word)."""
+    b = key.encode() + b'":'
+    if len(b) > 8:
+        return None
+    return "0x%X" % int.from_bytes(b, "little"), len(b)
+
+
+def gen_ordered(fields, windows):
+    """The fast path for members in the expected order (the reference's examples list keys in schema order,
+    windows last): each expected key is checked with one comparison and its value read directly; a key that is
+    not there (an absent field) costs one failed comparison. Whatever is left (keys out of order, unknown keys,
+    whitespace, escapes) goes to the general loop (`members`) from where the fast path stopped."""
+    steps = []
+    for i, f in enumerate(fields):
+        call = f"c.{READER[f.kind]}(v{len(steps)}, into: &p._{f.wire}, bit: 0x{1 << i:X}, present: &p._present, nulls: &p._nulls, key: \"{f.wire}\")"
+        steps.append((f.wire, call))
+    if windows and windows.style == "array":
+        steps.append((windows.wire, f"p.decodeWindowArray(c, v{len(steps)}, depth: depth &+ 1)"))
+    if windows and windows.style == "keys":
+        for idx, (case, wire) in enumerate(windows.names):
+            steps.append((wire, f"Self.decodeWindow(c, v{len(steps)}, depth: depth &+ 1, bit: {1 << idx}, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_{case})"))
+    L = ["        guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }"]
+    L.append("        var i = start &+ 1")
+    L.append("        var afterValue = false")
+    L.append("        ordered: do {")
+    for n, (wire, call) in enumerate(steps):
+        pat = member_pattern(wire)
+        if pat is None:
+            break
+        L.append(f"            if let v{n} = c.expectMember(i, {pat[0]}, {pat[1]}) {{  // \"{wire}\":")
+        L.append(f"                i = try {call}")
+        L.append("                guard c.commaFollows(i) else {")
+        L.append("                    afterValue = true")
+        L.append("                    break ordered")
+        L.append("                }")
+        L.append("                i &+= 1")
+        L.append("            }")
+    L.append("        }")
+    return L
+
+
 def gen_decoder(type_name, fields, windows):
     L = [f"extension {type_name} {{"]
     L.append("    /// Decodes the object whose `{` is at `start` into `p`; returns the offset just past its `}`.")
@@ -253,7 +296,8 @@ def gen_decoder(type_name, fields, windows):
     L.append("        guard start < c.count, c.base[start] == UInt8(ascii: \"{\") else {")
     L.append("            throw DecodeError(.typeMismatch, at: start)")
     L.append("        }")
-    L.append("        let end = try c.forEachMember(start, depth: depth) { (k, v) throws(DecodeError) -> Int in")
+    L += gen_ordered(fields, windows)
+    L.append("        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in")
     L.append("            switch k.packed {")
     for i, f in enumerate(fields):
         bit = "0x%X" % (1 << i)

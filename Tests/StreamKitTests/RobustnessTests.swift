@@ -36,6 +36,44 @@ import Testing
         #expect(try fingerprint(decode(reversed)) == fingerprint(original))
     }
 
+    /// The payload decoders' fast path for members in schema order hands over to the general loop wherever the
+    /// frame departs from it (a member absent, spaced, unknown or repeated), and the values are the same as when
+    /// the general loop decodes the whole object (the same frame pretty-printed).
+    @Test(arguments: dataExamples)
+    func orderedFastPathHandsOver(_ example: String) throws {
+        let frame = try decode(insertWhitespace(example, "")).json
+        let data = try #require(frame["data"])
+        let members = data.members.map { "\"\($0.key)\":" + $0.value.rawText }
+        func rebuild(_ payload: [String]) -> String {
+            let env = frame.members.map { m in "\"\(m.key)\":" + (m.key == "data" ? "{" + payload.joined(separator: ",") + "}" : m.value.rawText) }
+            return "{" + env.joined(separator: ",") + "}"
+        }
+        var variants = [rebuild(members)]
+        for k in members.indices {
+            var absent = members
+            absent.remove(at: k)
+            variants.append(rebuild(absent))
+            var spaced = members
+            spaced[k] = spaced[k].replacingOccurrences(of: "\":", with: "\": ", options: [], range: spaced[k].range(of: "\":"))
+            variants.append(rebuild(spaced))
+            var unknown = members
+            unknown.insert("\"zz\":[1,{\"p\":2}]", at: k)
+            variants.append(rebuild(unknown))
+            var repeated = members
+            repeated.append(members[k])
+            variants.append(rebuild(repeated))
+            var swapped = members
+            swapped.swapAt(k, (k + 1) % members.count)
+            variants.append(rebuild(swapped))
+        }
+        func outcome(_ text: String) -> String {  // values, or the error without its offset (spacing moves it)
+            do { return try fingerprint(decode(text)) } catch let e as DecodeError { return "\(e.code) \(e.key ?? "-")" } catch { return "\(error)" }
+        }
+        for text in variants {
+            #expect(outcome(text) == outcome(insertWhitespace(text, " ")), "\(text)")
+        }
+    }
+
     /// Escapes in keys and values resolve: `\u` escapes, surrogate pairs, and every short escape.
     @Test func escapes() throws {
         let frame = #"""

@@ -110,9 +110,32 @@ struct JSONCursor {
         _ body: (JSONKey, Int) throws(DecodeError) -> Int
     ) throws(DecodeError) -> Int {
         guard depth <= self.maxDepth else { throw DecodeError(.tooDeep, at: start) }
-        var i = self.skipWhitespace(start &+ 1)
-        guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
-        if self.base[i] == UInt8(ascii: "}") { return i &+ 1 }
+        return try self.members(from: start &+ 1, afterValue: false, first: true, body)
+    }
+
+    /// The loop of ``forEachMember(_:depth:_:)``, entered where an ordered decoder left off: at `i`, either just
+    /// past a member's value (`afterValue`), or where a member's key should start (`first`: just past `{`, where
+    /// `}` may also close the object).
+    @inlinable @inline(__always)
+    func members(
+        from start: Int,
+        afterValue: Bool,
+        first: Bool,
+        _ body: (JSONKey, Int) throws(DecodeError) -> Int
+    ) throws(DecodeError) -> Int {
+        var i = start
+        if afterValue {
+            i = self.skipWhitespace(i)
+            guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+            let b = self.base[i]
+            if b == UInt8(ascii: "}") { return i &+ 1 }
+            guard b == UInt8(ascii: ",") else { throw DecodeError(.unexpectedByte, at: i) }
+            i = self.skipWhitespace(i &+ 1)
+        } else {
+            i = self.skipWhitespace(i)
+            guard i < self.count else { throw DecodeError(.unexpectedEnd, at: i) }
+            if first && self.base[i] == UInt8(ascii: "}") { return i &+ 1 }
+        }
         while true {
             guard i < self.count, self.base[i] == UInt8(ascii: "\"") else { throw self.fail(i) }
             // Fast path for the compact frames the server sends: a key of at most 15 plain bytes followed
@@ -168,6 +191,28 @@ struct JSONCursor {
             if b == UInt8(ascii: "}") { return i &+ 1 }
             throw DecodeError(.unexpectedByte, at: i)
         }
+    }
+
+    // MARK: - Members in the expected order
+
+    /// The offset of a member's value when the member at `i` is the expected one, written compactly: `"`, then
+    /// exactly the `count` low bytes of `pattern` (the key, its closing quote and `:`, little-endian; 3 to 8
+    /// bytes), then the value. `nil` otherwise (another key, whitespace, escapes, the end): the decoder then goes on with
+    /// ``members(from:afterValue:first:_:)``, which accepts any of those.
+    @inlinable @inline(__always)
+    func expectMember(_ i: Int, _ pattern: UInt64, _ count: Int) -> Int? {
+        guard i &+ 9 <= self.count, self.base[i] == UInt8(ascii: "\"") else { return nil }
+        let w = UnsafeRawPointer(self.base + (i &+ 1)).loadUnaligned(as: UInt64.self)
+        let mask: UInt64 = count >= 8 ? ~0 : (1 << (UInt64(count) &* 8)) &- 1
+        let v = i &+ 1 &+ count
+        guard w & mask == pattern, v < self.count, self.base[v] > 0x20 else { return nil }
+        return v
+    }
+
+    /// True when a compact `,` follows a value at `i` (the next member starts at `i + 1`).
+    @inlinable @inline(__always)
+    func commaFollows(_ i: Int) -> Bool {
+        i < self.count && self.base[i] == UInt8(ascii: ",")
     }
 
     /// Walks an array's elements. `start` is the offset of `[`; `body` gets each element's offset and returns
