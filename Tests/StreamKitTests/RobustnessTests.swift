@@ -36,9 +36,10 @@ import Testing
         #expect(try fingerprint(decode(reversed)) == fingerprint(original))
     }
 
-    /// The payload decoders' fast path for members in schema order hands over to the general loop wherever the
-    /// frame departs from it (a member absent, spaced, unknown or repeated), and the values are the same as when
-    /// the general loop decodes the whole object (the same frame pretty-printed).
+    /// The fast paths for members in the expected order (the envelope's, and the payload decoders' in schema
+    /// order) hand over to the general loop wherever the frame departs from it (a member absent, spaced, unknown,
+    /// moved or repeated), and the values, or the error, are the same as when the general loop decodes the whole
+    /// frame (pretty-printed).
     @Test(arguments: dataExamples)
     func orderedFastPathHandsOver(_ example: String) throws {
         let frame = try decode(insertWhitespace(example, "")).json
@@ -49,6 +50,19 @@ import Testing
             return "{" + env.joined(separator: ",") + "}"
         }
         var variants = [rebuild(members)]
+        // The envelope's fast path too: each envelope member absent, spaced, moved, or preceded by an unknown one.
+        let envelope = frame.members.map { "\"\($0.key)\":" + $0.value.rawText }
+        for k in envelope.indices {
+            var absent = envelope
+            absent.remove(at: k)
+            var spaced = envelope
+            spaced[k] = spaced[k].replacingOccurrences(of: "\":", with: "\": ", options: [], range: spaced[k].range(of: "\":"))
+            var unknown = envelope
+            unknown.insert("\"zz\":{\"data\":[1]}", at: k)
+            var swapped = envelope
+            swapped.swapAt(k, (k + 1) % envelope.count)
+            variants += [absent, spaced, unknown, swapped].map { "{" + $0.joined(separator: ",") + "}" }
+        }
         for k in members.indices {
             var absent = members
             absent.remove(at: k)

@@ -107,7 +107,52 @@ public struct FrameDecoder: Sendable {
         var dataEnd = -1
         var payloadDecoded = false
 
-        let end = try c.forEachMember(start, depth: 1) { (k, v) throws(DecodeError) -> Int in
+        // A data push as the server writes it, `{"type":"data","channel":…,"params":…,"data":…,"ts":…}`, takes
+        // the fast path: the opening bytes compared at once, then the expected keys in order. Anything else, from
+        // wherever it departs, goes to the general member loop.
+        var i = start &+ 1
+        var afterValue = false
+        ordered: do {
+            guard start &+ 32 <= c.count else { break ordered }
+            let p = UnsafeRawPointer(c.base + start)
+            // `{"type":"data","channel":"`: 26 bytes, as three words and the two bytes after them (the last one
+            // the channel's opening quote).
+            guard p.loadUnaligned(as: UInt64.self) == 0x3A22_6570_7974_227B,
+                p.loadUnaligned(fromByteOffset: 8, as: UInt64.self) == 0x222C_2261_7461_6422,
+                p.loadUnaligned(fromByteOffset: 16, as: UInt64.self) == 0x226C_656E_6E61_6863,
+                p.loadUnaligned(fromByteOffset: 24, as: UInt16.self) == 0x223A
+            else { break ordered }
+            f.type = TextSlice(offset: start &+ 9, count: 4, hasEscapes: false)
+            type = .data
+            i = try FrameDecoder.channelMember(c, start &+ 25, &f)
+            guard c.commaFollows(i) else {
+                afterValue = true
+                break ordered
+            }
+            i &+= 1
+            if let v = c.expectMember(i, 0x3A22_736D_6172_6170, 8) {  // "params":
+                i = try FrameDecoder.paramsMember(c, v, &f)
+                guard c.commaFollows(i) else {
+                    afterValue = true
+                    break ordered
+                }
+                i &+= 1
+            }
+            if let v = c.expectMember(i, 0x3A22_6174_6164, 6) {  // "data":
+                i = try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded)
+                guard c.commaFollows(i) else {
+                    afterValue = true
+                    break ordered
+                }
+                i &+= 1
+            }
+            if let v = c.expectMember(i, 0x3A22_7374, 4) {  // "ts":
+                i = try FrameDecoder.optionalInt(c, v, &f.ts, key: "ts")
+                afterValue = true
+            }
+        }
+
+        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6570_7974:  // "type"
                 guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "type") }
@@ -116,26 +161,11 @@ public struct FrameDecoder: Sendable {
                 type = FrameDecoder.classify(s, c)
                 return e
             case 0x6C_656E_6E61_6863:  // "channel"
-                guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "channel") }
-                let (s, e) = try c.scanString(v)
-                f.channelName = s
-                f.channel = Channel.match(s, in: c.buffer)
-                return e
+                return try FrameDecoder.channelMember(c, v, &f)
             case 0x6174_6164:  // "data"
-                dataStart = v
-                if let ch = f.channel, type == .absent || type == .data {
-                    guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "data") }
-                    dataEnd = try f.slots.decode(ch, c, v, depth: 2)
-                    payloadDecoded = true
-                    return dataEnd
-                }
-                dataEnd = try c.skipValue(v, depth: 2)
-                return dataEnd
+                return try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded)
             case 0x736D_6172_6170:  // "params"
-                var p = ParamsEcho()
-                let e = try FrameDecoder.decodeParams(c, v, into: &p)
-                f.params = p
-                return e
+                return try FrameDecoder.paramsMember(c, v, &f)
             case 0x7374:  // "ts"
                 return try FrameDecoder.optionalInt(c, v, &f.ts, key: "ts")
             case 0x6469:  // "id"
@@ -205,6 +235,41 @@ public struct FrameDecoder: Sendable {
         case .error: f.kind = .error
         case .absent, .other: f.kind = .unknown
         }
+    }
+
+    @inline(__always)
+    static func channelMember(_ c: JSONCursor, _ v: Int, _ f: inout DecodedFrame) throws(DecodeError) -> Int {
+        guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "channel") }
+        let (s, e) = try c.scanString(v)
+        f.channelName = s
+        f.channel = Channel.match(s, in: c.buffer)
+        return e
+    }
+
+    @inline(__always)
+    static func paramsMember(_ c: JSONCursor, _ v: Int, _ f: inout DecodedFrame) throws(DecodeError) -> Int {
+        var p = ParamsEcho()
+        let e = try FrameDecoder.decodeParams(c, v, into: &p)
+        f.params = p
+        return e
+    }
+
+    /// `data`: the payload decoded in place when the channel is known (and the frame is a data push, or has no
+    /// `type`), else skipped and decoded once the envelope is complete.
+    @inline(__always)
+    static func dataMember(
+        _ c: JSONCursor, _ v: Int, _ f: inout DecodedFrame, _ type: FrameType,
+        _ dataStart: inout Int, _ dataEnd: inout Int, _ payloadDecoded: inout Bool
+    ) throws(DecodeError) -> Int {
+        dataStart = v
+        if let ch = f.channel, type == .absent || type == .data {
+            guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "data") }
+            dataEnd = try f.slots.decode(ch, c, v, depth: 2)
+            payloadDecoded = true
+            return dataEnd
+        }
+        dataEnd = try c.skipValue(v, depth: 2)
+        return dataEnd
     }
 
     static func classify(_ s: TextSlice, _ c: JSONCursor) -> FrameType {
