@@ -63,6 +63,27 @@ import Testing
             swapped.swapAt(k, (k + 1) % envelope.count)
             variants += [absent, spaced, unknown, swapped].map { "{" + $0.joined(separator: ",") + "}" }
         }
+        // And the params echo's: each member absent, spaced, moved or repeated, and arrays for scalars.
+        let params = try #require(frame["params"]).members.map { "\"\($0.key)\":" + $0.value.rawText }
+        func withParams(_ members: [String]) -> String {
+            let env = frame.members.map { m in "\"\(m.key)\":" + (m.key == "params" ? "{" + members.joined(separator: ",") + "}" : m.value.rawText) }
+            return "{" + env.joined(separator: ",") + "}"
+        }
+        for k in params.indices {
+            var absent = params
+            absent.remove(at: k)
+            var spaced = params
+            spaced[k] = spaced[k].replacingOccurrences(of: "\":", with: "\": ", options: [], range: spaced[k].range(of: "\":"))
+            var repeated = params
+            repeated.append(params[k])
+            var swapped = params
+            swapped.swapAt(k, (k + 1) % params.count)
+            var array = params
+            if let colon = array[k].firstIndex(of: ":") {
+                array[k] = String(array[k][...colon]) + "[" + String(array[k][array[k].index(after: colon)...]) + "]"
+            }
+            variants += [absent, spaced, repeated, swapped, array].map(withParams)
+        }
         for k in members.indices {
             var absent = members
             absent.remove(at: k)

@@ -209,6 +209,19 @@ struct JSONCursor {
         return v
     }
 
+    /// ``expectMember(_:_:_:)`` for a longer key: the `count` bytes (9 to 16) after the opening quote are the
+    /// eight of `low` and the `count - 8` low bytes of `high`.
+    @inlinable @inline(__always)
+    func expectMember(_ i: Int, _ low: UInt64, _ high: UInt64, _ count: Int) -> Int? {
+        guard i &+ 17 <= self.count, self.base[i] == UInt8(ascii: "\"") else { return nil }
+        let w = UnsafeRawPointer(self.base + (i &+ 1)).loadUnaligned(as: UInt64.self)
+        let w2 = UnsafeRawPointer(self.base + (i &+ 9)).loadUnaligned(as: UInt64.self)
+        let mask: UInt64 = count >= 16 ? ~0 : (1 << (UInt64(count &- 8) &* 8)) &- 1
+        let v = i &+ 1 &+ count
+        guard w == low, w2 & mask == high, v < self.count, self.base[v] > 0x20 else { return nil }
+        return v
+    }
+
     /// True when a compact `,` follows a value at `i` (the next member starts at `i + 1`).
     @inlinable @inline(__always)
     func commaFollows(_ i: Int) -> Bool {

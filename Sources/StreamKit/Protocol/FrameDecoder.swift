@@ -110,6 +110,7 @@ public struct FrameDecoder: Sendable {
         // A data push as the server writes it, `{"type":"data","channel":…,"params":…,"data":…,"ts":…}`, takes
         // the fast path: the opening bytes compared at once, then the expected keys in order. Anything else, from
         // wherever it departs, goes to the general member loop.
+        guard 1 <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
         var afterValue = false
         ordered: do {
@@ -331,7 +332,50 @@ public struct FrameDecoder: Sendable {
     static func decodeParams(_ c: JSONCursor, _ v: Int, into p: inout ParamsEcho) throws(DecodeError) -> Int {
         if c.base[v] == UInt8(ascii: "n") { return try c.literal(v, "null") }
         guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "params") }
-        let end = try c.forEachMember(v, depth: 2) { (k, w) throws(DecodeError) -> Int in
+        guard 2 <= c.maxDepth else { throw DecodeError(.tooDeep, at: v) }
+        // The echo of a data push, as the server writes it: `crypto_ids`, or `platform_id`, then the address
+        // (token, pool or wallet), then `interval` where the channel has one. Anything else goes to the loop.
+        var i = v &+ 1
+        var afterValue = false
+        ordered: do {
+            if let w = c.expectMember(i, 0x695F_6F74_7079_7263, 0x3A22_7364, 12) {  // "crypto_ids":
+                i = try decodeTarget(c, w, .cryptoIDs, &p)
+                guard c.commaFollows(i) else {
+                    afterValue = true
+                    break ordered
+                }
+                i &+= 1
+            }
+            if let w = c.expectMember(i, 0x6D72_6F66_7461_6C70, 0x3A_2264_695F, 13) {  // "platform_id":
+                i = try optionalInt(c, w, &p.platformID, key: "platform_id")
+                guard c.commaFollows(i) else {
+                    afterValue = true
+                    break ordered
+                }
+                i &+= 1
+            }
+            var target: Int? = nil
+            if let w = c.expectMember(i, 0x2273_7365_7264_6461, 0x3A, 9) {  // "address":
+                target = try decodeTarget(c, w, .address, &p)
+            } else if let w = c.expectMember(i, 0x6464_615F_6C6F_6F70, 0x3A22_7373_6572, 14) {  // "pool_address":
+                target = try decodeTarget(c, w, .poolAddress, &p)
+            } else if let w = c.expectMember(i, 0x615F_7465_6C6C_6177, 0x3A22_7373_6572_6464, 16) {  // "wallet_address":
+                target = try decodeTarget(c, w, .walletAddress, &p)
+            }
+            if let e = target {
+                i = e
+                guard c.commaFollows(i) else {
+                    afterValue = true
+                    break ordered
+                }
+                i &+= 1
+            }
+            if let w = c.expectMember(i, 0x6C61_7672_6574_6E69, 0x3A22, 10) {  // "interval":
+                i = try optionalText(c, w, &p.interval, key: "interval")
+                afterValue = true
+            }
+        }
+        let end = try c.members(from: i, afterValue: afterValue, first: i == v &+ 1) { (k, w) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x73_7365_7264_6461:  // "address"
                 return try decodeTarget(c, w, .address, &p)
