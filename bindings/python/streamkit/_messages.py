@@ -1,9 +1,9 @@
 """Messages and events as Python objects, built from the C structs a poll returns.
 
-A poll's frames lie back to back in one native block (see ``sk_client_poll``): it is copied once per batch, and
-each message keeps its place in that copy (``raw`` is sliced out only when read). Each data message also copies
-its channel's payload struct (a few hundred bytes). Fields are read from that struct on access: nothing is parsed
-in Python, and text fields are sliced out of the frames only when read.
+A poll's frames lie back to back in one native block (see ``sk_client_poll``): it is copied out once per batch,
+and each message slices its own frame (``raw``) from that copy, so a message kept does not keep its batch alive.
+Each data message also copies its channel's payload struct (a few hundred bytes). Fields are read from that struct
+on access: nothing is parsed in Python, and text fields are sliced out of ``raw`` only when read.
 """
 
 import ctypes
@@ -24,19 +24,17 @@ class Payload:
     is known, a descriptive name (``price``); ``None`` when the key was absent or null. ``decimal(key)`` gives
     any number exactly as sent."""
 
-    __slots__ = ("_b", "_pn", "_raw", "_base", "_at", "_end", "_texts", "_json")
+    __slots__ = ("_b", "_pn", "_raw", "_base", "_texts", "_json")
     _fields: Tuple = ()
     _windows = None
     _container = None
     _struct = None
 
-    def __init__(self, b: bytes, raw: bytes, base: int, at: int, end: int, outside: bool):
+    def __init__(self, b: bytes, raw: bytes, base: int, outside: bool):
         self._b = b  # a copy of the C struct's bytes
         self._pn = _PRESENT_NULLS(b, 0)
-        self._raw = raw  # the batch's frames; the native address `base` is raw[0], this frame is raw[at:end]
+        self._raw = raw  # the frame; its native address was `base`
         self._base = base
-        self._at = at
-        self._end = end
         self._json = None
         self._texts = None
         if outside:
@@ -61,7 +59,7 @@ class Payload:
         """The number under ``key`` exactly as the server sent it (no float rounding); None if absent or null."""
         wire = self._field(key)[0]
         if self._json is None:
-            self._json = json.loads(self._raw[self._at:self._end], parse_float=Decimal, parse_int=Decimal)
+            self._json = json.loads(self._raw, parse_float=Decimal, parse_int=Decimal)
         data = self._json.get("data")
         if not isinstance(data, dict):
             return None
@@ -170,8 +168,7 @@ def _payload_class(name: str, struct_name: str, windows=None, container=None):
             for i, n in enumerate(names):
                 if present & (1 << i) and not nulls & (1 << i):
                     at = base + i * size
-                    w = out[n] = window_cls(self._b[at:at + size], self._raw, self._base, self._at, self._end,
-                                            self._texts is not None)
+                    w = out[n] = window_cls(self._b[at:at + size], self._raw, self._base, self._texts is not None)
                     w._win = n
             return out
 
@@ -214,24 +211,17 @@ class Message:
     """A data push: ``channel`` (wire name), ``params`` (the subscription's params), ``ts`` (server time, epoch
     ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received)."""
 
-    __slots__ = ("channel", "params", "ts", "data", "connection", "_frames", "_at", "_end", "_json")
+    __slots__ = ("channel", "params", "ts", "data", "raw", "connection", "_json")
     kind = "data"
 
-    def __init__(self, channel, params, ts, data, frames, at, end, connection):
+    def __init__(self, channel, params, ts, data, raw, connection):
         self.channel = channel
         self.params = params
         self.ts = ts
         self.data = data
+        self.raw = raw
         self.connection = connection
-        self._frames = frames  # the batch's frames (bytes), this one at [at:end]
-        self._at = at
-        self._end = end
         self._json = None
-
-    @property
-    def raw(self) -> bytes:
-        """The frame's bytes as received."""
-        return self._frames[self._at:self._end]
 
     @property
     def json(self) -> Dict[str, Any]:
@@ -301,8 +291,8 @@ def convert(batch, n: int) -> Tuple[List[Any], Optional["Event"]]:
     """Python objects for the first ``n`` messages of a polled batch (called with the batch still valid), and
     the batch's last fatal event if it had one.
 
-    One unpack of each envelope and one copy of the batch's frames block; then per data message one copy of its
-    payload struct and two objects. Fields are read from those copies on access.
+    One unpack of each envelope and one copy of the batch's frames block; then per data message a slice of its
+    frame, a copy of its payload struct and two objects. Fields are read from those copies on access.
     """
     if n == 0:
         return [], None
@@ -335,11 +325,12 @@ def convert(batch, n: int) -> Tuple[List[Any], Optional["Event"]]:
             continue
         params = {"crypto_ids": crypto_id} if sub_channel == 1 else _subscription_params(batch[i].subscription)
         start = raw_ptr - block
+        raw = frames[start:start + raw_len]
         entry = channels.get(channel)
         if entry is None:
-            append(Message(None, params, ts if has_ts else None, None, frames, start, start + raw_len, connection))
+            append(Message(None, params, ts if has_ts else None, None, raw, connection))
             continue
         wire, payload_size, payload_cls = entry
-        data = payload_cls(mv[at:at + payload_size].tobytes(), frames, block, start, start + raw_len, outside)
-        append(Message(wire, params, ts if has_ts else None, data, frames, start, start + raw_len, connection))
+        data = payload_cls(mv[at:at + payload_size].tobytes(), raw, raw_ptr, outside)
+        append(Message(wire, params, ts if has_ts else None, data, raw, connection))
     return out, fatal
