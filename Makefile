@@ -63,7 +63,7 @@ bench:
 	rm -rf .build-py/bench
 	STREAMKIT_LIBRARY=$(CURDIR)/.build/release/libStreamKitABI.so python3 -m pip install -q \
 		--disable-pip-version-check --target .build-py/bench ./bindings/python
-	python3 Benchmarks/live.py --bin .build/release --pysite .build-py/bench \
+	python3 Benchmarks/live.py --bin .build/release --pysite .build-py/bench --rounds 5 \
 		--cbin $(PEERS)/live_c --markdown docs/benchmarks.md
 
 ## The C API tests under AddressSanitizer/LeakSanitizer and the C examples, against the debug library (the header

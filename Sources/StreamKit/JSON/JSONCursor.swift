@@ -11,6 +11,12 @@
 // the typed `read*` functions, or skips it with `skipValue`. Nothing is copied: strings become `TextSlice`s
 // (offset, length, "has escapes"), numbers are converted in place by `NumberParser`.
 //
+// The payload decoders (generated), the envelope and the params echo first expect the keys in the order the
+// server writes them: `expectMember` compares a member's key, closing quote and colon with one or two words, and
+// the value is read directly. Where a frame departs from that order (an absent field costs one failed comparison;
+// another order, whitespace, escapes or an unknown key), `members(from:afterValue:first:)` goes on from that
+// member with the general scan above, so both paths give the same result for any frame.
+//
 // Work is bounded: every loop advances at least one byte, nesting is limited by `maxDepth`, and every read is
 // bounds-checked against `count`, so no input can trap, loop forever, or read outside the frame.
 
