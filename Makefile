@@ -133,7 +133,8 @@ fuzz-short: fuzz-build
 TSAN_TIMED := loadModeRates|blockPausesReadingAndLosesNothing|SoakTests|serverThatNeverAnswersTheUpgradeTimesOut
 sanitize:
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp swift test --skip-build --sanitize=address --scratch-path .build-asan
+	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
+		swift test --skip-build --sanitize=address --scratch-path .build-asan
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
 	TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --skip '$(TSAN_TIMED)'
 	set -o pipefail; TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
