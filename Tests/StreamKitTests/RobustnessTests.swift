@@ -36,70 +36,39 @@ import Testing
         #expect(try fingerprint(decode(reversed)) == fingerprint(original))
     }
 
-    /// The fast paths for members in the expected order (the envelope's, and the payload decoders' in schema
-    /// order) hand over to the general loop wherever the frame departs from it (a member absent, spaced, unknown,
-    /// moved or repeated), and the values, or the error, are the same as when the general loop decodes the whole
-    /// frame (pretty-printed).
+    /// The fast paths for members in the expected order (the envelope's, the params echo's, and the payload
+    /// decoders' in schema order) hand over to the general loop wherever the frame departs from it (a member
+    /// absent, spaced, unknown, moved, repeated, or an array for a scalar), and the values, or the error, are the
+    /// same as when the general loop decodes the whole frame (pretty-printed).
     @Test(arguments: dataExamples)
     func orderedFastPathHandsOver(_ example: String) throws {
         let frame = try decode(insertWhitespace(example, "")).json
-        let data = try #require(frame["data"])
-        let members = data.members.map { "\"\($0.key)\":" + $0.value.rawText }
-        func rebuild(_ payload: [String]) -> String {
-            let env = frame.members.map { m in "\"\(m.key)\":" + (m.key == "data" ? "{" + payload.joined(separator: ",") + "}" : m.value.rawText) }
-            return "{" + env.joined(separator: ",") + "}"
-        }
-        var variants = [rebuild(members)]
-        // The envelope's fast path too: each envelope member absent, spaced, moved, or preceded by an unknown one.
-        let envelope = frame.members.map { "\"\($0.key)\":" + $0.value.rawText }
-        for k in envelope.indices {
-            var absent = envelope
-            absent.remove(at: k)
-            var spaced = envelope
-            spaced[k] = spaced[k].replacingOccurrences(of: "\":", with: "\": ", options: [], range: spaced[k].range(of: "\":"))
-            var unknown = envelope
-            unknown.insert("\"zz\":{\"data\":[1]}", at: k)
-            var swapped = envelope
-            swapped.swapAt(k, (k + 1) % envelope.count)
-            variants += [absent, spaced, unknown, swapped].map { "{" + $0.joined(separator: ",") + "}" }
-        }
-        // And the params echo's: each member absent, spaced, moved or repeated, and arrays for scalars.
-        let params = try #require(frame["params"]).members.map { "\"\($0.key)\":" + $0.value.rawText }
-        func withParams(_ members: [String]) -> String {
-            let env = frame.members.map { m in "\"\(m.key)\":" + (m.key == "params" ? "{" + members.joined(separator: ",") + "}" : m.value.rawText) }
-            return "{" + env.joined(separator: ",") + "}"
-        }
-        for k in params.indices {
-            var absent = params
-            absent.remove(at: k)
-            var spaced = params
-            spaced[k] = spaced[k].replacingOccurrences(of: "\":", with: "\": ", options: [], range: spaced[k].range(of: "\":"))
-            var repeated = params
-            repeated.append(params[k])
-            var swapped = params
-            swapped.swapAt(k, (k + 1) % params.count)
-            var array = params
-            if let colon = array[k].firstIndex(of: ":") {
-                array[k] = String(array[k][...colon]) + "[" + String(array[k][array[k].index(after: colon)...]) + "]"
+        func members(_ v: JSONValue) -> [String] { v.members.map { "\"\($0.key)\":" + $0.value.rawText } }
+        /// Each member absent, spaced after its colon, preceded by an unknown key, repeated at the end, swapped
+        /// with the next one, and its value wrapped in an array.
+        func departures(_ m: [String]) -> [[String]] {
+            m.indices.flatMap { k -> [[String]] in
+                var absent = m, spaced = m, unknown = m, repeated = m, swapped = m, array = m
+                absent.remove(at: k)
+                let colon = m[k].range(of: "\":")!
+                spaced[k] = m[k].replacingCharacters(in: colon, with: "\": ")
+                unknown.insert("\"zz\":[1,{\"data\":2}]", at: k)
+                repeated.append(m[k])
+                swapped.swapAt(k, (k + 1) % m.count)
+                array[k] = String(m[k][..<colon.upperBound]) + "[" + String(m[k][colon.upperBound...]) + "]"
+                return [absent, spaced, unknown, repeated, swapped, array]
             }
-            variants += [absent, spaced, repeated, swapped, array].map(withParams)
         }
-        for k in members.indices {
-            var absent = members
-            absent.remove(at: k)
-            variants.append(rebuild(absent))
-            var spaced = members
-            spaced[k] = spaced[k].replacingOccurrences(of: "\":", with: "\": ", options: [], range: spaced[k].range(of: "\":"))
-            variants.append(rebuild(spaced))
-            var unknown = members
-            unknown.insert("\"zz\":[1,{\"p\":2}]", at: k)
-            variants.append(rebuild(unknown))
-            var repeated = members
-            repeated.append(members[k])
-            variants.append(rebuild(repeated))
-            var swapped = members
-            swapped.swapAt(k, (k + 1) % members.count)
-            variants.append(rebuild(swapped))
+        func object(_ m: [String]) -> String { "{" + m.joined(separator: ",") + "}" }
+        /// The frame with the object under `key` (nil: the frame itself) given by `m`.
+        func rebuilt(with m: [String], at key: String?) -> String {
+            guard let key else { return object(m) }
+            return object(frame.members.map { "\"\($0.key)\":" + ($0.key == key ? object(m) : $0.value.rawText) })
+        }
+        var variants = [object(members(frame))]
+        variants += departures(members(frame)).map { rebuilt(with: $0, at: nil) }
+        for key in ["params", "data"] {
+            variants += departures(members(try #require(frame[key]))).map { rebuilt(with: $0, at: key) }
         }
         func outcome(_ text: String) -> String {  // values, or the error without its offset (spacing moves it)
             do { return try fingerprint(decode(text)) } catch let e as DecodeError { return "\(e.code) \(e.key ?? "-")" } catch { return "\(error)" }
