@@ -109,11 +109,12 @@ final class FrameBlock {
 
     /// Copies `bytes` to offset `at` (within the reserved room) and returns the copy.
     func store(_ bytes: UnsafeRawBufferPointer, at: Int) -> UnsafeRawBufferPointer {
-        guard let base = self.base, let src = bytes.baseAddress, bytes.count > 0 else {
-            return UnsafeRawBufferPointer(start: self.base, count: 0)
-        }
+        guard let base = self.base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
         precondition(at + bytes.count <= self.capacity, "FrameBlock.store: beyond the reserved room")
-        (base + at).copyMemory(from: src, byteCount: bytes.count)
+        if let src = bytes.baseAddress, bytes.count > 0 {
+            (base + at).copyMemory(from: src, byteCount: bytes.count)
+        }
+        // An empty frame still sits at its place in the block, so the frames stay back to back.
         return UnsafeRawBufferPointer(start: base + at, count: bytes.count)
     }
 

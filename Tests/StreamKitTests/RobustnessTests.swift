@@ -145,6 +145,29 @@ import Testing
         #expect(s.vu == nil && s.tx == nil && s.ex == nil && s.lgid == nil)
     }
 
+    /// A repeated key: the last value counts, null or not, for fields of every kind, for `sts` (the last array,
+    /// and in it the last entry of a window) and for window objects (a repeated one is read over the earlier).
+    @Test func repeatedKeysLastWins() throws {
+        let swap = try decode(
+            #"{"type":"data","channel":"onchain@transaction","params":{},"data":{"vu":null,"tx":"a","lgid":1,"vu":2.5,"tx":null,"lgid":"7","lgid":8},"ts":1}"#
+        )
+        let (_, s) = try payload(swap, Transaction.self) { if case .transaction(let x) = $0 { x } else { nil } }
+        #expect(s.vu == 2.5 && !s.isNull(.vu))
+        #expect(s.tx == nil && s.isNull(.tx))
+        #expect(s.lgid == 8)
+        let metric = try decode(
+            #"{"type":"data","channel":"onchain@token_metric","params":{},"data":{"pid":1,"a":"x","sts":null,"sts":[{"win":"5m","vu":9}],"sts":[{"win":"1h","vu":1,"txs":4},{"win":"1h","vu":2}]},"ts":1}"#
+        )
+        let (_, t) = try payload(metric, TokenMetric.self) { if case .tokenMetric(let x) = $0 { x } else { nil } }
+        #expect(t.window(.m5) == nil)
+        #expect(t.window(.h1)?.vu == 2 && t.window(.h1)?.txs == nil)
+        let pool = try decode(
+            #"{"type":"data","channel":"onchain@pool_metric","params":{},"data":{"pid":1,"pa":"x","1h":null,"1h":{"bvu":1,"ut":3},"1h":{"bvu":2}},"ts":1}"#
+        )
+        let (_, q) = try payload(pool, PoolMetric.self) { if case .poolMetric(let x) = $0 { x } else { nil } }
+        #expect(q.window(.h1)?.bvu == 2 && q.window(.h1)?.ut == 3)
+    }
+
     /// Keys, frame types and channels this version does not know are kept, never fatal.
     @Test func unknownThingsAreKept() throws {
         let m = try decode(

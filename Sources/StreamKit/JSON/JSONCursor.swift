@@ -475,6 +475,7 @@ struct JSONCursor {
             }
             value = n.double
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return n.end
         }
         return try self.readDoubleSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, key: key)
@@ -496,6 +497,7 @@ struct JSONCursor {
             let (n, end) = try self.quotedNumber(i, key: key)
             value = n.double
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return end
         default:
             throw DecodeError(.typeMismatch, at: i, key: key)
@@ -522,6 +524,7 @@ struct JSONCursor {
             if NumberParser.parse(self.base, start: i, limit: self.count, into: &n), n.isInteger {
                 value = n.integer
                 present |= bit
+                nulls &= ~bit  // a repeated key: the last value wins
                 return n.end
             }
         }
@@ -546,6 +549,7 @@ struct JSONCursor {
             guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
             value = v
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return n.end
         }
         switch b {
@@ -556,6 +560,7 @@ struct JSONCursor {
             guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
             value = v
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return end
         default:
             throw DecodeError(.typeMismatch, at: i, key: key)
@@ -599,6 +604,7 @@ struct JSONCursor {
             let (slice, end) = try self.scanString(i)
             value = slice
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return end
         case UInt8(ascii: "n"):
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)
@@ -621,10 +627,12 @@ struct JSONCursor {
         case UInt8(ascii: "t"):
             value = true
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return try self.literal(i, "true")
         case UInt8(ascii: "f"):
             value = false
             present |= bit
+            nulls &= ~bit  // a repeated key: the last value wins
             return try self.literal(i, "false")
         case UInt8(ascii: "n"):
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)

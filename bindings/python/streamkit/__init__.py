@@ -9,10 +9,12 @@
 
 Decoding, keep-alive, reconnects, sharding and deduplication run in native code; Python receives messages in
 batches, with the GIL released while it waits. Numbers are floats (correctly rounded); ``msg.data.decimal("p")``
-gives any of them exactly as sent.
+gives any of them exactly as sent. ``streamkit.decode(frame)`` decodes a single frame (from a capture, say) the
+same way, without a client.
 """
 
 from ._client import DEFAULT_URL, Client
+from ._decode import decode
 from ._messages import PAYLOAD_CLASSES, Event, Message, Payload
 from ._native import library_path, lib as _lib
 from ._sim import Simulator
@@ -28,7 +30,7 @@ native_version: str = _lib.sk_version().decode()
 globals().update(PAYLOAD_CLASSES)  # streamkit.CryptoLatestPrice, streamkit.Transaction, ...
 
 __all__ = [
-    "Client", "Simulator", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
+    "Client", "Simulator", "decode", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
     "StreamKitError", "MisuseError", "InvalidArgumentError", "InvalidKeyError", "InvalidURLError", "TLSError",
     "CapacityError", "SubscriptionFailedError", "TimeoutError", "StoppedError", "FatalError", "InternalError",
     "InvalidFrameError",

@@ -8,6 +8,7 @@ on access: nothing is parsed in Python, and text fields are sliced out of ``raw`
 
 import ctypes
 import json
+import re
 import struct
 from decimal import Decimal
 from typing import Any, Dict, List, Optional, Tuple
@@ -56,23 +57,27 @@ class Payload:
         return bool(self._pn[1] & (1 << self._field(key)[3]))
 
     def decimal(self, key: str) -> Optional[Decimal]:
-        """The number under ``key`` exactly as the server sent it (no float rounding); None if absent or null."""
+        """The number under ``key`` exactly as the server sent it (no float rounding); None if absent or null.
+
+        It reads the frame the way the typed fields do: where a key is repeated the last value counts, a window
+        object repeated under its name (pool windows) is read over the earlier one, of two ``sts`` entries for
+        the same window the last counts, and a number sent as a string counts as that number."""
         wire = self._field(key)[0]
         if self._json is None:
-            self._json = json.loads(self._raw, parse_float=Decimal, parse_int=Decimal)
-        data = self._json.get("data")
-        if not isinstance(data, dict):
-            return None
-        if self._container is not None:  # a window: `sts[]` (by its `win`) or a window object keyed by its name
+            self._json = json.loads(self._raw, parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_Members)
+        data = _last(self._json, "data")
+        if self._container is not None and isinstance(data, _Members):  # a window: in `sts[]`, or under its name
             win = self._win
             if self._container:
-                data = next((w for w in data.get(self._container) or () if isinstance(w, dict) and w.get("win") == win),
-                            None)
+                entries = _last(data, self._container)
+                found = [w for w in entries if isinstance(w, _Members) and _last(w, "win") == win] \
+                    if isinstance(entries, list) and not isinstance(entries, _Members) else []
+                data = found[-1] if found else None
             else:
-                data = data.get(win)
-            if not isinstance(data, dict):
-                return None
-        value = data.get(wire)
+                data = _Members(m for k, v in data if k == win and isinstance(v, _Members) for m in v)
+        value = _last(data, wire) if isinstance(data, _Members) else None
+        if isinstance(value, str) and _JSON_NUMBER.fullmatch(value):
+            return Decimal(value)
         return value if isinstance(value, Decimal) else None
 
     @property
@@ -100,6 +105,20 @@ class Payload:
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_dict()!r})"
 
+
+class _Members(list):
+    """A JSON object as the (key, value) pairs it was written with (repeated keys kept)."""
+
+
+def _last(members: Any, key: str) -> Any:
+    """The last value of ``key`` in a ``_Members`` (None when absent)."""
+    for k, v in reversed(members):
+        if k == key:
+            return v
+    return None
+
+
+_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 #: Where an outside-text payload keeps its windows, built at once (a key no field has).
 _WINDOWS = "\0windows"

@@ -120,6 +120,10 @@ def _load():
         "sk_sim_counters": (I, [P, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64),
                                 ctypes.POINTER(ctypes.c_int64)]),
         "sk_sim_free": (I, [P]),
+        "sk_decoder_new": (I, [PP]),
+        "sk_decoder_free": (None, [P]),
+        "sk_decode": (I, [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(sk_message)]),
+        "sk_decoder_errmsg": (ctypes.c_char_p, [P]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)

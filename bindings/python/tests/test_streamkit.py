@@ -275,3 +275,34 @@ def test_ctypes_layout_matches_the_header(tmp_path):
     subprocess.run(["cc", "-std=c99", "-I", os.path.join(REPO, "include"), str(src), "-o", str(exe)], check=True)
     values = [int(v) for v in subprocess.run([str(exe)], capture_output=True, text=True, check=True).stdout.split()]
     assert dict(zip(checks, values)) == checks
+
+
+def test_decode_single_frames():
+    """streamkit.decode: one frame without a client, typed like a streamed one, with exact decimals."""
+    price = streamkit.decode('{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},'
+                             '"data":{"cid":1,"p":81187.93284788371,"p24h":"0.53","vu":null},"ts":1778663880111}')
+    assert isinstance(price.data, streamkit.CryptoLatestPrice) and price.channel == "market@crypto_latest_price"
+    assert price.params == {"crypto_ids": 1} and price.ts == 1778663880111
+    assert price.data.p == 81187.93284788371 and price.data.decimal("p") == Decimal("81187.93284788371")
+    assert price.data.p24h == 0.53 and price.data.decimal("p24h") == Decimal("0.53")  # a quoted number
+    assert price.data.vu is None and price.data.is_null("vu") and price.data.decimal("vu") is None
+    assert price.raw.startswith(b'{"type":"data"')
+    assert streamkit.decode(b'{"type":"pong","id":1,"code":0}') is None
+    with pytest.raises(streamkit.InvalidFrameError, match="offset|byte"):
+        streamkit.decode(b'{"type":"data","channel":')
+    with pytest.raises(streamkit.InvalidArgumentError):
+        streamkit.decode(12)
+
+
+def test_repeated_keys_read_alike_in_fields_and_decimals():
+    """Where a key is repeated the last value counts, in the typed fields and in decimal() alike."""
+    metric = streamkit.decode('{"type":"data","channel":"onchain@token_metric","params":{},"data":{"pid":1,"a":"x",'
+                              '"p":null,"p":0.5,"sts":[{"win":"1h","vu":1.25,"txs":4},{"win":"1h","vu":2.75}]},"ts":1}')
+    assert metric.data.p == 0.5 and metric.data.decimal("p") == Decimal("0.5")
+    h1 = metric.data.windows["1h"]
+    assert h1.vu == 2.75 and h1.decimal("vu") == Decimal("2.75")
+    assert h1.txs is None and h1.decimal("txs") is None
+    pool = streamkit.decode('{"type":"data","channel":"onchain@pool_metric","params":{},"data":{"pid":1,"pa":"x",'
+                            '"1h":{"bvu":1.5,"ut":3},"1h":{"bvu":2.5}},"ts":1}')
+    w = pool.data.windows["1h"]
+    assert (w.bvu, w.ut) == (2.5, 3) and (w.decimal("bvu"), w.decimal("ut")) == (Decimal("2.5"), Decimal(3))

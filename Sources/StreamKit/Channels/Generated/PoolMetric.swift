@@ -237,6 +237,7 @@ extension PoolMetric {
             nullMask |= bit
             return try c.literal(v, "null")
         }
+        nullMask &= ~bit  // a repeated key: a later object is decoded over the earlier one
         return try PoolMetricWindow.decode(c, v, depth: depth, into: &w)
     }
 }

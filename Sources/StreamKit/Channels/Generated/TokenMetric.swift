@@ -278,6 +278,9 @@ extension TokenMetric {
             self._nullWindowMask = 0xFF
             return try c.literal(v, "null")
         case UInt8(ascii: "["):
+            // A repeated key: the last array wins, whole.
+            self._windowMask = 0
+            self._nullWindowMask = 0
             return try c.forEachElement(v, depth: depth) { (e) throws(DecodeError) -> Int in
                 var w = TokenMetricWindow()
                 let end = try TokenMetricWindow.decode(c, e, depth: depth &+ 1, into: &w)
