@@ -255,61 +255,54 @@ def member_pattern(key: str):
     return "0x%X" % int.from_bytes(b, "little"), len(b)
 
 
-def gen_ordered(fields, windows):
+def member_reads(fields, windows):
+    """Each member a payload decoder knows, in schema order (windows last), as (wire key, the call that reads its
+    value at `v`): the ordered fast path and the general loop's switch read a member with the same call."""
+    reads = []
+    for i, f in enumerate(fields):
+        reads.append((f.wire, f"c.{READER[f.kind]}(v, into: &p._{f.wire}, bit: 0x{1 << i:X}, present: &p._present, nulls: &p._nulls, key: \"{f.wire}\")"))
+    if windows and windows.style == "array":
+        reads.append((windows.wire, "p.decodeWindowArray(c, v, depth: depth &+ 1)"))
+    if windows and windows.style == "keys":
+        for idx, (case, wire) in enumerate(windows.names):
+            reads.append((wire, f"Self.decodeWindow(c, v, depth: depth &+ 1, bit: {1 << idx}, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_{case})"))
+    return reads
+
+
+def gen_ordered(reads):
     """The fast path for members in the expected order (the reference's examples list keys in schema order,
     windows last): each expected key is checked with one comparison and its value read directly; a key that is
     not there (an absent field) costs one failed comparison. Whatever is left (keys out of order, unknown keys,
-    whitespace, escapes) goes to the general loop (`members`) from where the fast path stopped."""
-    steps = []
-    for i, f in enumerate(fields):
-        call = f"c.{READER[f.kind]}(v{len(steps)}, into: &p._{f.wire}, bit: 0x{1 << i:X}, present: &p._present, nulls: &p._nulls, key: \"{f.wire}\")"
-        steps.append((f.wire, call))
-    if windows and windows.style == "array":
-        steps.append((windows.wire, f"p.decodeWindowArray(c, v{len(steps)}, depth: depth &+ 1)"))
-    if windows and windows.style == "keys":
-        for idx, (case, wire) in enumerate(windows.names):
-            steps.append((wire, f"Self.decodeWindow(c, v{len(steps)}, depth: depth &+ 1, bit: {1 << idx}, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_{case})"))
+    whitespace, escapes) goes to the general loop (`members(continuing:in:)`) from where the fast path stopped."""
     L = ["        guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }"]
     L.append("        var i = start &+ 1")
-    L.append("        var afterValue = false")
     L.append("        ordered: do {")
-    for n, (wire, call) in enumerate(steps):
+    for wire, call in reads:
         pat = member_pattern(wire)
         if pat is None:
             break
-        L.append(f"            if let v{n} = c.expectMember(i, {pat[0]}, {pat[1]}) {{  // \"{wire}\":")
+        L.append(f"            if let v = c.expectMember(i, {pat[0]}, {pat[1]}) {{  // \"{wire}\":")
         L.append(f"                i = try {call}")
-        L.append("                guard c.commaFollows(i) else {")
-        L.append("                    afterValue = true")
-        L.append("                    break ordered")
-        L.append("                }")
-        L.append("                i &+= 1")
+        L.append("                guard c.pastComma(&i) else { break ordered }")
         L.append("            }")
     L.append("        }")
     return L
 
 
 def gen_decoder(type_name, fields, windows):
+    reads = member_reads(fields, windows)
     L = [f"extension {type_name} {{"]
     L.append("    /// Decodes the object whose `{` is at `start` into `p`; returns the offset just past its `}`.")
     L.append(f"    static func decode(_ c: JSONCursor, _ start: Int, depth: Int, into p: inout {type_name}) throws(DecodeError) -> Int {{")
     L.append("        guard start < c.count, c.base[start] == UInt8(ascii: \"{\") else {")
     L.append("            throw DecodeError(.typeMismatch, at: start)")
     L.append("        }")
-    L += gen_ordered(fields, windows)
-    L.append("        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in")
+    L += gen_ordered(reads)
+    L.append("        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in")
     L.append("            switch k.packed {")
-    for i, f in enumerate(fields):
-        bit = "0x%X" % (1 << i)
-        L.append(f"            case {pack(f.wire)}:  // \"{f.wire}\"")
-        L.append(f"                return try c.{READER[f.kind]}(v, into: &p._{f.wire}, bit: {bit}, present: &p._present, nulls: &p._nulls, key: \"{f.wire}\")")
-    if windows and windows.style == "array":
-        L.append(f"            case {pack(windows.wire)}:  // \"{windows.wire}\"")
-        L.append(f"                return try p.decodeWindowArray(c, v, depth: depth &+ 1)")
-    if windows and windows.style == "keys":
-        for idx, (case, wire) in enumerate(windows.names):
-            L.append(f"            case {pack(wire)}:  // \"{wire}\"")
-            L.append(f"                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: {1 << idx}, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_{case})")
+    for wire, call in reads:
+        L.append(f"            case {pack(wire)}:  // \"{wire}\"")
+        L.append(f"                return try {call}")
     L.append("            default:")
     L.append("                p._unknownKeys &+= 1")
     L.append("                return try c.skipValue(v, depth: depth &+ 1)")
@@ -1170,9 +1163,7 @@ def gen_peer_tables():
     """C tables of every payload's keys (packed like the Swift decoder's) for the peer decoders of the benchmark,
     and the benchmark checksum over the C ABI's payload structs (the fold of FoundationMirrors' `checksum`)."""
     def packed(key):
-        b = key.encode()
-        assert len(b) <= 8, key
-        return sum(c << (8 * i) for i, c in enumerate(b))
+        return int(pack(key), 16)
 
     kinds = {"int": "'i'", "double": "'d'", "text": "'t'", "bool": "'b'"}
     L = ["/*", "** This source file is part of StreamKit.", "** SPDX-License-Identifier: Apache-2.0", "**",

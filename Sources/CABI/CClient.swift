@@ -97,9 +97,12 @@ final class Arena {
 final class FrameBlock {
     private var base: UnsafeMutableRawPointer?
     private var capacity = 0
+    private var used = 0
 
-    /// Makes room for `count` bytes (plus padding for word-at-a-time readers).
-    func reserve(_ count: Int) {
+    /// Empties the block, with room for `count` bytes (plus padding for word-at-a-time readers). The copies handed
+    /// out before are invalid from here on.
+    func reset(reserving count: Int) {
+        self.used = 0
         let needed = count + 16
         guard needed > self.capacity else { return }
         self.base?.deallocate()
@@ -107,15 +110,16 @@ final class FrameBlock {
         self.base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
     }
 
-    /// Copies `bytes` to offset `at` (within the reserved room) and returns the copy.
-    func store(_ bytes: UnsafeRawBufferPointer, at: Int) -> UnsafeRawBufferPointer {
+    /// Copies `bytes` right after the previous copy (within the reserved room) and returns the copy. An empty
+    /// frame still gets its place, so the frames stay back to back.
+    func append(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
         guard let base = self.base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        precondition(at + bytes.count <= self.capacity, "FrameBlock.store: beyond the reserved room")
+        precondition(self.used + bytes.count <= self.capacity, "FrameBlock.append: beyond the reserved room")
         if let src = bytes.baseAddress, bytes.count > 0 {
-            (base + at).copyMemory(from: src, byteCount: bytes.count)
+            (base + self.used).copyMemory(from: src, byteCount: bytes.count)
         }
-        // An empty frame still sits at its place in the block, so the frames stay back to back.
-        return UnsafeRawBufferPointer(start: base + at, count: bytes.count)
+        defer { self.used += bytes.count }
+        return UnsafeRawBufferPointer(start: base + self.used, count: bytes.count)
     }
 
     deinit { self.base?.deallocate() }
@@ -271,10 +275,10 @@ final class CClient: @unchecked Sendable {
         for e in self.batch {
             if case .message(let m, _) = e { total += m.bytes.count }
         }
-        self.frames.reserve(total)
-        var at = 0
+        self.frames.reset(reserving: total)
+        let frames = self.frames
         for i in self.batch.indices {
-            self.fill(&out[i], self.batch[i], frameAt: &at)  // fill starts from a zeroed message
+            self.fill(&out[i], self.batch[i]) { frames.append($0) }  // fill starts from a zeroed message
         }
         count.pointee = self.batch.count
         let stopped = done && self.batch.isEmpty
@@ -284,26 +288,16 @@ final class CClient: @unchecked Sendable {
 
     // MARK: Filling C messages
 
-    /// Fills a C message for a callback: its views point into the event's bytes (alive during the call).
-    private func fill(_ m: inout sk_message, _ event: StreamEvent) {
-        if case .message(let message, let subscription) = event {
-            m = sk_message()
-            message.bytes.withUnsafeBytes { self.fillData(&m, message.frame, subscription, $0) }
-        } else {
-            var unused = 0
-            self.fill(&m, event, frameAt: &unused)
-        }
-    }
-
-    /// Fills a polled C message: a data message's frame is copied into `frames` at `at` (then advanced), and its
-    /// views point there, valid until the next poll.
-    private func fill(_ m: inout sk_message, _ event: StreamEvent, frameAt at: inout Int) {
+    /// Fills a C message. A data message's views point into the bytes `place` returns for its frame: the frame
+    /// itself for a callback (alive during the call), its copy in `frames` for a poll (until the next poll).
+    private func fill(
+        _ m: inout sk_message, _ event: StreamEvent,
+        place: (UnsafeRawBufferPointer) -> UnsafeRawBufferPointer = { $0 }
+    ) {
         m = sk_message()
         switch event {
         case .message(let message, let subscription):
-            let bytes = message.bytes.withUnsafeBytes { self.frames.store($0, at: at) }
-            at += bytes.count
-            self.fillData(&m, message.frame, subscription, bytes)
+            message.bytes.withUnsafeBytes { self.fillData(&m, message.frame, subscription, place($0)) }
         case .dropped(let s, let n):
             m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
             m.event = Int32(SK_EVENT_DROPPED.rawValue)

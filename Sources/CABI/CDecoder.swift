@@ -69,25 +69,25 @@ private func fillDecoded(_ m: inout sk_message, _ d: CDecoder, _ raw: UnsafeRawB
     m = sk_message()
     let base = raw.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
     m.raw = sk_str(ptr: base, len: raw.count)
-    let f = d.frame
-    guard f.kind == .data else {
+    // Read in place: the frame (all payload slots) is kilobytes, a copy per message would cost more than the fill.
+    guard d.frame.kind == .data else {
         m.kind = Int32(SK_MESSAGE_CONTROL.rawValue)
         return
     }
     m.kind = Int32(SK_MESSAGE_DATA.rawValue)
-    if let ts = f.ts {
+    if let ts = d.frame.ts {
         m.has_ts = 1
         m.ts = ts
     }
     let arena = d.arena
     var outside: Int32 = 0
-    if let channel = f.channel {
+    if let channel = d.frame.channel {
         m.channel = withUnsafeMutablePointer(to: &m.data) {
-            fillCPayload(f.payload, into: $0) { arena.view($0, in: raw, outside: &outside) }
+            fillCPayload(d.frame, into: $0) { arena.view($0, in: raw, outside: &outside) }
         }
         m.subscription.channel = channel.cChannel
     }
-    if let p = f.params {
+    if let p = d.frame.params {
         m.subscription.crypto_id = p.cryptoID ?? 0
         m.subscription.platform_id = p.platformID ?? 0
         if let a = p.address { m.subscription.address = arena.view(a, in: raw, outside: &outside) }

@@ -147,6 +147,7 @@ final class DeliveryQueue: @unchecked Sendable {
     }
 
     final class SubState {
+        let subscription: Subscription
         var policy: OverflowPolicy
         var waiting = Deque<Int>()
         var pendingDropped = 0
@@ -155,7 +156,10 @@ final class DeliveryQueue: @unchecked Sendable {
         var coalesced = 0
         var lastAt: Instant?
         var latency = LatencySummary()
-        init(policy: OverflowPolicy) { self.policy = policy }
+        init(_ subscription: Subscription, policy: OverflowPolicy) {
+            self.subscription = subscription
+            self.policy = policy
+        }
     }
 
     init(configuration: DeliveryConfiguration, onRoom: @escaping @Sendable () -> Void) {
@@ -173,7 +177,7 @@ final class DeliveryQueue: @unchecked Sendable {
             if let st = self.subs[s] {
                 if let policy { st.policy = policy }
             } else {
-                self.subs[s] = SubState(policy: policy ?? self.defaultPolicy)
+                self.subs[s] = SubState(s, policy: policy ?? self.defaultPolicy)
             }
         }
         self.lock.unlock()
@@ -357,7 +361,7 @@ final class DeliveryQueue: @unchecked Sendable {
 
     private func state(_ s: Subscription) -> SubState {
         if let st = self.subs[s] { return st }
-        let st = SubState(policy: self.defaultPolicy)
+        let st = SubState(s, policy: self.defaultPolicy)
         self.subs[s] = st
         return st
     }
@@ -407,16 +411,15 @@ final class DeliveryQueue: @unchecked Sendable {
             let event = slot.event
             var room = false
             if let st = slot.state {
-                if st.pendingDropped > 0, case .message(_, let s?) = event {
+                if st.pendingDropped > 0 {
                     let n = st.pendingDropped
                     st.pendingDropped = 0
-                    return (.item(.dropped(s, count: n)), false)
+                    return (.item(.dropped(st.subscription, count: n)), false)
                 }
                 if st.waiting.first == self.headSeq { st.waiting.removeFirst() }
-                if !self.overfull.isEmpty, case .message(_, let s?) = event, self.overfull.contains(s),
-                    st.waiting.count <= self.capacity / 2
+                if !self.overfull.isEmpty, st.waiting.count <= self.capacity / 2,
+                    self.overfull.remove(st.subscription) != nil
                 {
-                    self.overfull.remove(s)
                     room = self.overfull.isEmpty
                 }
             }

@@ -14,7 +14,7 @@
 // The payload decoders (generated), the envelope and the params echo first expect the keys in the order the
 // server writes them: `expectMember` compares a member's key, closing quote and colon with one or two words, and
 // the value is read directly. Where a frame departs from that order (an absent field costs one failed comparison;
-// another order, whitespace, escapes or an unknown key), `members(from:afterValue:first:)` goes on from that
+// another order, whitespace, escapes or an unknown key), `members(continuing:in:)` goes on from that
 // member with the general scan above, so both paths give the same result for any frame.
 //
 // Work is bounded: every loop advances at least one byte, nesting is limited by `maxDepth`, and every read is
@@ -119,9 +119,21 @@ struct JSONCursor {
         return try self.members(from: start &+ 1, afterValue: false, first: true, body)
     }
 
-    /// The loop of ``forEachMember(_:depth:_:)``, entered where an ordered decoder left off: at `i`, either just
-    /// past a member's value (`afterValue`), or where a member's key should start (`first`: just past `{`, where
-    /// `}` may also close the object).
+    /// The rest of the object whose `{` is at `object`, from where an ordered fast path stopped at `i`. That path
+    /// never skips whitespace, so the byte before `i` says where it stopped: `{` (nothing read yet), `,` (a member's
+    /// key should start here), or the last byte of a value.
+    @inlinable @inline(__always)
+    func members(
+        continuing i: Int,
+        in object: Int,
+        _ body: (JSONKey, Int) throws(DecodeError) -> Int
+    ) throws(DecodeError) -> Int {
+        let first = i == object &+ 1
+        return try self.members(from: i, afterValue: !first && self.base[i &- 1] != UInt8(ascii: ","), first: first, body)
+    }
+
+    /// The loop of ``forEachMember(_:depth:_:)``, entered at `i`: either just past a member's value (`afterValue`),
+    /// or where a member's key should start (`first`: just past `{`, where `}` may also close the object).
     @inlinable @inline(__always)
     func members(
         from start: Int,
@@ -203,8 +215,8 @@ struct JSONCursor {
 
     /// The offset of a member's value when the member at `i` is the expected one, written compactly: `"`, then
     /// exactly the `count` low bytes of `pattern` (the key, its closing quote and `:`, little-endian; 3 to 8
-    /// bytes), then the value. `nil` otherwise (another key, whitespace, escapes, the end): the decoder then goes on with
-    /// ``members(from:afterValue:first:_:)``, which accepts any of those.
+    /// bytes), then the value. `nil` otherwise (another key, whitespace, escapes, the end): the decoder then goes on
+    /// with ``members(continuing:in:_:)``, which accepts any of those.
     @inlinable @inline(__always)
     func expectMember(_ i: Int, _ pattern: UInt64, _ count: Int) -> Int? {
         guard i &+ 9 <= self.count, self.base[i] == UInt8(ascii: "\"") else { return nil }
@@ -228,10 +240,13 @@ struct JSONCursor {
         return v
     }
 
-    /// True when a compact `,` follows a value at `i` (the next member starts at `i + 1`).
+    /// Steps past a compact `,` right after a value at `i` (to where the next member starts); false, `i` unchanged,
+    /// when something else follows.
     @inlinable @inline(__always)
-    func commaFollows(_ i: Int) -> Bool {
-        i < self.count && self.base[i] == UInt8(ascii: ",")
+    func pastComma(_ i: inout Int) -> Bool {
+        guard i < self.count && self.base[i] == UInt8(ascii: ",") else { return false }
+        i &+= 1
+        return true
     }
 
     /// Walks an array's elements. `start` is the offset of `[`; `body` gets each element's offset and returns
@@ -446,7 +461,9 @@ struct JSONCursor {
     // MARK: - Typed reads
     //
     // Payload structs store each field unboxed plus two bit sets, `present` and `nulls`; a read sets the field's
-    // bit in `present` (and in `nulls` for a JSON null) and returns the offset just past the value.
+    // bit in `present`, sets it in `nulls` for a JSON null and clears it there for a value (where a key is
+    // repeated, the last value counts), and returns the offset just past the value. (The two bit operations are
+    // written out at each read: a shared helper measured slower on the hot path.)
 
     /// Reads a `null` literal into a field: its bit set in both `present` and `nulls`.
     @inlinable @inline(__always)
@@ -475,7 +492,7 @@ struct JSONCursor {
             }
             value = n.double
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return n.end
         }
         return try self.readDoubleSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, key: key)
@@ -497,7 +514,7 @@ struct JSONCursor {
             let (n, end) = try self.quotedNumber(i, key: key)
             value = n.double
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return end
         default:
             throw DecodeError(.typeMismatch, at: i, key: key)
@@ -524,7 +541,7 @@ struct JSONCursor {
             if NumberParser.parse(self.base, start: i, limit: self.count, into: &n), n.isInteger {
                 value = n.integer
                 present |= bit
-                nulls &= ~bit  // a repeated key: the last value wins
+                nulls &= ~bit
                 return n.end
             }
         }
@@ -549,7 +566,7 @@ struct JSONCursor {
             guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
             value = v
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return n.end
         }
         switch b {
@@ -560,7 +577,7 @@ struct JSONCursor {
             guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
             value = v
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return end
         default:
             throw DecodeError(.typeMismatch, at: i, key: key)
@@ -604,7 +621,7 @@ struct JSONCursor {
             let (slice, end) = try self.scanString(i)
             value = slice
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return end
         case UInt8(ascii: "n"):
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)
@@ -627,12 +644,12 @@ struct JSONCursor {
         case UInt8(ascii: "t"):
             value = true
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return try self.literal(i, "true")
         case UInt8(ascii: "f"):
             value = false
             present |= bit
-            nulls &= ~bit  // a repeated key: the last value wins
+            nulls &= ~bit
             return try self.literal(i, "false")
         case UInt8(ascii: "n"):
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)

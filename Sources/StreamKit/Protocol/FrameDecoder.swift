@@ -112,7 +112,6 @@ public struct FrameDecoder: Sendable {
         // wherever it departs, goes to the general member loop.
         guard 1 <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
             guard start &+ 32 <= c.count else { break ordered }
             let p = UnsafeRawPointer(c.base + start)
@@ -126,34 +125,21 @@ public struct FrameDecoder: Sendable {
             f.type = TextSlice(offset: start &+ 9, count: 4, hasEscapes: false)
             type = .data
             i = try FrameDecoder.channelMember(c, start &+ 25, &f)
-            guard c.commaFollows(i) else {
-                afterValue = true
-                break ordered
-            }
-            i &+= 1
+            guard c.pastComma(&i) else { break ordered }
             if let v = c.expectMember(i, 0x3A22_736D_6172_6170, 8) {  // "params":
                 i = try FrameDecoder.paramsMember(c, v, &f)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+                guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22_6174_6164, 6) {  // "data":
                 i = try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+                guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22_7374, 4) {  // "ts":
                 i = try FrameDecoder.optionalInt(c, v, &f.ts, key: "ts")
-                afterValue = true
             }
         }
 
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6570_7974:  // "type"
                 guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "type") }
@@ -336,23 +322,14 @@ public struct FrameDecoder: Sendable {
         // The echo of a data push, as the server writes it: `crypto_ids`, or `platform_id`, then the address
         // (token, pool or wallet), then `interval` where the channel has one. Anything else goes to the loop.
         var i = v &+ 1
-        var afterValue = false
         ordered: do {
             if let w = c.expectMember(i, 0x695F_6F74_7079_7263, 0x3A22_7364, 12) {  // "crypto_ids":
                 i = try decodeTarget(c, w, .cryptoIDs, &p)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+                guard c.pastComma(&i) else { break ordered }
             }
             if let w = c.expectMember(i, 0x6D72_6F66_7461_6C70, 0x3A_2264_695F, 13) {  // "platform_id":
                 i = try optionalInt(c, w, &p.platformID, key: "platform_id")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+                guard c.pastComma(&i) else { break ordered }
             }
             var target: Int? = nil
             if let w = c.expectMember(i, 0x2273_7365_7264_6461, 0x3A, 9) {  // "address":
@@ -364,18 +341,13 @@ public struct FrameDecoder: Sendable {
             }
             if let e = target {
                 i = e
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+                guard c.pastComma(&i) else { break ordered }
             }
             if let w = c.expectMember(i, 0x6C61_7672_6574_6E69, 0x3A22, 10) {  // "interval":
                 i = try optionalText(c, w, &p.interval, key: "interval")
-                afterValue = true
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == v &+ 1) { (k, w) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: v) { (k, w) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x73_7365_7264_6461:  // "address"
                 return try decodeTarget(c, w, .address, &p)

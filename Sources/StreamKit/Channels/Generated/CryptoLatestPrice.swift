@@ -314,122 +314,65 @@ extension CryptoLatestPrice {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646963, 5) {  // "cid":
-                i = try c.readInt(v0, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "cid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646963, 5) {  // "cid":
+                i = try c.readInt(v, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "cid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A2270, 3) {  // "p":
-                i = try c.readDouble(v1, into: &p._p, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "p")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2270, 3) {  // "p":
+                i = try c.readDouble(v, into: &p._p, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "p")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v2, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
+                i = try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A22636D, 4) {  // "mc":
-                i = try c.readDouble(v3, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22636D, 4) {  // "mc":
+                i = try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A227363, 4) {  // "cs":
-                i = try c.readDouble(v4, into: &p._cs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "cs")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227363, 4) {  // "cs":
+                i = try c.readDouble(v, into: &p._cs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "cs")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A2268343270, 6) {  // "p24h":
-                i = try c.readDouble(v5, into: &p._p24h, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "p24h")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2268343270, 6) {  // "p24h":
+                i = try c.readDouble(v, into: &p._p24h, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "p24h")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A22643770, 5) {  // "p7d":
-                i = try c.readDouble(v6, into: &p._p7d, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "p7d")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22643770, 5) {  // "p7d":
+                i = try c.readDouble(v, into: &p._p7d, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "p7d")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v7 = c.expectMember(i, 0x3A2264303370, 6) {  // "p30d":
-                i = try c.readDouble(v7, into: &p._p30d, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "p30d")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2264303370, 6) {  // "p30d":
+                i = try c.readDouble(v, into: &p._p30d, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "p30d")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v8 = c.expectMember(i, 0x3A2264303670, 6) {  // "p60d":
-                i = try c.readDouble(v8, into: &p._p60d, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "p60d")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2264303670, 6) {  // "p60d":
+                i = try c.readDouble(v, into: &p._p60d, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "p60d")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v9 = c.expectMember(i, 0x3A226D3370, 5) {  // "p3m":
-                i = try c.readDouble(v9, into: &p._p3m, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "p3m")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226D3370, 5) {  // "p3m":
+                i = try c.readDouble(v, into: &p._p3m, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "p3m")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v10 = c.expectMember(i, 0x3A22793170, 5) {  // "p1y":
-                i = try c.readDouble(v10, into: &p._p1y, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "p1y")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22793170, 5) {  // "p1y":
+                i = try c.readDouble(v, into: &p._p1y, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "p1y")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v11 = c.expectMember(i, 0x3A2264747970, 6) {  // "pytd":
-                i = try c.readDouble(v11, into: &p._pytd, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "pytd")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2264747970, 6) {  // "pytd":
+                i = try c.readDouble(v, into: &p._pytd, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "pytd")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v12 = c.expectMember(i, 0x3A226C6C6170, 6) {  // "pall":
-                i = try c.readDouble(v12, into: &p._pall, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "pall")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226C6C6170, 6) {  // "pall":
+                i = try c.readDouble(v, into: &p._pall, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "pall")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v13 = c.expectMember(i, 0x3A22683432766466, 8) {  // "fdv24h":
-                i = try c.readDouble(v13, into: &p._fdv24h, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "fdv24h")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22683432766466, 8) {  // "fdv24h":
+                i = try c.readDouble(v, into: &p._fdv24h, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "fdv24h")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646963:  // "cid"
                 return try c.readInt(v, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "cid")

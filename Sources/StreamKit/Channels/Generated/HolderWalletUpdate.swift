@@ -254,98 +254,53 @@ extension HolderWalletUpdate {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v0, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A226177, 4) {  // "wa":
-                i = try c.readText(v1, into: &p._wa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "wa")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226177, 4) {  // "wa":
+                i = try c.readText(v, into: &p._wa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "wa")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v2, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
+                i = try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v3, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
+                i = try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A226862, 4) {  // "bh":
-                i = try c.readInt(v4, into: &p._bh, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "bh")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226862, 4) {  // "bh":
+                i = try c.readInt(v, into: &p._bh, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "bh")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v5, into: &p._a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
+                i = try c.readText(v, into: &p._a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A2262, 3) {  // "b":
-                i = try c.readDouble(v6, into: &p._b, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "b")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2262, 3) {  // "b":
+                i = try c.readDouble(v, into: &p._b, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "b")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v7 = c.expectMember(i, 0x3A227068, 4) {  // "hp":
-                i = try c.readDouble(v7, into: &p._hp, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "hp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227068, 4) {  // "hp":
+                i = try c.readDouble(v, into: &p._hp, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "hp")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v8 = c.expectMember(i, 0x3A2274616C, 5) {  // "lat":
-                i = try c.readInt(v8, into: &p._lat, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "lat")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2274616C, 5) {  // "lat":
+                i = try c.readInt(v, into: &p._lat, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "lat")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v9 = c.expectMember(i, 0x3A22746F7073, 6) {  // "spot":
-                i = try c.readInt(v9, into: &p._spot, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "spot")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22746F7073, 6) {  // "spot":
+                i = try c.readInt(v, into: &p._spot, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "spot")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v10 = c.expectMember(i, 0x3A2274637073, 6) {  // "spct":
-                i = try c.readInt(v10, into: &p._spct, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "spct")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2274637073, 6) {  // "spct":
+                i = try c.readInt(v, into: &p._spct, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "spct")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
                 return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")

@@ -328,130 +328,69 @@ extension HoldersMetrics {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v0, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v1, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
+                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v2, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
+                i = try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v3, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
+                i = try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A2270766564, 6) {  // "devp":
-                i = try c.readDouble(v4, into: &p._devp, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "devp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2270766564, 6) {  // "devp":
+                i = try c.readDouble(v, into: &p._devp, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "devp")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A2263686B, 5) {  // "khc":
-                i = try c.readInt(v5, into: &p._khc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "khc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2263686B, 5) {  // "khc":
+                i = try c.readInt(v, into: &p._khc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "khc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A22636877, 5) {  // "whc":
-                i = try c.readInt(v6, into: &p._whc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "whc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22636877, 5) {  // "whc":
+                i = try c.readInt(v, into: &p._whc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "whc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v7 = c.expectMember(i, 0x3A2263686462, 6) {  // "bdhc":
-                i = try c.readInt(v7, into: &p._bdhc, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bdhc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2263686462, 6) {  // "bdhc":
+                i = try c.readInt(v, into: &p._bdhc, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bdhc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v8 = c.expectMember(i, 0x3A22636873, 5) {  // "shc":
-                i = try c.readInt(v8, into: &p._shc, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "shc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22636873, 5) {  // "shc":
+                i = try c.readInt(v, into: &p._shc, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "shc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v9 = c.expectMember(i, 0x3A22636862, 5) {  // "bhc":
-                i = try c.readInt(v9, into: &p._bhc, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bhc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22636862, 5) {  // "bhc":
+                i = try c.readInt(v, into: &p._bhc, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bhc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v10 = c.expectMember(i, 0x3A2263686D73, 6) {  // "smhc":
-                i = try c.readInt(v10, into: &p._smhc, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "smhc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2263686D73, 6) {  // "smhc":
+                i = try c.readInt(v, into: &p._smhc, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "smhc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v11 = c.expectMember(i, 0x3A2270303174, 6) {  // "t10p":
-                i = try c.readDouble(v11, into: &p._t10p, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t10p")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2270303174, 6) {  // "t10p":
+                i = try c.readDouble(v, into: &p._t10p, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t10p")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v12 = c.expectMember(i, 0x3A2270303574, 6) {  // "t50p":
-                i = try c.readDouble(v12, into: &p._t50p, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t50p")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2270303574, 6) {  // "t50p":
+                i = try c.readDouble(v, into: &p._t50p, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t50p")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v13 = c.expectMember(i, 0x3A227030303174, 7) {  // "t100p":
-                i = try c.readDouble(v13, into: &p._t100p, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "t100p")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227030303174, 7) {  // "t100p":
+                i = try c.readDouble(v, into: &p._t100p, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "t100p")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v14 = c.expectMember(i, 0x3A22626130303174, 8) {  // "t100ab":
-                i = try c.readDouble(v14, into: &p._t100ab, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "t100ab")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22626130303174, 8) {  // "t100ab":
+                i = try c.readDouble(v, into: &p._t100ab, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "t100ab")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
                 return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")

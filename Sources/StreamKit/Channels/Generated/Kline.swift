@@ -179,58 +179,33 @@ extension Kline {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A226F, 3) {  // "o":
-                i = try c.readDouble(v0, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "o")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226F, 3) {  // "o":
+                i = try c.readDouble(v, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "o")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A2268, 3) {  // "h":
-                i = try c.readDouble(v1, into: &p._h, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "h")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2268, 3) {  // "h":
+                i = try c.readDouble(v, into: &p._h, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "h")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A226C, 3) {  // "l":
-                i = try c.readDouble(v2, into: &p._l, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "l")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226C, 3) {  // "l":
+                i = try c.readDouble(v, into: &p._l, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "l")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A2263, 3) {  // "c":
-                i = try c.readDouble(v3, into: &p._c, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "c")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2263, 3) {  // "c":
+                i = try c.readDouble(v, into: &p._c, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "c")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v4, into: &p._vu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "vu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
+                i = try c.readDouble(v, into: &p._vu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "vu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A22746F, 4) {  // "ot":
-                i = try c.readInt(v5, into: &p._ot, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "ot")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22746F, 4) {  // "ot":
+                i = try c.readInt(v, into: &p._ot, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "ot")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6F:  // "o"
                 return try c.readDouble(v, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "o")

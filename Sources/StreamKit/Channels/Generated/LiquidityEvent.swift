@@ -335,130 +335,69 @@ extension LiquidityEvent {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v0, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A2266, 3) {  // "f":
-                i = try c.readText(v1, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2266, 3) {  // "f":
+                i = try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v2, into: &p._ts, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "ts")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
+                i = try c.readInt(v, into: &p._ts, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "ts")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v3, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
+                i = try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A22733074, 5) {  // "t0s":
-                i = try c.readText(v4, into: &p._t0s, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "t0s")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22733074, 5) {  // "t0s":
+                i = try c.readText(v, into: &p._t0s, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "t0s")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A22733174, 5) {  // "t1s":
-                i = try c.readText(v5, into: &p._t1s, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t1s")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22733174, 5) {  // "t1s":
+                i = try c.readText(v, into: &p._t1s, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t1s")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A22613074, 5) {  // "t0a":
-                i = try c.readText(v6, into: &p._t0a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t0a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22613074, 5) {  // "t0a":
+                i = try c.readText(v, into: &p._t0a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t0a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v7 = c.expectMember(i, 0x3A22613174, 5) {  // "t1a":
-                i = try c.readText(v7, into: &p._t1a, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t1a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22613174, 5) {  // "t1a":
+                i = try c.readText(v, into: &p._t1a, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t1a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v8 = c.expectMember(i, 0x3A223061, 4) {  // "a0":
-                i = try c.readDouble(v8, into: &p._a0, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "a0")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A223061, 4) {  // "a0":
+                i = try c.readDouble(v, into: &p._a0, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "a0")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v9 = c.expectMember(i, 0x3A223161, 4) {  // "a1":
-                i = try c.readDouble(v9, into: &p._a1, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "a1")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A223161, 4) {  // "a1":
+                i = try c.readDouble(v, into: &p._a1, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "a1")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v10 = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v10, into: &p._vu, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "vu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
+                i = try c.readDouble(v, into: &p._vu, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "vu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v11 = c.expectMember(i, 0x3A22616D, 4) {  // "ma":
-                i = try c.readText(v11, into: &p._ma, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ma")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22616D, 4) {  // "ma":
+                i = try c.readText(v, into: &p._ma, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ma")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v12 = c.expectMember(i, 0x3A227874, 4) {  // "tx":
-                i = try c.readText(v12, into: &p._tx, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "tx")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227874, 4) {  // "tx":
+                i = try c.readText(v, into: &p._tx, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "tx")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v13 = c.expectMember(i, 0x3A226469676C, 6) {  // "lgid":
-                i = try c.readInt(v13, into: &p._lgid, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "lgid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226469676C, 6) {  // "lgid":
+                i = try c.readInt(v, into: &p._lgid, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "lgid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v14 = c.expectMember(i, 0x3A22786969, 5) {  // "iix":
-                i = try c.readInt(v14, into: &p._iix, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "iix")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22786969, 5) {  // "iix":
+                i = try c.readInt(v, into: &p._iix, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "iix")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
                 return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")

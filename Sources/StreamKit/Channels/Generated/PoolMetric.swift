@@ -148,66 +148,37 @@ extension PoolMetric {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v0, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A226170, 4) {  // "pa":
-                i = try c.readText(v1, into: &p._pa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "pa")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226170, 4) {  // "pa":
+                i = try c.readText(v, into: &p._pa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "pa")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A226D35, 4) {  // "5m":
-                i = try Self.decodeWindow(c, v2, depth: depth &+ 1, bit: 1, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_m5)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226D35, 4) {  // "5m":
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 1, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_m5)
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A226831, 4) {  // "1h":
-                i = try Self.decodeWindow(c, v3, depth: depth &+ 1, bit: 2, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h1)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226831, 4) {  // "1h":
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 2, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h1)
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A226834, 4) {  // "4h":
-                i = try Self.decodeWindow(c, v4, depth: depth &+ 1, bit: 4, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h4)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226834, 4) {  // "4h":
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 4, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h4)
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A22683432, 5) {  // "24h":
-                i = try Self.decodeWindow(c, v5, depth: depth &+ 1, bit: 8, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h24)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22683432, 5) {  // "24h":
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 8, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h24)
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A226437, 4) {  // "7d":
-                i = try Self.decodeWindow(c, v6, depth: depth &+ 1, bit: 16, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_d7)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226437, 4) {  // "7d":
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 16, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_d7)
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
                 return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")

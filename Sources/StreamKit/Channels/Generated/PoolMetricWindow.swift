@@ -192,66 +192,37 @@ extension PoolMetricWindow {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A226E7662, 5) {  // "bvn":
-                i = try c.readDouble(v0, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "bvn")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226E7662, 5) {  // "bvn":
+                i = try c.readDouble(v, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "bvn")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A22757662, 5) {  // "bvu":
-                i = try c.readDouble(v1, into: &p._bvu, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "bvu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22757662, 5) {  // "bvu":
+                i = try c.readDouble(v, into: &p._bvu, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "bvu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A226E7673, 5) {  // "svn":
-                i = try c.readDouble(v2, into: &p._svn, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "svn")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226E7673, 5) {  // "svn":
+                i = try c.readDouble(v, into: &p._svn, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "svn")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A22757673, 5) {  // "svu":
-                i = try c.readDouble(v3, into: &p._svu, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "svu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22757673, 5) {  // "svu":
+                i = try c.readDouble(v, into: &p._svu, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "svu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A227475, 4) {  // "ut":
-                i = try c.readInt(v4, into: &p._ut, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "ut")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227475, 4) {  // "ut":
+                i = try c.readInt(v, into: &p._ut, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "ut")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A22747562, 5) {  // "but":
-                i = try c.readInt(v5, into: &p._but, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "but")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22747562, 5) {  // "but":
+                i = try c.readInt(v, into: &p._but, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "but")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A22747573, 5) {  // "sut":
-                i = try c.readInt(v6, into: &p._sut, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sut")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22747573, 5) {  // "sut":
+                i = try c.readInt(v, into: &p._sut, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sut")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6E7662:  // "bvn"
                 return try c.readDouble(v, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "bvn")

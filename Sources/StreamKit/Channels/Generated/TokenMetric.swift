@@ -199,58 +199,33 @@ extension TokenMetric {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v0, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v1, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
+                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A2270, 3) {  // "p":
-                i = try c.readDouble(v2, into: &p._p, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "p")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2270, 3) {  // "p":
+                i = try c.readDouble(v, into: &p._p, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "p")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A22636D, 4) {  // "mc":
-                i = try c.readDouble(v3, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22636D, 4) {  // "mc":
+                i = try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A22756C, 4) {  // "lu":
-                i = try c.readDouble(v4, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "lu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22756C, 4) {  // "lu":
+                i = try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "lu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A22737473, 5) {  // "sts":
-                i = try p.decodeWindowArray(c, v5, depth: depth &+ 1)
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22737473, 5) {  // "sts":
+                i = try p.decodeWindowArray(c, v, depth: depth &+ 1)
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
                 return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")

@@ -345,138 +345,73 @@ extension TokenMetricWindow {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A226E6977, 5) {  // "win":
-                i = try c.readText(v0, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "win")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226E6977, 5) {  // "win":
+                i = try c.readText(v, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "win")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A226E76, 4) {  // "vn":
-                i = try c.readDouble(v1, into: &p._vn, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "vn")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226E76, 4) {  // "vn":
+                i = try c.readDouble(v, into: &p._vn, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "vn")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v2, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
+                i = try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A226370, 4) {  // "pc":
-                i = try c.readDouble(v3, into: &p._pc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "pc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226370, 4) {  // "pc":
+                i = try c.readDouble(v, into: &p._pc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "pc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A22737874, 5) {  // "txs":
-                i = try c.readInt(v4, into: &p._txs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "txs")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22737874, 5) {  // "txs":
+                i = try c.readInt(v, into: &p._txs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "txs")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A226362, 4) {  // "bc":
-                i = try c.readInt(v5, into: &p._bc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "bc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226362, 4) {  // "bc":
+                i = try c.readInt(v, into: &p._bc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "bc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A226373, 4) {  // "sc":
-                i = try c.readInt(v6, into: &p._sc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sc")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226373, 4) {  // "sc":
+                i = try c.readInt(v, into: &p._sc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sc")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v7 = c.expectMember(i, 0x3A22757662, 5) {  // "bvu":
-                i = try c.readDouble(v7, into: &p._bvu, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bvu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22757662, 5) {  // "bvu":
+                i = try c.readDouble(v, into: &p._bvu, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bvu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v8 = c.expectMember(i, 0x3A22757673, 5) {  // "svu":
-                i = try c.readDouble(v8, into: &p._svu, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "svu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22757673, 5) {  // "svu":
+                i = try c.readDouble(v, into: &p._svu, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "svu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v9 = c.expectMember(i, 0x3A226E7662, 5) {  // "bvn":
-                i = try c.readDouble(v9, into: &p._bvn, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bvn")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226E7662, 5) {  // "bvn":
+                i = try c.readDouble(v, into: &p._bvn, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bvn")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v10 = c.expectMember(i, 0x3A226E7673, 5) {  // "svn":
-                i = try c.readDouble(v10, into: &p._svn, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "svn")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226E7673, 5) {  // "svn":
+                i = try c.readDouble(v, into: &p._svn, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "svn")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v11 = c.expectMember(i, 0x3A227475, 4) {  // "ut":
-                i = try c.readInt(v11, into: &p._ut, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ut")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227475, 4) {  // "ut":
+                i = try c.readInt(v, into: &p._ut, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ut")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v12 = c.expectMember(i, 0x3A22747562, 5) {  // "but":
-                i = try c.readInt(v12, into: &p._but, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "but")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22747562, 5) {  // "but":
+                i = try c.readInt(v, into: &p._but, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "but")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v13 = c.expectMember(i, 0x3A22747573, 5) {  // "sut":
-                i = try c.readInt(v13, into: &p._sut, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "sut")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22747573, 5) {  // "sut":
+                i = try c.readInt(v, into: &p._sut, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "sut")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v14 = c.expectMember(i, 0x3A2268, 3) {  // "h":
-                i = try c.readDouble(v14, into: &p._h, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "h")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2268, 3) {  // "h":
+                i = try c.readDouble(v, into: &p._h, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "h")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v15 = c.expectMember(i, 0x3A226C, 3) {  // "l":
-                i = try c.readDouble(v15, into: &p._l, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "l")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226C, 3) {  // "l":
+                i = try c.readDouble(v, into: &p._l, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "l")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6E6977:  // "win"
                 return try c.readText(v, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "win")

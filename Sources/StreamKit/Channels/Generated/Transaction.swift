@@ -502,210 +502,109 @@ extension Transaction {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v0, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A2266, 3) {  // "f":
-                i = try c.readText(v1, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2266, 3) {  // "f":
+                i = try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v2 = c.expectMember(i, 0x3A226862, 4) {  // "bh":
-                i = try c.readInt(v2, into: &p._bh, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "bh")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226862, 4) {  // "bh":
+                i = try c.readInt(v, into: &p._bh, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "bh")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v3 = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v3, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
+                i = try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v4 = c.expectMember(i, 0x3A226170, 4) {  // "pa":
-                i = try c.readText(v4, into: &p._pa, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "pa")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226170, 4) {  // "pa":
+                i = try c.readText(v, into: &p._pa, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "pa")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v5 = c.expectMember(i, 0x3A22613074, 5) {  // "t0a":
-                i = try c.readText(v5, into: &p._t0a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t0a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22613074, 5) {  // "t0a":
+                i = try c.readText(v, into: &p._t0a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t0a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v6 = c.expectMember(i, 0x3A22613174, 5) {  // "t1a":
-                i = try c.readText(v6, into: &p._t1a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t1a")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22613174, 5) {  // "t1a":
+                i = try c.readText(v, into: &p._t1a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t1a")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v7 = c.expectMember(i, 0x3A22733074, 5) {  // "t0s":
-                i = try c.readText(v7, into: &p._t0s, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t0s")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22733074, 5) {  // "t0s":
+                i = try c.readText(v, into: &p._t0s, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t0s")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v8 = c.expectMember(i, 0x3A22733174, 5) {  // "t1s":
-                i = try c.readText(v8, into: &p._t1s, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "t1s")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22733174, 5) {  // "t1s":
+                i = try c.readText(v, into: &p._t1s, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "t1s")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v9 = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v9, into: &p._vu, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "vu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
+                i = try c.readDouble(v, into: &p._vu, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "vu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v10 = c.expectMember(i, 0x3A2271, 3) {  // "q":
-                i = try c.readDouble(v10, into: &p._q, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "q")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2271, 3) {  // "q":
+                i = try c.readDouble(v, into: &p._q, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "q")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v11 = c.expectMember(i, 0x3A2275703074, 6) {  // "t0pu":
-                i = try c.readDouble(v11, into: &p._t0pu, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t0pu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2275703074, 6) {  // "t0pu":
+                i = try c.readDouble(v, into: &p._t0pu, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t0pu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v12 = c.expectMember(i, 0x3A2275703174, 6) {  // "t1pu":
-                i = try c.readDouble(v12, into: &p._t1pu, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t1pu")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2275703174, 6) {  // "t1pu":
+                i = try c.readDouble(v, into: &p._t1pu, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t1pu")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v13 = c.expectMember(i, 0x3A227874, 4) {  // "tx":
-                i = try c.readText(v13, into: &p._tx, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "tx")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227874, 4) {  // "tx":
+                i = try c.readText(v, into: &p._tx, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "tx")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v14 = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v14, into: &p._ts, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "ts")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
+                i = try c.readInt(v, into: &p._ts, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "ts")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v15 = c.expectMember(i, 0x3A22616D, 4) {  // "ma":
-                i = try c.readText(v15, into: &p._ma, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "ma")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22616D, 4) {  // "ma":
+                i = try c.readText(v, into: &p._ma, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "ma")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v16 = c.expectMember(i, 0x3A226162, 4) {  // "ba":
-                i = try c.readText(v16, into: &p._ba, bit: 0x10000, present: &p._present, nulls: &p._nulls, key: "ba")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226162, 4) {  // "ba":
+                i = try c.readText(v, into: &p._ba, bit: 0x10000, present: &p._present, nulls: &p._nulls, key: "ba")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v17 = c.expectMember(i, 0x3A223061, 4) {  // "a0":
-                i = try c.readDouble(v17, into: &p._a0, bit: 0x20000, present: &p._present, nulls: &p._nulls, key: "a0")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A223061, 4) {  // "a0":
+                i = try c.readDouble(v, into: &p._a0, bit: 0x20000, present: &p._present, nulls: &p._nulls, key: "a0")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v18 = c.expectMember(i, 0x3A223161, 4) {  // "a1":
-                i = try c.readDouble(v18, into: &p._a1, bit: 0x40000, present: &p._present, nulls: &p._nulls, key: "a1")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A223161, 4) {  // "a1":
+                i = try c.readDouble(v, into: &p._a1, bit: 0x40000, present: &p._present, nulls: &p._nulls, key: "a1")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v19 = c.expectMember(i, 0x3A226971, 4) {  // "qi":
-                i = try c.readInt(v19, into: &p._qi, bit: 0x80000, present: &p._present, nulls: &p._nulls, key: "qi")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226971, 4) {  // "qi":
+                i = try c.readInt(v, into: &p._qi, bit: 0x80000, present: &p._present, nulls: &p._nulls, key: "qi")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v20 = c.expectMember(i, 0x3A22696974, 5) {  // "tii":
-                i = try c.readInt(v20, into: &p._tii, bit: 0x100000, present: &p._present, nulls: &p._nulls, key: "tii")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22696974, 5) {  // "tii":
+                i = try c.readInt(v, into: &p._tii, bit: 0x100000, present: &p._present, nulls: &p._nulls, key: "tii")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v21 = c.expectMember(i, 0x3A226469676C, 6) {  // "lgid":
-                i = try c.readInt(v21, into: &p._lgid, bit: 0x200000, present: &p._present, nulls: &p._nulls, key: "lgid")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A226469676C, 6) {  // "lgid":
+                i = try c.readInt(v, into: &p._lgid, bit: 0x200000, present: &p._present, nulls: &p._nulls, key: "lgid")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v22 = c.expectMember(i, 0x3A22786969, 5) {  // "iix":
-                i = try c.readInt(v22, into: &p._iix, bit: 0x400000, present: &p._present, nulls: &p._nulls, key: "iix")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22786969, 5) {  // "iix":
+                i = try c.readInt(v, into: &p._iix, bit: 0x400000, present: &p._present, nulls: &p._nulls, key: "iix")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v23 = c.expectMember(i, 0x3A227865, 4) {  // "ex":
-                i = try c.readBool(v23, into: &p._ex, bit: 0x800000, present: &p._present, nulls: &p._nulls, key: "ex")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227865, 4) {  // "ex":
+                i = try c.readBool(v, into: &p._ex, bit: 0x800000, present: &p._present, nulls: &p._nulls, key: "ex")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v24 = c.expectMember(i, 0x3A2270747874, 6) {  // "txtp":
-                i = try c.readInt(v24, into: &p._txtp, bit: 0x1000000, present: &p._present, nulls: &p._nulls, key: "txtp")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A2270747874, 6) {  // "txtp":
+                i = try c.readInt(v, into: &p._txtp, bit: 0x1000000, present: &p._present, nulls: &p._nulls, key: "txtp")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
                 return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")

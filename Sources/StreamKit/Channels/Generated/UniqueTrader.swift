@@ -111,26 +111,17 @@ extension UniqueTrader {
         }
         guard depth <= c.maxDepth else { throw DecodeError(.tooDeep, at: start) }
         var i = start &+ 1
-        var afterValue = false
         ordered: do {
-            if let v0 = c.expectMember(i, 0x3A227475, 4) {  // "ut":
-                i = try c.readInt(v0, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "ut")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A227475, 4) {  // "ut":
+                i = try c.readInt(v, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "ut")
+                guard c.pastComma(&i) else { break ordered }
             }
-            if let v1 = c.expectMember(i, 0x3A22746F, 4) {  // "ot":
-                i = try c.readInt(v1, into: &p._ot, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "ot")
-                guard c.commaFollows(i) else {
-                    afterValue = true
-                    break ordered
-                }
-                i &+= 1
+            if let v = c.expectMember(i, 0x3A22746F, 4) {  // "ot":
+                i = try c.readInt(v, into: &p._ot, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "ot")
+                guard c.pastComma(&i) else { break ordered }
             }
         }
-        let end = try c.members(from: i, afterValue: afterValue, first: i == start &+ 1) { (k, v) throws(DecodeError) -> Int in
+        let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x7475:  // "ut"
                 return try c.readInt(v, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "ut")
