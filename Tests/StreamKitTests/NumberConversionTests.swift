@@ -80,6 +80,15 @@ import Testing
             m.insert(".", at: m.index(m.startIndex, offsetBy: Int.random(in: 1..<(m.count - 1), using: &rng)))
             Self.expectSameAsStrtod(Bool.random(using: &rng) ? "-" + m : m)
         }
+        for _ in 0..<40_000 {
+            await yieldNow()
+            // Long fractions (the common shape's third digit run): small prices `0.000ddd` with up to 21
+            // significant digits after 0 to 10 zeros, and 14 to 24 fraction digits after a short integer part.
+            let zeros = String(repeating: "0", count: Int.random(in: 0...10, using: &rng))
+            let small = "0.\(zeros)\(digits(Int.random(in: 14...21, using: &rng)))"
+            let long = "\(digits(Int.random(in: 1...3, using: &rng))).\(zeros.prefix(1))\(digits(Int.random(in: 13...23, using: &rng)))"
+            for m in [small, long] { Self.expectSameAsStrtod(Bool.random(using: &rng) ? "-" + m : m) }
+        }
         for _ in 0..<60_000 {
             await yieldNow()
             // 1-19 digit mantissas, exponents across the whole range and beyond.

@@ -486,8 +486,8 @@ struct JSONCursor {
     ) throws(DecodeError) -> Int {
         let b = self.base[i]
         if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
-            var n = ParsedNumber()
-            guard NumberParser.parse(self.base, start: i, limit: self.count, into: &n) else {
+            let n = NumberParser.parse(self.base, start: i, limit: self.count)
+            guard n.isValid else {
                 throw DecodeError(n.end >= self.count ? .unexpectedEnd : .invalidNumber, at: n.end)
             }
             value = n.double
@@ -537,8 +537,8 @@ struct JSONCursor {
     ) throws(DecodeError) -> Int {
         let b = self.base[i]
         if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
-            var n = ParsedNumber()
-            if NumberParser.parse(self.base, start: i, limit: self.count, into: &n), n.isInteger {
+            let n = NumberParser.parse(self.base, start: i, limit: self.count)
+            if n.flags == 3 {  // valid and an integer
                 value = n.integer
                 present |= bit
                 nulls &= ~bit
