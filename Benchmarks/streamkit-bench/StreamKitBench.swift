@@ -56,8 +56,9 @@ struct StreamKitBench: ParsableCommand {
     mutating func run() throws {
         var corpus = Corpus(seed: self.seed)
         let frames = corpus.frames(self.frames)
-        let datas = frames.map { Data($0) }
-        let bytes = frames.reduce(0) { $0 + $1.count }
+        let store = FrameStore(frames)
+        let datas = store.datas()
+        let bytes = store.bytes
         print("corpus: \(frames.count) frames, \(bytes) bytes, \(bytes / frames.count) B/frame average, seed \(self.seed)")
         if let path = self.writeCorpus {
             let decoder = FrameDecoder()
@@ -90,26 +91,23 @@ struct StreamKitBench: ParsableCommand {
         results.append(
             Row.measure("read every byte (floor)", frames: frames.count, bytes: bytes, rounds: self.rounds) {
                 var h: UInt64 = 0
-                for f in frames {
-                    f.withUnsafeBufferPointer { buf in for b in buf { h = h &+ UInt64(b) } }
-                }
+                for raw in store { for b in raw { h = h &+ UInt64(b) } }
                 return h
             }
         )
 
         // StreamKit: decode every frame into its typed payload, in place, and read every field.
         let decoder = FrameDecoder()
-        var decoded = DecodedFrame()
+        // Each pass decodes into its own `DecodedFrame`, a local as in user code (not a variable the closure captures).
         results.append(
             Row.measure("StreamKit, in place (DecodedFrame)", frames: frames.count, bytes: bytes, rounds: self.rounds) {
                 var h: UInt64 = 0
-                for f in frames {
-                    f.withUnsafeBytes { raw in
-                        do {
-                            try decoder.decode(raw, into: &decoded)
-                            h &+= checksum(decoded)
-                        } catch {}
-                    }
+                var decoded = DecodedFrame()
+                for raw in store {
+                    do {
+                        try decoder.decode(raw, into: &decoded)
+                        h &+= checksum(decoded)
+                    } catch {}
                 }
                 return h
             }
@@ -118,13 +116,12 @@ struct StreamKitBench: ParsableCommand {
         results.append(
             Row.measure("StreamKit, in place, decode only", frames: frames.count, bytes: bytes, rounds: self.rounds) {
                 var h: UInt64 = 0
-                for f in frames {
-                    f.withUnsafeBytes { raw in
-                        do {
-                            try decoder.decode(raw, into: &decoded)
-                            h &+= UInt64(decoded.payloadRegion?.count ?? 0)
-                        } catch {}
-                    }
+                var decoded = DecodedFrame()
+                for raw in store {
+                    do {
+                        try decoder.decode(raw, into: &decoded)
+                        h &+= UInt64(decoded.payloadRegion?.count ?? 0)
+                    } catch {}
                 }
                 return h
             }
@@ -133,11 +130,9 @@ struct StreamKitBench: ParsableCommand {
         results.append(
             Row.measure("StreamKit, ServerFrame enum", frames: frames.count, bytes: bytes, rounds: self.rounds) {
                 var h: UInt64 = 0
-                for f in frames {
-                    f.withUnsafeBytes { raw in
-                        guard let frame = try? decoder.decode(raw) else { return }
-                        h &+= checksum(frame)
-                    }
+                for raw in store {
+                    guard let frame = try? decoder.decode(raw) else { continue }
+                    h &+= checksum(frame)
                 }
                 return h
             }
@@ -147,18 +142,16 @@ struct StreamKitBench: ParsableCommand {
         if self.perChannel || self.output != nil {
             for (channel, _) in Corpus.channels where self.channel == nil || self.channel == channel {
                 var c = Corpus(seed: self.seed)
-                let group = (0..<2000).map { _ in c.frame(channel: channel) }
-                let groupBytes = group.reduce(0) { $0 + $1.count }
+                let group = FrameStore((0..<2000).map { _ in c.frame(channel: channel) })
                 perChannel.append(
-                    Row.measure(channel, frames: group.count, bytes: groupBytes, rounds: self.rounds) {
+                    Row.measure(channel, frames: group.count, bytes: group.bytes, rounds: self.rounds) {
                         var h: UInt64 = 0
-                        for f in group {
-                            f.withUnsafeBytes { raw in
-                                do {
-                                    try decoder.decode(raw, into: &decoded)
-                                    h &+= checksum(decoded)
-                                } catch {}
-                            }
+                        var decoded = DecodedFrame()
+                        for raw in group {
+                            do {
+                                try decoder.decode(raw, into: &decoded)
+                                h &+= checksum(decoded)
+                            } catch {}
                         }
                         return h
                     }
@@ -204,7 +197,8 @@ struct StreamKitBench: ParsableCommand {
 
                 Corpus: \(frames.count) generated frames of all ten channels (seed \(self.seed), \
                 \(bytes / frames.count) B average; full-precision numbers as the official examples carry, 15-17 \
-                significant digits; some nulls and absent fields). Every decoder decodes every frame into typed \
+                significant digits; some nulls and absent fields), laid out back to back in one buffer as a socket's \
+                receive buffer or a recording holds them. Every decoder decodes every frame into typed \
                 payloads and reads every field; an order-independent checksum over all fields must be identical \
                 for all of them (it is: `\(String(reference, radix: 16))`), so none does less work and all \
                 agree on every value, doubles bit for bit. Times are the median (min, max) of \(self.rounds) \
@@ -227,6 +221,46 @@ struct StreamKitBench: ParsableCommand {
             )
         }
         print("checksums agree: \(String(reference, radix: 16))")
+    }
+}
+
+// MARK: - Corpus layout
+
+/// The corpus as frames sit in memory in use: back to back in one buffer, as a socket's receive buffer or a
+/// recording holds them (and as `Benchmarks/peers` lays out the same corpus), not scattered in one heap block each.
+final class FrameStore: RandomAccessCollection {
+    let storage: UnsafeMutableRawBufferPointer
+    let spans: [(offset: Int, count: Int)]
+    var bytes: Int { self.storage.count }
+    var startIndex: Int { 0 }
+    var endIndex: Int { self.spans.count }
+
+    init(_ frames: [[UInt8]]) {
+        self.storage = .allocate(byteCount: Swift.max(1, frames.reduce(0) { $0 + $1.count }), alignment: 64)
+        var spans: [(offset: Int, count: Int)] = []
+        var at = 0
+        for f in frames {
+            UnsafeMutableRawBufferPointer(rebasing: self.storage[at..<(at + f.count)]).copyBytes(from: f)
+            spans.append((at, f.count))
+            at += f.count
+        }
+        self.spans = spans
+    }
+
+    deinit { self.storage.deallocate() }
+
+    /// The bytes of frame `i`.
+    @inline(__always)
+    subscript(i: Int) -> UnsafeRawBufferPointer {
+        let s = self.spans[i]
+        return UnsafeRawBufferPointer(start: self.storage.baseAddress! + s.offset, count: s.count)
+    }
+
+    /// Each frame as a `Data` over the same bytes (no copy), for JSONDecoder.
+    func datas() -> [Data] {
+        self.spans.map {
+            Data(bytesNoCopy: self.storage.baseAddress! + $0.offset, count: $0.count, deallocator: .none)
+        }
     }
 }
 
