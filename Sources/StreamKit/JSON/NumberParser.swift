@@ -71,9 +71,19 @@ enum NumberParser {
     @usableFromInline @inline(never)
     static func parse(_ base: UnsafePointer<UInt8>, start: Int, limit: Int) -> ParsedNumber {
         var result = ParsedNumber()
-        result.isValid =
-            parseCommonShape(base, start: start, limit: limit, into: &result)
-            || parseGeneral(base, start: start, limit: limit, into: &result)
+        if parseCommonShape(base, start: start, limit: limit, into: &result) {
+            result.isValid = true
+            return result
+        }
+        return parseGeneral(base, start: start, limit: limit)
+    }
+
+    /// ``parseGeneral(_:start:limit:into:)`` as a result (a call of its own, so that the common shapes keep
+    /// theirs in registers).
+    @usableFromInline @inline(never)
+    static func parseGeneral(_ base: UnsafePointer<UInt8>, start: Int, limit: Int) -> ParsedNumber {
+        var result = ParsedNumber()
+        result.isValid = parseGeneral(base, start: start, limit: limit, into: &result)
         return result
     }
 
@@ -85,10 +95,10 @@ enum NumberParser {
     }
 
     /// The shapes the feed sends almost exclusively, `[-]ddd` and `[-]ddd.ddd` with at most 19 significant digits
-    /// and no exponent, in up to five digit runs with no per-digit work and no data-dependent branch: a run that does not
-    /// apply is computed anyway and masked out, because numbers of varying length would mispredict any branch
-    /// on their length. Returns false for anything else, every invalid input included; `parseGeneral` then
-    /// decides (and reports the offset of the error).
+    /// and no exponent, in up to five runs of eight digits with no per-digit work and no branch on a number's
+    /// exact length (which varies from value to value and would mispredict): a run is read only when the one before
+    /// it filled all eight bytes, which a field's numbers mostly do or mostly don't. Returns false for anything
+    /// else, every invalid input included; `parseGeneral` then decides (and reports the offset of the error).
     @usableFromInline @inline(__always)
     static func parseCommonShape(
         _ base: UnsafePointer<UInt8>,
@@ -104,9 +114,9 @@ enum NumberParser {
         var i = negative ? start &+ 1 : start
         // Integer part: one run, plus a second when the first filled all eight bytes.
         let (n1, v1) = digitRun(base, i)
-        let (r2, u2) = digitRun(base, i &+ n1)
-        let n2 = n1 == 8 ? r2 : 0
-        let v2 = n1 == 8 ? u2 : 0
+        var n2 = 0
+        var v2: UInt64 = 0
+        if n1 == 8 { (n2, v2) = digitRun(base, i &+ 8) }
         // No digit, a leading zero followed by digits, or 16+ integer digits: the general path.
         guard n1 > 0, n2 < 8, n1 == 1 || base[i] != UInt8(ascii: "0") else { return false }
         var w = v1 &* powerOfTen(n2) &+ v2
@@ -117,9 +127,9 @@ enum NumberParser {
         if !isInteger {
             i &+= 1
             let (n3, v3) = digitRun(base, i)
-            let (r4, u4) = digitRun(base, i &+ n3)
-            let n4 = n3 == 8 ? r4 : 0
-            let v4 = n3 == 8 ? u4 : 0
+            var n4 = 0
+            var v4: UInt64 = 0
+            if n3 == 8 { (n4, v4) = digitRun(base, i &+ 8) }
             guard n3 > 0 else { return false }
             w = w &* powerOfTen(n3) &* powerOfTen(n4) &+ v3 &* powerOfTen(n4) &+ v4
             var n = n3 &+ n4
