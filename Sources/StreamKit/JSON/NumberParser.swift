@@ -307,6 +307,20 @@ enum NumberParser {
             i &+= n
             if n < 8 { return (kept, dropped) }
         }
+        // Fewer than eight bytes left (a number that ends the input, as the envelope's `ts` nearly does): the word
+        // that ends at `limit`, shifted down to start at `i`, so that the bytes past the end read as zero, which is
+        // not a digit.
+        if i < limit && i &+ 8 > limit && limit >= 8 {
+            let v = UnsafeRawPointer(base + (limit &- 8)).loadUnaligned(as: UInt64.self) &>> UInt64((i &+ 8 &- limit) &* 8)
+            let (n, value) = digitRun(word: v)
+            if significant &+ n <= 19 {
+                w = w &* powerOfTen(n) &+ value
+                significant &+= n
+                kept &+= n
+                i &+= n
+                return (kept, dropped)
+            }
+        }
         // The rest one at a time.
         while i < limit {
             let d = base[i] &- UInt8(ascii: "0")
@@ -348,7 +362,12 @@ enum NumberParser {
     /// The digits at `base[i]` (at most eight; `i + 8` must be within the input): how many, and their value.
     @usableFromInline @inline(__always)
     static func digitRun(_ base: UnsafePointer<UInt8>, _ i: Int) -> (count: Int, value: UInt64) {
-        let v = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
+        digitRun(word: UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self))
+    }
+
+    /// The digits that open the eight bytes of `v` (little-endian): how many, and their value.
+    @usableFromInline @inline(__always)
+    static func digitRun(word v: UInt64) -> (count: Int, value: UInt64) {
         // A byte is a digit when its high nibble is 3 and adding 6 keeps it so. A carry out of a byte >= 0xFA
         // can only disturb bytes above it, so the lowest non-digit byte is always found exactly.
         let high: UInt64 = 0xF0F0_F0F0_F0F0_F0F0
