@@ -177,6 +177,7 @@ struct StreamKitBench: ParsableCommand {
                 return h
             }
         )
+        withExtendedLifetime(store) {}  // `datas` borrow its bytes
 
         let reference = results[1].checksum
         let table = Row.table(results, baseline: results[1].median, machine: machineDescription())

@@ -110,6 +110,39 @@ import Testing
         }
     }
 
+    /// The shapes the feed sends take the common-shape path (the general one would give the same values, slower,
+    /// so only this checks which path runs), and what it must not take goes to the general path.
+    @Test func commonShapeTakesTheFeedsNumbers() {
+        func common(_ text: String) -> ParsedNumber? {
+            let buffer = Array(text.utf8) + Array(",}".utf8) + Array(repeating: 0x20, count: 48)
+            var r = ParsedNumber()
+            let ok = buffer.withUnsafeBufferPointer {
+                NumberParser.parseCommonShape($0.baseAddress!, start: 0, limit: $0.count, into: &r)
+            }
+            return ok ? r : nil
+        }
+        let taken = [
+            "167.11650988683866", "0.12314902509161489", "-30.032882300388508", "0.0002742018337635933",
+            "0.00000000123456789012345", "29326577239793.984", "1778666666122", "-7", "0", "0.5",
+            "123456789012345.6", "0.0000000000000000000001", "12.12345678901234567",
+        ]
+        for text in taken {
+            guard let r = common(text) else {
+                Issue.record("\(text): not taken by the common shape")
+                continue
+            }
+            #expect(r.end == text.utf8.count, "\(text)")
+            #expect(r.double.bitPattern == strtod(text, nil).bitPattern, "\(text)")
+        }
+        let refused = [
+            "1e5", "4.5492442045448474e-06", "12345678901234567", "0.000000000000000000000001", "01",
+            "1.12345678901234567890", "0.123456789012345678901234", "-", "1.", "-.5",
+        ]
+        for text in refused {
+            #expect(common(text) == nil, "\(text): taken by the common shape")
+        }
+    }
+
     /// Exact midpoints between adjacent doubles, written out in full: ties must round to even.
     @Test func exactHalfwayPoints() {
         var rng = SplitMix64(seed: 7)

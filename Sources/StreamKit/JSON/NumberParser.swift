@@ -15,8 +15,8 @@ import Darwin
 //
 // 1. Grammar and digits. `-? (0 | [1-9][0-9]*) (.[0-9]+)? ([eE][+-]?[0-9]+)?` is checked while the significant
 //    digits accumulate into a 64-bit integer `w` (at most 19 of them fit exactly) and the decimal exponent `q`
-//    is tracked, so that the value is w * 10^q. Leading zeros do not count as significant; more than 19
-//    significant digits set `truncated` and `w` keeps the first 19.
+//    is tracked, so that the value is w * 10^q. Leading zeros do not count as significant; of more than 19
+//    significant digits, `w` keeps the first 19.
 // 2. Conversion, every path correctly rounded (round half to even, as `strtod`):
 //    - Clinger's exact path (general path only): w <= 2^53 and |q| <= 22. Both w and 10^|q| are exact doubles,
 //      and IEEE multiplication or division of two exact values rounds once, correctly. The common shapes go
@@ -66,6 +66,9 @@ enum NumberParser {
     /// Parses the JSON number that starts at `base[start]` (a `-` or a digit, as the scanner dispatched it),
     /// stopping at the first byte that cannot continue it. What follows is the caller's to check.
     ///
+    /// All of `base[0..<limit]` must be readable, not only `base[start..<limit]`: digits near `limit` are read as
+    /// the word that ends there. (`base` is the start of the frame, as every caller passes it.)
+    ///
     /// - Returns: The number; not ``ParsedNumber/isValid``, with `end` at the offending byte (or `limit`), when
     ///   the grammar is violated.
     @usableFromInline @inline(never)
@@ -106,9 +109,9 @@ enum NumberParser {
         limit: Int,
         into result: inout ParsedNumber
     ) -> Bool {
-        // The furthest read is the second fraction run's word: it starts at most 16 bytes after the '.', which is
-        // at most 16 bytes after `start` (sign, then at most 15 integer digits), so it ends by `start + 33`. (The
-        // byte after the number, at most `start + 32`, is within that word.)
+        // The furthest read short of a third fraction run (which checks for room of its own) is the second fraction
+        // run's word, 9 to 17 bytes after the '.'; the '.' is at most 16 bytes after `start` (a sign, then at most
+        // 15 integer digits), so that word ends by `start + 33`. (The byte after the number is within it.)
         guard start &+ 33 <= limit else { return false }
         let negative = base[start] == UInt8(ascii: "-")
         var i = negative ? start &+ 1 : start
@@ -134,7 +137,7 @@ enum NumberParser {
             w = w &* powerOfTen(n3) &* powerOfTen(n4) &+ v3 &* powerOfTen(n4) &+ v4
             var n = n3 &+ n4
             if n4 == 8 {
-                // A third run, for 17 to 23 fraction digits (small prices carry them: 0.0002742018337635933). Its
+                // A third run, for 16 to 23 fraction digits (small prices carry them: 0.0002742018337635933). Its
                 // word ends by `start + 41`.
                 guard start &+ 41 <= limit else { return false }
                 let (n5, v5) = digitRun(base, i &+ 16)
@@ -142,7 +145,8 @@ enum NumberParser {
                 w = w &* powerOfTen(n5) &+ v5
                 n &+= n5
                 // The zeros right after "0." are not significant: they do not count against the 19 digits that w
-                // holds (eight zeros or more: counted, so such a number goes to the general path).
+                // holds. (Only the first eight are seen; any more count as digits, which can only send a number
+                // that would fit to the general path.)
                 if n1 == 1 && v1 == 0 {
                     let word = UnsafeRawPointer(base + i).loadUnaligned(as: UInt64.self)
                     digits &-= 1 &+ ((word ^ 0x3030_3030_3030_3030).trailingZeroBitCount &>> 3)
@@ -166,7 +170,7 @@ enum NumberParser {
         result.isInteger = false
         // Eisel-Lemire, exact for any 19-digit w. (Not Clinger's path first, though it applies to most of these:
         // its division takes longer than Eisel-Lemire's multiplications, 2 to 3% of a frame's decode measured.)
-        guard let bits = eiselLemire(w: w, q: exponent) else { return false }
+        let bits = eiselLemire(w: w, q: exponent)
         result.double = Double(bitPattern: bits | (negative ? 1 << 63 : 0))
         return true
     }
@@ -268,22 +272,24 @@ enum NumberParser {
                 result.double = negative ? -d : d
                 return true
             }
-            if let bits = eiselLemire(w: w, q: exponent) {
-                result.double = Double(bitPattern: bits | (negative ? 1 << 63 : 0))
+            result.double = Double(bitPattern: eiselLemire(w: w, q: exponent) | (negative ? 1 << 63 : 0))
+            return true
+        } else if w != UInt64.max {
+            // w * 10^q and (w + 1) * 10^q are both exact decimals, each correctly rounded: when they round alike,
+            // so does every value between them.
+            let low = eiselLemire(w: w, q: exponent)
+            if low == eiselLemire(w: w &+ 1, q: exponent) {
+                result.double = Double(bitPattern: low | (negative ? 1 << 63 : 0))
                 return true
             }
-        } else if let low = eiselLemire(w: w, q: exponent), let high = eiselLemire(w: w &+ 1, q: exponent),
-            low == high, w != UInt64.max
-        {
-            result.double = Double(bitPattern: low | (negative ? 1 << 63 : 0))
-            return true
         }
         result.double = strtodFallback(base, start: start, end: i)
         return true
     }
 
     /// Consumes a run of digits at `i` into `w` (at most 19 significant digits in all; leading zeros of a
-    /// fraction must already be skipped), eight at a time where possible.
+    /// fraction must already be skipped), eight at a time where possible. Reads `base[limit - 8..<limit]` when
+    /// fewer than eight bytes are left.
     ///
     /// - Returns: How many digits went into `w`, and how many were dropped past the 19th.
     @usableFromInline @inline(__always)
@@ -399,10 +405,10 @@ enum NumberParser {
 
     // MARK: - Eisel-Lemire
 
-    /// The bits of the double nearest to w * 10^q (sign excluded), or nil when the product cannot decide
-    /// (never for an exact w; possible only for w + 1 bounds of truncated inputs, which then fall back).
+    /// The bits of the double nearest to w * 10^q (sign excluded), rounded half to even. With the table's second
+    /// word, the product always decides, for any w (Mushtak and Lemire).
     @usableFromInline @inline(__always)
-    static func eiselLemire(w: UInt64, q: Int) -> UInt64? {
+    static func eiselLemire(w: UInt64, q: Int) -> UInt64 {
         if w == 0 || q < -342 { return 0 }
         if q > 308 { return 0x7FF0_0000_0000_0000 }
         let lz = w.leadingZeroBitCount
