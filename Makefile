@@ -136,8 +136,8 @@ sanitize:
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
 		swift test --skip-build --sanitize=address --scratch-path .build-asan
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan --skip '$(TSAN_TIMED)'
-	set -o pipefail; TSAN_OPTIONS=halt_on_error=1 swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
+	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp swift test --skip-build --sanitize=thread --scratch-path .build-tsan --skip '$(TSAN_TIMED)'
+	set -o pipefail; TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
 		--filter '$(TSAN_TIMED)' 2>&1 | tee .build-tsan/timed.log | grep -E '^(✔|✘) Test run' || true
 	@! grep -q 'ThreadSanitizer' .build-tsan/timed.log || { echo "ThreadSanitizer reported a race (see .build-tsan/timed.log)"; exit 1; }
 	@grep -qE 'Test run with [0-9]+ tests' .build-tsan/timed.log || { echo "the timed tests did not run to the end under ThreadSanitizer"; exit 1; }

@@ -5,9 +5,9 @@
 import Glibc
 #endif
 import NIOConcurrencyHelpers
-public import NIOCore
+import NIOCore
 import NIOHTTP1
-public import NIOPosix
+import NIOPosix
 public import NIOSSL
 import NIOWebSocket
 public import StreamKit
@@ -173,7 +173,12 @@ public final class SimulatorServer: Sendable {
                         return channel.eventLoop.makeSucceededFuture(path == "/v1" ? HTTPHeaders() : nil)
                     },
                     upgradePipelineHandler: { channel, _ in
-                        let handler = ConnectionHandler(configuration: configuration, state: state, key: key.withLockedValue { $0 } ?? "")
+                        let handler = ConnectionHandler(
+                            configuration: configuration,
+                            state: state,
+                            key: key.withLockedValue { $0 } ?? "",
+                            eventLoop: channel.eventLoop
+                        )
                         return channel.pipeline.addHandler(handler)
                     }
                 )
@@ -263,6 +268,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     let configuration: SimulatorConfiguration
     let state: NIOLockedValueBox<SimulatorServer.SharedState>
     let key: String
+    /// The connection's event loop, where every `var` below is read and written. (Faults arrive from other
+    /// threads: `inject` hops here before it looks at anything.)
+    let eventLoop: any EventLoop
     private(set) var number = 0
     private var context: ChannelHandlerContext?
     private var engine: SimulatorEngine
@@ -285,10 +293,16 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var unreportedData: [Subscription: Int] = [:]
     private var unreportedFrames = 0
 
-    init(configuration: SimulatorConfiguration, state: NIOLockedValueBox<SimulatorServer.SharedState>, key: String) {
+    init(
+        configuration: SimulatorConfiguration,
+        state: NIOLockedValueBox<SimulatorServer.SharedState>,
+        key: String,
+        eventLoop: any EventLoop
+    ) {
         self.configuration = configuration
         self.state = state
         self.key = key
+        self.eventLoop = eventLoop
         self.engine = SimulatorEngine(configuration: configuration, now: Self.now())
         self.model = MarketModel(seed: configuration.seed)
     }
@@ -444,7 +458,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
         case .connectionClose:
             context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: frame.unmaskedData)))
-                .whenComplete { _ in context.close(promise: nil) }
+                .assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
             break
         }
@@ -568,8 +582,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// Carries out a fault (from any thread).
     func inject(_ fault: SimulatorFault) {
-        guard let loop = self.context?.eventLoop else { return }
-        loop.execute { [self] in
+        self.eventLoop.execute { [self] in
             guard let context = self.context else { return }
             self.state.withLockedValue { $0.counters.faults[fault.description, default: 0] += 1 }
             switch fault {

@@ -672,7 +672,10 @@ struct Sim: AsyncParsableCommand {
         var tls: TLSConfiguration?
         if let cert = self.tlsCert, let key = self.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
-            tls = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .file(key))
+            tls = TLSConfiguration.makeServerConfiguration(
+                certificateChain: chain,
+                privateKey: .privateKey(try NIOSSLPrivateKey(file: key, format: .pem))
+            )
         } else if self.tlsCert != nil || self.tlsKey != nil {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
