@@ -1,4 +1,4 @@
-"""The `streamkit` command from outside: decode and watch."""
+"""The `streamkit` command from outside: decode, watch, record, replay and sim."""
 
 import json
 import os
@@ -130,3 +130,35 @@ def test_replay_skips_broken_capture_lines(tmp_path):
     replay = run_cli("replay", str(cap), "--max", "--json")
     assert len(replay.stdout.splitlines()) == 2
     assert "2 frames, 2 data, 2 invalid" in replay.stderr
+
+
+def test_sim_serves_wss_with_a_pem_key_of_any_name(tmp_path):
+    """`sim --tls-key` takes PEM, as its help says, whatever the file is called (a `.key` file included)."""
+    import asyncio
+    import ssl
+
+    import websockets
+
+    cert, key = tmp_path / "cert.pem", tmp_path / "server.key"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-keyout", str(key), "-out", str(cert),
+                    "-days", "2", "-subj", "/CN=localhost"], check=True, capture_output=True, timeout=60)
+    bad = subprocess.run([STREAMKIT, "sim", "--port", "0", "--tls-cert", str(cert), "--tls-key", str(cert)],
+                         capture_output=True, text=True, timeout=30)  # a certificate is no key: a clear error
+    assert bad.returncode != 0 and "PrivateKey" in bad.stderr
+
+    sim = subprocess.Popen([STREAMKIT, "sim", "--port", "0", "--api-key", "tls-test", "--tls-cert", str(cert),
+                            "--tls-key", str(key)], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = sim.stdout.readline().strip()
+        assert url.startswith("wss://"), sim.stderr.read() if sim.poll() is not None else url
+        context = ssl.create_default_context(cafile=str(cert))
+        context.check_hostname = False  # the certificate names localhost; the URL has 127.0.0.1
+
+        async def first_frame():
+            async with websockets.connect(url, ssl=context, additional_headers={"X-CMC_PRO_API_KEY": "tls-test"}) as ws:
+                return json.loads(await asyncio.wait_for(ws.recv(), 10))
+
+        assert asyncio.run(first_frame())["type"] == "welcome"
+    finally:
+        sim.terminate()
+        sim.wait(timeout=10)
