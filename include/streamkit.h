@@ -269,6 +269,29 @@ sk_status sk_client_unsubscribe_all(sk_client *client);
 ** raw.len): one copy keeps them all. SK_MISUSE with a callback set. */
 sk_status sk_client_poll(sk_client *client, sk_message *out, size_t max, size_t *count, int timeout_ms);
 
+/* For Python bindings: sk_client_poll() into the client's own batch, written as one Python pickle, so that a
+** binding builds every message object in C with one unpickler load per batch instead of reading structs field by
+** field. *pickle and *length give the pickle (valid until the next poll or sk_client_free()), *count the messages
+** in it. max is 1 to 65536 (SK_INVALID_ARGUMENT otherwise); statuses as sk_client_poll().
+**
+** The pickle uses protocol 2 to 4 opcodes only (no globals: nothing but tuples, lists, dicts, numbers, text,
+** bytes and None) and is one tuple (items, fatal): `items` holds one object per message in order, `fatal` the last
+** SK_EVENT_FATAL among them (the same object) or None. Each object is built with NEWOBJ as cls(fields) from a
+** class the reader names by persistent ID (Python: Unpickler.persistent_load), so tuple subclasses fit:
+**   0          data message: (channel wire name or None, params dict, ts or None, payload or None, raw bytes,
+**              connection)
+**   1          event: (kind name as in SK_EVENT_*, lower case, e.g. "gap"; connection; params dict or None;
+**              attempt; delay s; gap s; count; code; text)
+**   100 + ch   payload of channel ch: (each field of its struct in streamkit_payloads.h order, None when absent or
+**              null; present mask; nulls mask; unknown_keys; raw bytes; then, for channels with windows, a dict
+**              of the present non-null windows by name)
+**   200 + ch   window of channel ch: (its fields as above; present; nulls; unknown_keys; raw bytes; window name)
+** params is {"crypto_ids": id} for prices, else {"platform_id": id, "address" (or "pool_address",
+** "wallet_address"): text, "interval": text where set}. Texts are the UTF-8 received, any invalid sequence replaced
+** by U+FFFD. */
+sk_status sk_client_poll_pickle(sk_client *client, size_t max, int timeout_ms, const void **pickle, size_t *length,
+                                size_t *count);
+
 /* Counters of a client. */
 typedef struct sk_metrics {
     int64_t open_connections;       /* Connections open now. */
@@ -378,6 +401,10 @@ void sk_decoder_free(sk_decoder *decoder);
 ** reason and byte offset. SK_MISUSE for an invalid decoder or a NULL frame (with len > 0) or out. Text views point
 ** into `frame` (or, for strings with escapes, into the decoder, until its next sk_decode). */
 sk_status sk_decode(sk_decoder *decoder, const char *frame, size_t len, sk_message *out);
+
+/* For Python bindings: sk_decode(), then the message written as a pickle of one item, as sk_client_poll_pickle()
+** describes (a valid frame that is not a data push is the item None). Valid until the decoder's next call. */
+sk_status sk_decode_pickle(sk_decoder *decoder, const char *frame, size_t len, const void **pickle, size_t *length);
 
 /* The message of the decoder's last failed sk_decode (or ""). Valid until its next sk_decode. */
 const char *sk_decoder_errmsg(const sk_decoder *decoder);

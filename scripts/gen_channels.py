@@ -1028,7 +1028,51 @@ def gen_cabi_swift():
         L.append(f"        return SK_CHANNEL_{snake(p.channel_case).upper()}")
     L.append("    }")
     L.append("}")
+    L += gen_pickle_layouts(windows, payloads, by_type)
     return "\n".join(L) + "\n"
+
+
+PICKLE_KIND = {"int": ".int", "double": ".double", "bool": ".bool", "text": ".text"}
+
+
+def gen_pickle_layouts(windows, payloads, by_type):
+    """Where the pickle writer (Sources/CABI/Pickle.swift) finds each field of a C payload struct, in the order of
+    the Python package's field tables (`_payloads.FIELDS`: a field's index is its bit)."""
+    def layout(s, indent):
+        pad = " " * indent
+        out = [f"CStructLayout("]
+        out.append(f"{pad}    fields: [")
+        for f in s.fields:
+            out.append(f"{pad}        CFieldLayout(kind: {PICKLE_KIND[f.kind]}, "
+                       f"offset: MemoryLayout<{s.name}>.offset(of: \\{s.name}.{swift_member(s.member[f.wire])})!),")
+        out.append(f"{pad}    ],")
+        out.append(f"{pad}    unknownKeys: MemoryLayout<{s.name}>.offset(of: \\{s.name}.unknown_keys)!,")
+        if s.windows:
+            w = by_type[s.windows.type]
+            names = ", ".join(f'"{wire}"' for _, wire in c_window_names(s.windows)[0])
+            out.append(f"{pad}    windows: CWindowsLayout(")
+            out.append(f"{pad}        names: [{names}],")
+            out.append(f"{pad}        present: MemoryLayout<{s.name}>.offset(of: \\{s.name}.window_present)!,")
+            out.append(f"{pad}        nulls: MemoryLayout<{s.name}>.offset(of: \\{s.name}.window_nulls)!,")
+            out.append(f"{pad}        base: MemoryLayout<{s.name}>.offset(of: \\{s.name}.windows)!,")
+            out.append(f"{pad}        stride: MemoryLayout<{w.name}>.stride,")
+            out.append(f"{pad}        layout: " + "\n".join(layout(w, indent + 8)))
+            out.append(f"{pad}    )")
+        else:
+            out.append(f"{pad}    windows: nil")
+        out.append(f"{pad})")
+        return out
+    L = ["", "/// The pickle writer's view of each payload struct, by `sk_channel` number (index 0, `SK_CHANNEL_UNKNOWN`, is nil):",
+         "/// per field its kind and offset, in the order of the Python package's field tables.",
+         "let cPayloadLayouts: [CStructLayout?] = ["]
+    L.append("    nil,")
+    for s in payloads:
+        body = layout(s, 4)
+        L.append("    " + body[0])
+        L += body[1:-1]
+        L.append(body[-1] + ",")
+    L.append("]")
+    return L
 
 
 def gen_cabi_init(s, by_type):

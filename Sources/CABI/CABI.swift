@@ -414,6 +414,27 @@ public func skClientPoll(
     return c.poll(out, max: max, count: count, timeoutMS: timeoutMS)
 }
 
+@_cdecl("sk_client_poll_pickle")
+public func skClientPollPickle(
+    _ handle: OpaquePointer?, _ max: Int, _ timeoutMS: Int32, _ pickle: UnsafeMutablePointer<UnsafeRawPointer?>?,
+    _ length: UnsafeMutablePointer<Int>?, _ count: UnsafeMutablePointer<Int>?
+) -> sk_status {
+    guard let c = HandleRegistry.shared.lookup(handle, as: CClient.self) else { return SK_MISUSE }
+    guard let pickle, let length, let count else {
+        return c.fail(SK_MISUSE, "sk_client_poll_pickle: pickle, length or count is NULL")
+    }
+    pickle.pointee = nil
+    length.pointee = 0
+    count.pointee = 0
+    guard max > 0, max <= 65536 else {
+        return c.fail(SK_INVALID_ARGUMENT, "sk_client_poll_pickle: max must be 1 to 65536, not \(max)")
+    }
+    let (status, bytes) = c.pollPickle(max: max, timeoutMS: timeoutMS, count: count)
+    pickle.pointee = bytes.baseAddress
+    length.pointee = bytes.count
+    return status
+}
+
 @_cdecl("sk_client_metrics")
 public func skClientMetrics(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<sk_metrics>?) -> sk_status {
     guard let c = HandleRegistry.shared.lookup(handle, as: CClient.self) else { return SK_MISUSE }

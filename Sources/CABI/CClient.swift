@@ -1,7 +1,7 @@
 // This source file is part of StreamKit.
 // SPDX-License-Identifier: Apache-2.0
 
-public import CStreamKit
+import CStreamKit
 import NIOConcurrencyHelpers
 import StreamKit
 import StreamKitClient
@@ -144,9 +144,18 @@ final class CClient: @unchecked Sendable {
     private let arena = Arena()
     private let frames = FrameBlock()
     private var polling = false  // guarded by `lock`
+    // sk_client_poll_pickle's batch and pickle, owned by the polling thread.
+    private var pickleBatch: UnsafeMutablePointer<sk_message>?
+    private var pickleBatchCapacity = 0
+    private let pickle = PickleWriter()
 
     init(client: StreamClient) {
         self.client = client
+    }
+
+    deinit {
+        self.pickleBatch?.deinitialize(count: self.pickleBatchCapacity)
+        self.pickleBatch?.deallocate()
     }
 
     func fail(_ status: sk_status, _ message: String) -> sk_status {
@@ -257,16 +266,43 @@ final class CClient: @unchecked Sendable {
     }
 
     func poll(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
+        if let refused = self.beginPolling("sk_client_poll") { return refused }
+        defer { self.lock.withLock { self.polling = false } }
+        return self.take(out, max: max, count: count, timeoutMS: timeoutMS)
+    }
+
+    /// sk_client_poll_pickle: a poll into the client's own batch, written as one pickle (valid until the next poll).
+    func pollPickle(max: Int, timeoutMS: Int32, count: UnsafeMutablePointer<Int>) -> (sk_status, UnsafeRawBufferPointer) {
+        if let refused = self.beginPolling("sk_client_poll_pickle") { return (refused, UnsafeRawBufferPointer(start: nil, count: 0)) }
+        defer { self.lock.withLock { self.polling = false } }
+        if max > self.pickleBatchCapacity {
+            self.pickleBatch?.deinitialize(count: self.pickleBatchCapacity)
+            self.pickleBatch?.deallocate()
+            let batch = UnsafeMutablePointer<sk_message>.allocate(capacity: max)
+            batch.initialize(repeating: sk_message(), count: max)
+            self.pickleBatch = batch
+            self.pickleBatchCapacity = max
+        }
+        let status = self.take(self.pickleBatch!, max: max, count: count, timeoutMS: timeoutMS)
+        guard status == SK_OK else { return (status, UnsafeRawBufferPointer(start: nil, count: 0)) }
+        self.pickle.write(self.pickleBatch!, count: count.pointee)
+        return (SK_OK, self.pickle.bytes)
+    }
+
+    /// Marks this thread as the one polling; the refusal's status when a callback delivers or another thread polls.
+    private func beginPolling(_ function: String) -> sk_status? {
         if self.lock.withLock({ self.callback != nil }) {
-            return self.fail(SK_MISUSE, "sk_client_poll: the client delivers to a callback")
+            return self.fail(SK_MISUSE, "\(function): the client delivers to a callback")
         }
         let busy = self.lock.withLock { () -> Bool in
             if self.polling { return true }
             self.polling = true
             return false
         }
-        if busy { return self.fail(SK_MISUSE, "sk_client_poll: another thread is polling this client") }
-        defer { self.lock.withLock { self.polling = false } }
+        return busy ? self.fail(SK_MISUSE, "\(function): another thread is polling this client") : nil
+    }
+
+    private func take(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
         // The previous batch's memory is reused only now.
         self.arena.reset()
         let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)

@@ -12,6 +12,9 @@ final class CDecoder: @unchecked Sendable {
     var frame = DecodedFrame()
     let arena = Arena()
     let errors = ErrorMessages()
+    /// sk_decode_pickle's message and pickle.
+    var message = sk_message()
+    let pickle = PickleWriter()
 }
 
 @_cdecl("sk_decoder_new")
@@ -60,6 +63,29 @@ public func skDecode(
         return SK_INVALID_FRAME
     }
     fillDecoded(&out.pointee, d, raw)
+    return SK_OK
+}
+
+@_cdecl("sk_decode_pickle")
+public func skDecodePickle(
+    _ handle: OpaquePointer?,
+    _ bytes: UnsafePointer<CChar>?,
+    _ length: Int,
+    _ pickle: UnsafeMutablePointer<UnsafeRawPointer?>?,
+    _ pickleLength: UnsafeMutablePointer<Int>?
+) -> sk_status {
+    guard let d = HandleRegistry.shared.lookup(handle, as: CDecoder.self) else { return SK_MISUSE }
+    guard let pickle, let pickleLength else {
+        d.errors.set("pickle and length must not be NULL")
+        return SK_MISUSE
+    }
+    pickle.pointee = nil
+    pickleLength.pointee = 0
+    let status = skDecode(handle, bytes, length, &d.message)
+    guard status == SK_OK else { return status }
+    d.pickle.write(&d.message, count: 1)
+    pickle.pointee = d.pickle.bytes.baseAddress
+    pickleLength.pointee = d.pickle.count
     return SK_OK
 }
 

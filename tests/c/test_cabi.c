@@ -537,6 +537,73 @@ static void test_decode(void) {
     sk_decoder_free(NULL);
 }
 
+/* ---- the pickles for bindings: framing, misuse, and a batch shared with sk_client_poll()'s rules ---- */
+static int pickle_framed(const unsigned char *p, size_t len) {
+    /* PROTO 4, one FRAME covering the rest, STOP last. */
+    uint64_t frame = 0;
+    int i;
+    if (len < 12 || p[0] != 0x80 || p[1] != 4 || p[2] != 0x95 || p[len - 1] != '.') return 0;
+    for (i = 0; i < 8; i++) frame |= (uint64_t)p[3 + i] << (8 * i);
+    return frame == len - 11;
+}
+
+static int contains(const unsigned char *p, size_t len, const char *s) {
+    size_t n = strlen(s), i;
+    for (i = 0; i + n <= len; i++)
+        if (memcmp(p + i, s, n) == 0) return 1;
+    return 0;
+}
+
+static void test_pickle(void) {
+    sk_decoder *d = NULL;
+    const void *pk = NULL;
+    size_t len = 0, n = 0;
+    int rounds, found = 0;
+    static const char price_frame[] =
+        "{\"type\":\"data\",\"channel\":\"market@crypto_latest_price\",\"params\":{\"crypto_ids\":1},"
+        "\"data\":{\"cid\":1,\"p\":81187.93284788371},\"ts\":1778663880111}";
+    static const char bad_utf8[] =
+        "{\"type\":\"data\",\"channel\":\"onchain@transaction\",\"params\":{\"platform_id\":14,\"address\":\"0xab\"},"
+        "\"data\":{\"t0s\":\"U\xff\",\"tx\":\"0x1\"},\"ts\":5}";
+    static const char pong[] = "{\"type\":\"pong\",\"id\":1,\"code\":0,\"ts\":5}";
+    sk_client *client;
+    sk_subscription sub = price(1);
+
+    CHECK(sk_decoder_new(&d) == SK_OK);
+    CHECK(sk_decode_pickle(d, price_frame, strlen(price_frame), &pk, &len) == SK_OK);
+    CHECK(pk != NULL && pickle_framed(pk, len));
+    CHECK(contains(pk, len, "market@crypto_latest_price") && contains(pk, len, "crypto_ids"));
+    CHECK(contains(pk, len, price_frame)); /* the frame's bytes */
+    /* Invalid UTF-8 is refused by the decoder, so every text a pickle carries is UTF-8. */
+    CHECK(sk_decode_pickle(d, bad_utf8, strlen(bad_utf8), &pk, &len) == SK_INVALID_FRAME && len == 0);
+    CHECK(sk_decode_pickle(d, pong, strlen(pong), &pk, &len) == SK_OK && pickle_framed(pk, len));
+    CHECK(sk_decode_pickle(d, price_frame, 10, &pk, &len) == SK_INVALID_FRAME && pk == NULL && len == 0);
+    CHECK(sk_decode_pickle(d, price_frame, strlen(price_frame), NULL, &len) == SK_MISUSE);
+    CHECK(sk_decode_pickle(d, price_frame, strlen(price_frame), &pk, NULL) == SK_MISUSE);
+    sk_decoder_free(d);
+    CHECK(sk_decode_pickle(d, price_frame, strlen(price_frame), &pk, &len) == SK_MISUSE); /* freed */
+
+    client = make_client("test");
+    CHECK(sk_client_poll_pickle(client, 0, 0, &pk, &len, &n) == SK_INVALID_ARGUMENT);
+    CHECK(sk_client_poll_pickle(client, 65537, 0, &pk, &len, &n) == SK_INVALID_ARGUMENT);
+    CHECK(sk_client_poll_pickle(client, 64, 0, NULL, &len, &n) == SK_MISUSE);
+    CHECK(sk_client_poll_pickle(client, 64, 0, &pk, &len, NULL) == SK_MISUSE);
+    CHECK(sk_client_start(client) == SK_OK);
+    CHECK(sk_client_subscribe(client, &sub, 1, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
+    for (rounds = 0; rounds < 200 && !found; rounds++) {
+        CHECK(sk_client_poll_pickle(client, 64, 100, &pk, &len, &n) == SK_OK);
+        CHECK(pickle_framed(pk, len));
+        if (n > 0 && contains(pk, len, "market@crypto_latest_price")) found = 1; /* a data message */
+    }
+    CHECK(found);
+    CHECK(sk_client_stop(client) == SK_OK);
+    for (rounds = 0; rounds < 100; rounds++)
+        if (sk_client_poll_pickle(client, 64, 100, &pk, &len, &n) == SK_STOPPED) break;
+    CHECK(rounds < 100 && n == 0);
+    CHECK(sk_client_free(client) == SK_OK);
+    CHECK(sk_client_poll_pickle(client, 64, 0, &pk, &len, &n) == SK_MISUSE); /* freed */
+}
+
 int main(void) {
     url = getenv("STREAMKIT_URL");
     if (url == NULL) {
@@ -546,6 +613,7 @@ int main(void) {
     test_version();
     test_misuse();
     test_decode();
+    test_pickle();
     test_poll();
     test_every_channel();
     test_callback(0);

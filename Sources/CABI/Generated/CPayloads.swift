@@ -462,3 +462,217 @@ func fillCPayload(
         return SK_CHANNEL_HOLDER_WALLET_UPDATE
     }
 }
+
+/// The pickle writer's view of each payload struct, by `sk_channel` number (index 0, `SK_CHANNEL_UNKNOWN`, is nil):
+/// per field its kind and offset, in the order of the Python package's field tables.
+let cPayloadLayouts: [CStructLayout?] = [
+    nil,
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.cid)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.vu)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.mc)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.cs)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p24h)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p7d)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p30d)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p60d)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p3m)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.p1y)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.pytd)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.pall)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.fdv24h)!),
+        ],
+        unknownKeys: MemoryLayout<sk_crypto_latest_price>.offset(of: \sk_crypto_latest_price.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.a)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.ap)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.p)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.lu)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.ts)!),
+        ],
+        unknownKeys: MemoryLayout<sk_token_agg_event>.offset(of: \sk_token_agg_event.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.f)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.bh)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.tp)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.pa)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.t0a)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.t1a)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.t0s)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.t1s)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.vu)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.q)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.t0pu)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.t1pu)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.tx)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.ts)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.ma)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.ba)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.a0)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.a1)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.qi)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.tii)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.lgid)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.iix)!),
+            CFieldLayout(kind: .bool, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.ex)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.txtp)!),
+        ],
+        unknownKeys: MemoryLayout<sk_transaction>.offset(of: \sk_transaction.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.f)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.ts)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.tp)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.t0s)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.t1s)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.t0a)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.t1a)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.a0)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.a1)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.vu)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.ma)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.tx)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.lgid)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.iix)!),
+        ],
+        unknownKeys: MemoryLayout<sk_liquidity_event>.offset(of: \sk_liquidity_event.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_kline>.offset(of: \sk_kline.o)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_kline>.offset(of: \sk_kline.h)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_kline>.offset(of: \sk_kline.l)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_kline>.offset(of: \sk_kline.c)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_kline>.offset(of: \sk_kline.vu)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_kline>.offset(of: \sk_kline.ot)!),
+        ],
+        unknownKeys: MemoryLayout<sk_kline>.offset(of: \sk_kline.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.a)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.p)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.mc)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.lu)!),
+        ],
+        unknownKeys: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.unknown_keys)!,
+        windows: CWindowsLayout(
+            names: ["1m", "5m", "1h", "4h", "24h"],
+            present: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.window_present)!,
+            nulls: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.window_nulls)!,
+            base: MemoryLayout<sk_token_metric>.offset(of: \sk_token_metric.windows)!,
+            stride: MemoryLayout<sk_token_metric_window>.stride,
+            layout: CStructLayout(
+                fields: [
+                    CFieldLayout(kind: .text, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.win)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.vn)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.vu)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.pc)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.txs)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.bc)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.sc)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.bvu)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.svu)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.bvn)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.svn)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.ut)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.but)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.sut)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.h)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.l)!),
+                ],
+                unknownKeys: MemoryLayout<sk_token_metric_window>.offset(of: \sk_token_metric_window.unknown_keys)!,
+                windows: nil
+            )
+        )
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_pool_metric>.offset(of: \sk_pool_metric.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_pool_metric>.offset(of: \sk_pool_metric.pa)!),
+        ],
+        unknownKeys: MemoryLayout<sk_pool_metric>.offset(of: \sk_pool_metric.unknown_keys)!,
+        windows: CWindowsLayout(
+            names: ["5m", "1h", "4h", "24h", "7d"],
+            present: MemoryLayout<sk_pool_metric>.offset(of: \sk_pool_metric.window_present)!,
+            nulls: MemoryLayout<sk_pool_metric>.offset(of: \sk_pool_metric.window_nulls)!,
+            base: MemoryLayout<sk_pool_metric>.offset(of: \sk_pool_metric.windows)!,
+            stride: MemoryLayout<sk_pool_metric_window>.stride,
+            layout: CStructLayout(
+                fields: [
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.bvn)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.bvu)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.svn)!),
+                    CFieldLayout(kind: .double, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.svu)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.ut)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.but)!),
+                    CFieldLayout(kind: .int, offset: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.sut)!),
+                ],
+                unknownKeys: MemoryLayout<sk_pool_metric_window>.offset(of: \sk_pool_metric_window.unknown_keys)!,
+                windows: nil
+            )
+        )
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_unique_trader>.offset(of: \sk_unique_trader.ut)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_unique_trader>.offset(of: \sk_unique_trader.ot)!),
+        ],
+        unknownKeys: MemoryLayout<sk_unique_trader>.offset(of: \sk_unique_trader.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.a)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.tp)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.ts)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.devp)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.khc)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.whc)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.bdhc)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.shc)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.bhc)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.smhc)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.t10p)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.t50p)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.t100p)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.t100ab)!),
+        ],
+        unknownKeys: MemoryLayout<sk_holders_metrics>.offset(of: \sk_holders_metrics.unknown_keys)!,
+        windows: nil
+    ),
+    CStructLayout(
+        fields: [
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.pid)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.wa)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.tp)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.ts)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.bh)!),
+            CFieldLayout(kind: .text, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.a)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.b)!),
+            CFieldLayout(kind: .double, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.hp)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.lat)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.spot)!),
+            CFieldLayout(kind: .int, offset: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.spct)!),
+        ],
+        unknownKeys: MemoryLayout<sk_holder_wallet_update>.offset(of: \sk_holder_wallet_update.unknown_keys)!,
+        windows: nil
+    ),
+]

@@ -8,7 +8,7 @@ import weakref
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
 from . import _native
-from ._messages import CHANNEL_NUMBERS, Event, Message, convert
+from ._messages import CHANNEL_NUMBERS, Event, Message, load
 from ._native import lib
 from .errors import FatalError, InvalidArgumentError, InvalidKeyError, StoppedError, error_for
 
@@ -45,6 +45,8 @@ class Client:
                  subscriptions_per_connection: int = 100, queue_capacity: int = 4096,
                  overflow: str = "drop_oldest", tls_verify: bool = True, ca_file: Optional[str] = None,
                  seed: Optional[int] = None, batch: int = 512):
+        if not 1 <= batch <= 65536:
+            raise InvalidArgumentError(f"batch must be 1 to 65536, not {batch}")
         key = api_key if api_key is not None else os.environ.get("CMC_API_KEY")
         if not key:
             raise InvalidKeyError("no API key: pass api_key= or set CMC_API_KEY")
@@ -70,9 +72,11 @@ class Client:
             lib.sk_config_free(cfg)
         self._handle = handle
         self._finalizer = weakref.finalize(self, _free, handle)
-        self._batch = (_native.sk_message * batch)()
         self._batch_size = batch
+        self._pickle = ctypes.c_void_p()
+        self._length = ctypes.c_size_t()
         self._count = ctypes.c_size_t()
+        self._out = (ctypes.byref(self._pickle), ctypes.byref(self._length), ctypes.byref(self._count))
         self._started = False
         self._fatal: Optional[Event] = None
         self._poll_lock = threading.Lock()
@@ -146,13 +150,13 @@ class Client:
         everything was taken (:class:`FatalError` if it stopped on a fatal event)."""
         with self._poll_lock:
             ms = -1 if timeout is None else max(0, int(timeout * 1000))
-            status = lib.sk_client_poll(self._live(), self._batch, self._batch_size, ctypes.byref(self._count), ms)
+            status = lib.sk_client_poll_pickle(self._live(), self._batch_size, ms, *self._out)
             if status == _native.SK_STOPPED:
                 if self._fatal is not None:
                     raise FatalError(self._fatal.text)
                 raise StoppedError("the client has stopped")
             self._check(status)
-            items, fatal = convert(self._batch, self._count.value)
+            items, fatal = load(self._pickle.value, self._length.value)
         if fatal is not None:
             self._fatal = fatal
         return items

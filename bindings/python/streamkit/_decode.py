@@ -6,7 +6,7 @@ import threading
 from typing import Optional, Union
 
 from . import _native
-from ._messages import Message, convert
+from ._messages import Message, load
 from .errors import InvalidArgumentError, error_for
 
 lib = _native.lib
@@ -20,7 +20,8 @@ class _Decoder:
         status = lib.sk_decoder_new(ctypes.byref(self.handle))
         if status != 0:
             raise error_for(status, "sk_decoder_new failed")
-        self.out = (_native.sk_message * 1)()
+        self.pickle = ctypes.c_void_p()
+        self.length = ctypes.c_size_t()
         self._free = lib.sk_decoder_free  # kept: at interpreter exit the module's globals may be gone
 
     def __del__(self) -> None:
@@ -47,10 +48,8 @@ def decode(frame: Union[bytes, bytearray, memoryview, str]) -> Optional[Message]
     d = getattr(_local, "decoder", None)
     if d is None:
         d = _local.decoder = _Decoder()
-    status = lib.sk_decode(d.handle, frame, len(frame), d.out)
+    status = lib.sk_decode_pickle(d.handle, frame, len(frame), ctypes.byref(d.pickle), ctypes.byref(d.length))
     if status != 0:
         raise error_for(status, (lib.sk_decoder_errmsg(d.handle) or b"").decode())
-    if d.out[0].kind != 1:
-        return None
-    items, _ = convert(d.out, 1)  # copies what it keeps while `frame` and the decoder's memory are valid
-    return items[0]
+    (message,), _ = load(d.pickle.value, d.length.value)
+    return message

@@ -109,6 +109,8 @@ def _load():
         "sk_client_unsubscribe": (I, [P, ctypes.POINTER(sk_subscription), ctypes.c_size_t]),
         "sk_client_unsubscribe_all": (I, [P]),
         "sk_client_poll": (I, [P, ctypes.POINTER(sk_message), ctypes.c_size_t, ctypes.POINTER(ctypes.c_size_t), I]),
+        "sk_client_poll_pickle": (I, [P, ctypes.c_size_t, I, PP, ctypes.POINTER(ctypes.c_size_t),
+                                      ctypes.POINTER(ctypes.c_size_t)]),
         "sk_client_metrics": (I, [P, ctypes.POINTER(sk_metrics)]),
         "sk_client_subscription_metrics": (I, [P, ctypes.POINTER(sk_subscription),
                                                ctypes.POINTER(sk_subscription_metrics)]),
@@ -123,6 +125,7 @@ def _load():
         "sk_decoder_new": (I, [PP]),
         "sk_decoder_free": (None, [P]),
         "sk_decode": (I, [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(sk_message)]),
+        "sk_decode_pickle": (I, [P, ctypes.c_char_p, ctypes.c_size_t, PP, ctypes.POINTER(ctypes.c_size_t)]),
         "sk_decoder_errmsg": (ctypes.c_char_p, [P]),
     }
     for name, (restype, argtypes) in sigs.items():

@@ -306,3 +306,35 @@ def test_repeated_keys_read_alike_in_fields_and_decimals():
                             '"1h":{"bvu":1.5,"ut":3},"1h":{"bvu":2.5}},"ts":1}')
     w = pool.data.windows["1h"]
     assert (w.bvu, w.ut) == (2.5, 3) and (w.decimal("bvu"), w.decimal("ut")) == (Decimal("2.5"), Decimal(3))
+
+
+def test_messages_are_plain_values_that_pickle_and_outlive_their_batch(sim):
+    """Messages are built by one unpickler load per batch: they are values of their own (kept after later polls and
+    after close), survive pickling (for multiprocessing) with their fields, windows and exact decimals, and a text
+    with escapes reads decoded."""
+    import pickle
+    kept = []
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+        for msg in client:
+            if msg.kind == "data":
+                kept.append(msg)
+                if len(kept) == 50:
+                    break
+    assert len({id(m) for m in kept}) == 50
+    for msg in kept:
+        assert msg.channel == "market@crypto_latest_price" and msg.data.cid in (1, 1027)
+        assert msg.params == {"crypto_ids": msg.data.cid} and msg.data.price == msg.data.p
+        assert json.loads(msg.raw)["data"]["cid"] == msg.data.cid
+        back = pickle.loads(pickle.dumps(msg))
+        assert type(back) is type(msg) and type(back.data) is type(msg.data)
+        assert back.data.to_dict() == msg.data.to_dict() and back.raw == msg.raw and back.ts == msg.ts
+        assert back.data.decimal("p") == msg.data.decimal("p") == Decimal(json.loads(msg.raw, parse_float=str)["data"]["p"])
+    metric = streamkit.decode('{"type":"data","channel":"onchain@token_metric","params":{"platform_id":14,'
+                              '"address":"0xab"},"data":{"pid":14,"a":"0x\\u0061b","sts":[{"win":"1h","vu":1.25}]},'
+                              '"ts":1}')
+    assert metric.data.a == "0xab" and metric.params == {"platform_id": 14, "address": "0xab"}
+    back = pickle.loads(pickle.dumps(metric))
+    assert back.data.windows["1h"].vu == 1.25 and back.data.windows["1h"].window == "1h"
+    assert back.data.windows["1h"].decimal("vu") == Decimal("1.25") and back.data.present("a")
+    assert not back.data.present("p") and back.data.p is None and back.data.unknown_keys == 0
