@@ -416,7 +416,12 @@ def gen_payload_enum():
     L.append("public enum Payload: Sendable {")
     for p in PAYLOADS:
         L.append(f"    /// `{p.channel}`")
-        L.append(f"    case {p.channel_case}({p.type})")
+        if p.windows:
+            # Boxed: its windows make it several times larger than any other payload, and every message of every
+            # channel would copy that size where frames are passed by value (ServerFrame, Message, StreamEvent).
+            L.append(f"    indirect case {p.channel_case}({p.type})")
+        else:
+            L.append(f"    case {p.channel_case}({p.type})")
     L.append("    /// A channel this version of StreamKit does not know; every key is in the raw payload.")
     L.append("    case unknown")
     L.append("")

@@ -16,9 +16,9 @@ public enum Payload: Sendable {
     /// `onchain@kline`
     case kline(Kline)
     /// `onchain@token_metric`
-    case tokenMetric(TokenMetric)
+    indirect case tokenMetric(TokenMetric)
     /// `onchain@pool_metric`
-    case poolMetric(PoolMetric)
+    indirect case poolMetric(PoolMetric)
     /// `onchain@unique_trader`
     case uniqueTrader(UniqueTrader)
     /// `onchain@holders_metrics`
