@@ -8,6 +8,7 @@ code running per message. Messages, events and payloads are tuple subclasses who
 """
 
 import ctypes
+import gc
 import io
 import json
 import pickle
@@ -212,9 +213,24 @@ _string_at = ctypes.string_at
 _persistent = _CLASSES.__getitem__
 
 
+_gc_isenabled, _gc_disable, _gc_enable = gc.isenabled, gc.disable, gc.enable
+
+
 def load(address: int, length: int) -> Tuple[List[Any], Optional[Event]]:
     """The objects of a pickle the native library wrote (at ``address``, valid during the call): the batch's
-    messages and events in order, and its last fatal event or None."""
+    messages and events in order, and its last fatal event or None.
+
+    The cyclic garbage collector is off during the load, one C call: left on, it would run about twice per batch
+    over objects that are all alive (the batch holds them) and promote them, for nothing (0.28 µs per message of
+    0.9 measured). The load runs no Python code (``persistent_load`` is a dict lookup) and holds the GIL, so no
+    other thread sees the collector off, except in the instant between these calls: a thread that turns it off in
+    exactly that instant finds it back on."""
     unpickler = pickle.Unpickler(io.BytesIO(_string_at(address, length)))
     unpickler.persistent_load = _persistent
-    return unpickler.load()
+    if not _gc_isenabled():
+        return unpickler.load()
+    _gc_disable()
+    try:
+        return unpickler.load()
+    finally:
+        _gc_enable()
