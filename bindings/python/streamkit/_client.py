@@ -28,7 +28,9 @@ class Client:
     """A client of the stream: keep-alive, reconnects with re-subscription, sharding over connections, duplicate
     swaps dropped, gap markers, all in the native library.
 
-    ``url`` defaults to the real endpoint and ``api_key`` to the ``CMC_API_KEY`` environment variable.
+    ``url`` defaults to the real endpoint and ``api_key`` to the ``CMC_API_KEY`` environment variable. ``batch``
+    (1 to 65536) is the most messages one native call hands over; ``queue_capacity`` and ``overflow`` say how many
+    may wait per subscription and what happens beyond (see ``subscribe``).
 
     >>> with streamkit.Client(url="ws://127.0.0.1:8765/v1", api_key="test") as client:
     ...     client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
