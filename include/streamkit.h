@@ -283,12 +283,14 @@ sk_status sk_client_poll(sk_client *client, sk_message *out, size_t max, size_t 
 **   1          event: (kind name as in SK_EVENT_*, lower case, e.g. "gap"; connection; params dict or None;
 **              attempt; delay s; gap s; count; code; text)
 **   100 + ch   payload of channel ch: (each field of its struct in streamkit_payloads.h order, None when absent or
-**              null; present mask; nulls mask; unknown_keys; raw bytes; then, for channels with windows, a dict
-**              of the present non-null windows by name)
+**              null, enum fields as their text (the *_kind members are not written); then five items: present
+**              mask; nulls mask; unknown_keys; raw bytes; a dict of the present non-null windows by name, or None
+**              for channels without windows)
 **   200 + ch   window of channel ch: (its fields as above; present; nulls; unknown_keys; raw bytes; window name)
-** params is {"crypto_ids": id} for prices, else {"platform_id": id, "address" (or "pool_address",
-** "wallet_address"): text, "interval": text where set}. Texts are the UTF-8 received, any invalid sequence replaced
-** by U+FFFD. */
+** A later version may append fields (before the last five items) and channels: read those five from the end, and
+** resolve an ID you do not know to a generic class. params is {"crypto_ids": id} for prices, else
+** {"platform_id": id, "address" (or "pool_address", "wallet_address"): text or None, "interval": text where set}.
+** Texts are UTF-8 (the decoder refuses frames with invalid UTF-8). */
 sk_status sk_client_poll_pickle(sk_client *client, size_t max, int timeout_ms, const void **pickle, size_t *length,
                                 size_t *count);
 

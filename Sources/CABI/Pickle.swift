@@ -46,8 +46,9 @@ final class CWindowsLayout: Sendable {
 /// persistent IDs the reader resolves (`persistent_load`): 0 the message class, 1 the event class, 100 + channel the
 /// payload class of a channel, 200 + channel its window class.
 ///
-/// Texts are written as the UTF-8 the frame carried, replacing any invalid sequence with U+FFFD (Python would refuse
-/// the whole pickle otherwise). The buffer is reused: one allocation only when a batch is larger than any before.
+/// Texts are written as the UTF-8 the frame carried. The decoder refuses invalid UTF-8, so this is a guard only: an
+/// invalid sequence would be replaced with U+FFFD, as Python would refuse the whole pickle otherwise. The buffer is
+/// reused: one allocation only when a batch is larger than any before.
 final class PickleWriter {
     private var buffer: UnsafeMutableRawPointer
     private var capacity: Int
@@ -126,7 +127,8 @@ final class PickleWriter {
     private static let dataOffset = MemoryLayout<sk_message>.offset(of: \sk_message.data)!
 
     /// A payload (or window) object: its fields (None when absent or null), the present and null masks, the unknown
-    /// keys count, the frame's bytes, then the windows dict (payloads with windows) or the window's name (windows).
+    /// keys count, the frame's bytes, then the windows dict (None for payloads without windows) or the window's name
+    /// (windows). The last five items keep their places from the end when a later version appends fields.
     /// Returns the memo slot of the frame's bytes: written by the payload, referred to by its windows.
     @discardableResult
     private func payload(
@@ -170,6 +172,8 @@ final class PickleWriter {
                 self.payload(p + w.base + i * w.stride, w.layout, channel: channel, raw: raw, rawSlot: rawSlot, window: name)
             }
             self.op(0x75)  // SETITEMS
+        } else {
+            self.none()
         }
         self.op(0x74, 0x85, 0x81)
         return rawSlot

@@ -2,6 +2,7 @@
 
 import asyncio
 import ctypes
+import operator
 import os
 import threading
 import weakref
@@ -47,6 +48,10 @@ class Client:
                  subscriptions_per_connection: int = 100, queue_capacity: int = 4096,
                  overflow: str = "drop_oldest", tls_verify: bool = True, ca_file: Optional[str] = None,
                  seed: Optional[int] = None, batch: int = 512):
+        try:
+            batch = operator.index(batch)
+        except TypeError:
+            raise InvalidArgumentError(f"batch must be an integer, not {type(batch).__name__}") from None
         if not 1 <= batch <= 65536:
             raise InvalidArgumentError(f"batch must be 1 to 65536, not {batch}")
         key = api_key if api_key is not None else os.environ.get("CMC_API_KEY")

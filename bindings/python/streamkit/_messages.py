@@ -13,6 +13,7 @@ import io
 import json
 import pickle
 import re
+import sys
 from decimal import Decimal
 from functools import cached_property
 from operator import itemgetter
@@ -26,22 +27,26 @@ class Payload(tuple):
     is known, a descriptive name (``price``); ``None`` when the key was absent or null. ``decimal(key)`` gives
     any number exactly as sent.
 
-    A tuple subclass: the items are the fields in the order of ``_fields``, then the native library's
-    bookkeeping (presence and null masks, unknown keys, the frame); read them by name."""
+    A tuple subclass: the items are the fields in the order of ``_fields`` (a newer library may append more),
+    then the native library's bookkeeping, read from the end: presence and null masks, unknown keys, the frame, and
+    the windows (payloads) or the window's name (windows). Compared and hashed by identity, as objects."""
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     _fields: Tuple = ()
     _bits: Dict[str, Tuple[int, str]] = {}
-    _n = 0
     _windows = None
     _container = None
 
     def present(self, key: str) -> bool:
         """True when the payload carried ``key`` (a wire key or descriptive name), null included."""
-        return bool(self[self._n] >> self._field(key)[0] & 1)
+        return bool(self[-5] >> self._field(key)[0] & 1)
 
     def is_null(self, key: str) -> bool:
         """True when the payload carried ``key`` as null."""
-        return bool(self[self._n + 1] >> self._field(key)[0] & 1)
+        return bool(self[-4] >> self._field(key)[0] & 1)
 
     def decimal(self, key: str) -> Optional[Decimal]:
         """The number under ``key`` exactly as the server sent it (no float rounding); None if absent or null.
@@ -52,7 +57,7 @@ class Payload(tuple):
         wire = self._field(key)[1]
         data = _last(self._members, "data")
         if self._container is not None and isinstance(data, _Members):  # a window: in `sts[]`, or under its name
-            win = self[self._n + 4]
+            win = self[-1]
             if self._container:
                 entries = _last(data, self._container)
                 found = [w for w in entries if isinstance(w, _Members) and _last(w, "win") == win] \
@@ -67,17 +72,17 @@ class Payload(tuple):
 
     @cached_property
     def _members(self) -> Any:
-        return json.loads(self[self._n + 3], parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_Members)
+        return json.loads(self[-2], parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_Members)
 
     @property
     def unknown_keys(self) -> int:
         """Keys this version of StreamKit does not know (read them from ``Message.json``)."""
-        return self[self._n + 2]
+        return self[-3]
 
     def to_dict(self) -> Dict[str, Any]:
         """Every field the payload carried, under its wire key (nulls as None)."""
         out = {}
-        present = self[self._n]
+        present = self[-5]
         for i, (wire, *_) in enumerate(self._fields):
             if present >> i & 1:
                 out[wire] = self[i]
@@ -117,7 +122,7 @@ _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?
 def _payload_class(name: str, struct_name: str, windows=None, container=None):
     fields = tuple(_payloads.FIELDS[struct_name])
     n = len(fields)
-    attrs: Dict[str, Any] = {"_fields": fields, "_n": n, "__doc__": f"The payload of a {name} message."}
+    attrs: Dict[str, Any] = {"_fields": fields, "__doc__": f"The payload of a {name} message."}
     bits: Dict[str, Tuple[int, str]] = {}
     for i, (wire, pyname, *_) in enumerate(fields):
         assert i == fields[i][3], "a field's bit is its index"
@@ -130,14 +135,14 @@ def _payload_class(name: str, struct_name: str, windows=None, container=None):
     attrs["_bits"] = bits
     if container is not None:
         attrs.update(_container=container, __doc__=f"One rolling window of a {name[:-6]} message.")
-        attrs["window"] = property(itemgetter(n + 4), doc="The window's name ('1h', ...).")
+        attrs["window"] = property(itemgetter(-1), doc="The window's name ('1h', ...).")
     window_cls = None
     if windows is not None:
         wire, names, window_struct = windows
         window_cls, _ = _payload_class(name + "Window", window_struct, container=wire)
 
-        def get_windows(self, at=n + 4):
-            return dict(self[at])
+        def get_windows(self):
+            return dict(self[-1])
         attrs["windows"] = property(get_windows, doc="The rolling windows the push carried, by name ('1h', ...).")
         attrs["_windows"] = names
     cls = type(name, (Payload,), attrs)
@@ -146,7 +151,13 @@ def _payload_class(name: str, struct_name: str, windows=None, container=None):
 
 class Message(tuple):
     """A data push: ``channel`` (wire name), ``params`` (the subscription's params), ``ts`` (server time, epoch
-    ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received), ``connection``."""
+    ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received), ``connection``.
+
+    A tuple subclass of those six items, built by the unpickler; compared and hashed by identity, as objects."""
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     kind = "data"
     channel = property(itemgetter(0), doc="The channel's wire name (None for a channel this version lacks).")
@@ -172,7 +183,11 @@ class Event(tuple):
     """A lifecycle event, in order with the data: ``kind`` is one of connecting, connected, welcome, subscribed,
     unsubscribed, subscription_failed, stale, reconnecting, restored, gap, server_error, fatal, stopped,
     dropped. ``params`` names the subscription it is about (if any); ``attempt``, ``delay`` (s), ``gap`` (s),
-    ``count``, ``code`` and ``text`` are set where they apply."""
+    ``count``, ``code`` and ``text`` are set where they apply. A tuple subclass, compared and hashed by identity."""
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
 
     channel = None
     data = None
@@ -210,24 +225,31 @@ globals().update({cls.__name__: cls for cls in _CLASSES.values()})
 CHANNEL_NUMBERS = {wire: number for number, (wire, _) in CHANNELS.items()}
 PAYLOAD_CLASSES = {cls.__name__: cls for _, cls in CHANNELS.values()}
 _string_at = ctypes.string_at
-_persistent = _CLASSES.__getitem__
+_class = _CLASSES.get
+
+
+def _persistent(pid: int) -> Any:
+    # A channel this version lacks (a newer library) reads as a payload without named fields.
+    return _class(pid, Payload)
 
 
 _gc_isenabled, _gc_disable, _gc_enable = gc.isenabled, gc.disable, gc.enable
+_gil_enabled = getattr(sys, "_is_gil_enabled", lambda: True)
 
 
 def load(address: int, length: int) -> Tuple[List[Any], Optional[Event]]:
     """The objects of a pickle the native library wrote (at ``address``, valid during the call): the batch's
     messages and events in order, and its last fatal event or None.
 
-    The cyclic garbage collector is off during the load, one C call: left on, it would run about twice per batch
-    over objects that are all alive (the batch holds them) and promote them, for nothing (0.28 µs per message of
-    0.9 measured). The load runs no Python code (``persistent_load`` is a dict lookup) and holds the GIL, so no
-    other thread sees the collector off, except in the instant between these calls: a thread that turns it off in
-    exactly that instant finds it back on."""
+    With the GIL, the cyclic garbage collector is off during the load, one C call: left on, it would run about
+    twice per batch over objects that are all alive (the batch holds them) and promote them, for nothing (0.28 µs
+    per message of 0.9 measured). The load runs no Python code but the class lookups and holds the GIL, so no other
+    thread sees the collector off, except in the instant between these calls: a thread that turns it off in exactly
+    that instant finds it back on. Without the GIL (free-threaded builds) other threads run meanwhile: the
+    collector is left alone."""
     unpickler = pickle.Unpickler(io.BytesIO(_string_at(address, length)))
     unpickler.persistent_load = _persistent
-    if not _gc_isenabled():
+    if not _gc_isenabled() or not _gil_enabled():
         return unpickler.load()
     _gc_disable()
     try:

@@ -1,8 +1,8 @@
 """The raw layer: include/streamkit.h as ctypes, one to one. The Pythonic API (streamkit.Client) is built on it.
 
 Loads the libstreamkit.so shipped inside this package (or the file named by STREAMKIT_LIBRARY) and checks its
-version. ctypes releases the GIL during every call into the library, so a thread blocked in sk_client_poll never
-holds up the interpreter.
+version. ctypes releases the GIL during every call into the library, so a thread blocked in sk_client_poll (or
+sk_client_poll_pickle, which streamkit.Client uses) never holds up the interpreter.
 """
 
 import ctypes

@@ -338,3 +338,26 @@ def test_messages_are_plain_values_that_pickle_and_outlive_their_batch(sim):
     assert back.data.windows["1h"].vu == 1.25 and back.data.windows["1h"].window == "1h"
     assert back.data.windows["1h"].decimal("vu") == Decimal("1.25") and back.data.present("a")
     assert not back.data.present("p") and back.data.p is None and back.data.unknown_keys == 0
+
+
+def test_objects_compare_by_identity_and_read_their_bookkeeping_from_the_end():
+    """Messages, payloads and events hash and compare as objects (a set of messages works, two decodes of one
+    frame are two messages); a payload from a newer library with an appended field still reads right, and a class
+    ID this version does not know resolves to the generic Payload."""
+    from streamkit import _messages
+    frame = ('{"type":"data","channel":"onchain@pool_metric","params":{"platform_id":14,"pool_address":"0xp"},'
+             '"data":{"pid":14,"pa":"0xp","1h":{"bvu":2.5,"ut":3}},"ts":1}')
+    a, b = streamkit.decode(frame), streamkit.decode(frame)
+    assert a != b and a == a and len({a, b, a.data, b.data, a.data.windows["1h"]}) == 5
+    n = len(type(a.data)._fields)
+    newer = type(a.data)(tuple(a.data)[:n] + (7.5,) + tuple(a.data)[n:])
+    assert newer.pid == 14 and newer.present("pid") and not newer.is_null("pid") and newer.unknown_keys == 0
+    assert newer.to_dict() == a.data.to_dict() and newer.decimal("pid") == Decimal(14)
+    assert newer.windows["1h"].ut == 3 and newer.windows["1h"].window == "1h"
+    assert _messages._persistent(199) is streamkit.Payload
+
+
+def test_batch_must_be_an_integer_in_range(sim):
+    for bad in (0, 65537, 10.5, "512", None):
+        with pytest.raises(streamkit.InvalidArgumentError):
+            streamkit.Client(url=sim.url, api_key=sim.api_key, batch=bad)
