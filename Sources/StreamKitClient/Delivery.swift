@@ -203,7 +203,7 @@ final class DeliveryQueue: @unchecked Sendable {
     /// but by the next ``flush()`` (the transport calls it at the end of each socket read, so a read's frames
     /// wake the consumer once).
     @discardableResult
-    func push(message: Message, subscription: Subscription?, now: Instant, latencyMS: Int64?, deferWake: Bool = false) -> Bool {
+    func push(message: consuming Message, subscription: Subscription?, now: Instant, latencyMS: Int64?, deferWake: Bool = false) -> Bool {
         self.lock.lock()
         guard !self.finished else {
             self.lock.unlock()
@@ -372,7 +372,7 @@ final class DeliveryQueue: @unchecked Sendable {
         if let latencyMS { st.latency.record(latencyMS) }
     }
 
-    private func append(_ event: StreamEvent, _ state: SubState? = nil) {
+    private func append(_ event: consuming StreamEvent, _ state: SubState? = nil) {
         self.slots.append(Slot(event: event, state: state))
         self.live += 1
     }
@@ -402,18 +402,19 @@ final class DeliveryQueue: @unchecked Sendable {
     }
 
     private func takeLocked() -> (Poll, room: Bool) {
-        while let first = self.slots.first {
+        // Each slot is moved out of the deque (no retain of its event to copy it, then a release to drop it).
+        while let first = self.slots.popFirst() {
             guard let slot = first else {
-                self.slots.removeFirst()
                 self.headSeq += 1
                 continue
             }
-            let event = slot.event
             var room = false
             if let st = slot.state {
                 if st.pendingDropped > 0 {
+                    // The drop notice goes first; the message stays at the head.
                     let n = st.pendingDropped
                     st.pendingDropped = 0
+                    self.slots.prepend(slot)
                     return (.item(.dropped(st.subscription, count: n)), false)
                 }
                 if st.waiting.first == self.headSeq { st.waiting.removeFirst() }
@@ -423,10 +424,9 @@ final class DeliveryQueue: @unchecked Sendable {
                     room = self.overfull.isEmpty
                 }
             }
-            self.slots.removeFirst()
             self.headSeq += 1
             self.live -= 1
-            return (.item(event), room)
+            return (.item(slot.event), room)
         }
         return (self.finished ? .finished : .empty, false)
     }

@@ -430,7 +430,7 @@ final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
             if let code { echo.writeInteger(code) }
             context.writeAndFlush(
                 self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo))
-            ).whenComplete { _ in context.close(promise: nil) }
+            ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         default:
             break  // binary, pong, continuation (the aggregator reassembles fragments)
         }
