@@ -63,6 +63,8 @@ bench:
 	rm -rf .build-py/bench
 	STREAMKIT_LIBRARY=$(CURDIR)/.build/release/libStreamKitABI.so python3 -m pip install -q \
 		--disable-pip-version-check --target .build-py/bench ./bindings/python
+	@# The builds above leave dirty pages; their writeback during the live runs can steal CPU: flush them first.
+	sync; sleep 2
 	python3 Benchmarks/live.py --bin .build/release --pysite .build-py/bench --rounds 5 \
 		--cbin $(PEERS)/live_c --markdown docs/benchmarks.md
 
