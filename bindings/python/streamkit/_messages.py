@@ -121,7 +121,6 @@ _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?
 
 def _payload_class(name: str, struct_name: str, windows=None, container=None):
     fields = tuple(_payloads.FIELDS[struct_name])
-    n = len(fields)
     attrs: Dict[str, Any] = {"_fields": fields, "__doc__": f"The payload of a {name} message."}
     bits: Dict[str, Tuple[int, str]] = {}
     for i, (wire, pyname, *_) in enumerate(fields):
