@@ -369,17 +369,22 @@ final class PickleWriter {
         self.count += 8
     }
 
-    /// SHORT_BINBYTES or BINBYTES.
+    /// SHORT_BINBYTES, BINBYTES or BINBYTES8.
     private func bytes(_ s: sk_str) {
         let n = s.ptr == nil ? 0 : s.len
-        if n < 256 { self.op(0x43, UInt8(n)) } else {
+        if n < 256 {
+            self.op(0x43, UInt8(n))
+        } else if n <= Int(UInt32.max) {
             self.op(0x42)
             self.le32(UInt32(n))
+        } else {
+            self.op(0x8E)
+            self.le64(UInt64(n))
         }
         self.copy(UnsafeRawPointer(s.ptr), n)
     }
 
-    /// SHORT_BINUNICODE or BINUNICODE, from bytes that should be UTF-8.
+    /// A text, from bytes that should be UTF-8.
     private func text(_ s: sk_str) {
         let n = s.ptr == nil ? 0 : s.len
         let bytes = UnsafeRawBufferPointer(start: UnsafeRawPointer(s.ptr), count: n)
@@ -409,10 +414,16 @@ final class PickleWriter {
         }
     }
 
+    /// SHORT_BINUNICODE, BINUNICODE or BINUNICODE8.
     private func textHeader(_ n: Int) {
-        if n < 256 { self.op(0x8C, UInt8(n)) } else {
+        if n < 256 {
+            self.op(0x8C, UInt8(n))
+        } else if n <= Int(UInt32.max) {
             self.op(0x58)
             self.le32(UInt32(n))
+        } else {
+            self.op(0x8D)
+            self.le64(UInt64(n))
         }
     }
 
