@@ -372,15 +372,7 @@ final class PickleWriter {
     /// SHORT_BINBYTES, BINBYTES or BINBYTES8.
     private func bytes(_ s: sk_str) {
         let n = s.ptr == nil ? 0 : s.len
-        if n < 256 {
-            self.op(0x43, UInt8(n))
-        } else if n <= Int(UInt32.max) {
-            self.op(0x42)
-            self.le32(UInt32(n))
-        } else {
-            self.op(0x8E)
-            self.le64(UInt64(n))
-        }
+        self.lengthPrefix(n, short: 0x43, long: 0x42, long8: 0x8E)
         self.copy(UnsafeRawPointer(s.ptr), n)
     }
 
@@ -416,13 +408,18 @@ final class PickleWriter {
 
     /// SHORT_BINUNICODE, BINUNICODE or BINUNICODE8.
     private func textHeader(_ n: Int) {
+        self.lengthPrefix(n, short: 0x8C, long: 0x58, long8: 0x8D)
+    }
+
+    /// A length-prefixed opcode in its form for `n`: a 1-byte, 4-byte or 8-byte length.
+    private func lengthPrefix(_ n: Int, short: UInt8, long: UInt8, long8: UInt8) {
         if n < 256 {
-            self.op(0x8C, UInt8(n))
+            self.op(short, UInt8(n))
         } else if n <= Int(UInt32.max) {
-            self.op(0x58)
+            self.op(long)
             self.le32(UInt32(n))
         } else {
-            self.op(0x8D)
+            self.op(long8)
             self.le64(UInt64(n))
         }
     }

@@ -361,3 +361,12 @@ def test_batch_must_be_an_integer_in_range(sim):
     for bad in (0, 65537, 10.5, "512", None):
         with pytest.raises(streamkit.InvalidArgumentError):
             streamkit.Client(url=sim.url, api_key=sim.api_key, batch=bad)
+
+
+def test_long_and_non_ascii_texts_arrive_whole():
+    """Texts of 255, 256 and more bytes (the pickle's one-byte and four-byte length forms) and non-ASCII texts."""
+    for text in ("a" * 255, "b" * 256, "c" * 70000, "é" * 200, "日本" * 100):
+        frame = ('{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"0xab"},'
+                 '"data":{"t0s":"' + text + '","tx":"0x1"},"ts":5}')
+        m = streamkit.decode(frame)
+        assert m.data.t0s == text and m.raw == frame.encode()
