@@ -126,6 +126,14 @@ def main():
     if py and quick:
         notes.append(f"Python: StreamKit's iterator does {py['per_cpu_s'] / quick['per_cpu_s']:.1f}x the quick start's "
                      "messages per CPU-second (goal: 5x).")
+        split = [x.get("threads_cpu_s") for x in results.get("Python streamkit iterator", [])]
+        if split and all(split):
+            kinds = sorted({k for s in split for k in s})
+            per = {k: statistics.median(s.get(k, 0) for s in split) / results["Python streamkit iterator"][0]["messages"]
+                   * 1e6 for k in kinds}
+            names = {"io": "the library's I/O thread", "python": "the interpreter's thread", "other": "other threads"}
+            notes.append("Python iterator's CPU per message by thread (medians): " + ", ".join(
+                f"{names.get(k, k)} {per[k]:.2f} µs" for k in ("io", "python", "other") if k in per) + ".")
     md.append("## Live: the simulator pushing as fast as each client reads (loopback)\n\n"
               "`Benchmarks/live.py`: one `streamkit sim --rate max`; each consumer subscribes to the same two prices "
               "and reads the id, price and 24 h change of every message; CPU is the consumer process's own (every "

@@ -1,15 +1,38 @@
 #!/usr/bin/env python3
 """The Python consumers of the live benchmark (Benchmarks/live.py): the provider's quick start (`websockets` +
 `json.loads`) and StreamKit's iterator, subscribed to the same two prices on a `streamkit sim`, reading the same
-fields. Prints one JSON line with the process CPU time over a window of messages after a warm-up.
+fields. Prints one JSON line with the process CPU time over a window of messages after a warm-up, and the same
+split by thread (the interpreter's, the native I/O loop's, others; from /proc).
 
 Usage: live_python.py quickstart|streamkit URL [MESSAGES]
 """
 
 import asyncio
 import json
+import os
 import sys
 import time
+
+
+def thread_cpu():
+    """CPU seconds per thread of this process, by kind: the interpreter's own thread ("python"), the native
+    library's I/O event loop ("io", SwiftNIO's threads) and any other. Linux only (/proc); {} elsewhere."""
+    out = {}
+    try:
+        tasks = os.listdir("/proc/self/task")
+    except OSError:
+        return out
+    for tid in tasks:
+        try:
+            with open(f"/proc/self/task/{tid}/comm") as f:
+                name = f.read().strip()
+            with open(f"/proc/self/task/{tid}/schedstat") as f:
+                ns = int(f.read().split()[0])
+        except (OSError, ValueError, IndexError):
+            continue
+        kind = "python" if int(tid) == os.getpid() else "io" if name.startswith("NIO-") else "other"
+        out[kind] = out.get(kind, 0) + ns / 1e9
+    return out
 
 
 def window(timed):
@@ -20,10 +43,13 @@ def window(timed):
         state["sum"] += value
         state["n"] += 1
         if state["n"] == warmup:
+            state["threads0"] = thread_cpu()
             state["cpu0"], state["wall0"] = time.process_time(), time.perf_counter()
         elif state["n"] == warmup + timed:
             state["cpu"] = time.process_time() - state["cpu0"]
             state["wall"] = time.perf_counter() - state["wall0"]
+            end = thread_cpu()
+            state["threads"] = {k: end[k] - state["threads0"].get(k, 0) for k in end}
             return True
         return False
     return state, tick
@@ -67,7 +93,7 @@ def main():
     timed = int(sys.argv[3]) if len(sys.argv) > 3 else 100_000
     name, state = (quickstart if mode == "quickstart" else streamkit_iterator)(url, timed)
     print(json.dumps({"consumer": name, "messages": timed, "cpu_s": state["cpu"], "wall_s": state["wall"],
-                      "checksum": state["sum"]}))
+                      "checksum": state["sum"], "threads_cpu_s": state["threads"]}))
 
 
 if __name__ == "__main__":
