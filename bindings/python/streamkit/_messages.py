@@ -53,7 +53,8 @@ class Payload(tuple):
 
         It reads the frame the way the typed fields do: where a key is repeated the last value counts, a window
         object repeated under its name (pool windows) is read over the earlier one, of two ``sts`` entries for
-        the same window the last counts, and a number sent as a string counts as that number."""
+        the same window the last counts, and a number sent as a string counts as that number. Raises OverflowError
+        for a number whose exponent is beyond what Decimal holds (about 10**18)."""
         wire = self._field(key)[1]
         data = _last(self._members, "data")
         if self._container is not None and isinstance(data, _Members):  # a window: in `sts[]`, or under its name
@@ -67,12 +68,15 @@ class Payload(tuple):
                 data = _Members(m for k, v in data if k == win and isinstance(v, _Members) for m in v)
         value = _last(data, wire) if isinstance(data, _Members) else None
         if isinstance(value, str) and _JSON_NUMBER.fullmatch(value):
-            return Decimal(value)
+            value = _exact(value)
+        if isinstance(value, _BeyondDecimal):
+            raise OverflowError(f"{key} is {value}: its exponent is beyond what decimal.Decimal can hold "
+                                "(the typed field reads it as a float)")
         return value if isinstance(value, Decimal) else None
 
     @cached_property
     def _members(self) -> Any:
-        return json.loads(self[-2], parse_float=Decimal, parse_int=Decimal, object_pairs_hook=_Members)
+        return json.loads(self[-2], parse_float=_exact, parse_int=_exact, object_pairs_hook=_Members)
 
     @property
     def unknown_keys(self) -> int:
@@ -117,6 +121,24 @@ def _last(members: Any, key: str) -> Any:
 
 
 _JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
+
+
+class _BeyondDecimal(str):
+    """A number whose exponent no ``decimal.Decimal`` holds (beyond about 10**18), kept as its text."""
+
+
+def _exact(text: str) -> Any:
+    """A JSON number as a Decimal, exactly; as a ``_BeyondDecimal`` when its exponent is beyond Decimal's range
+    (the frame is still valid: one absurd number must not make the others unreadable)."""
+    try:
+        return Decimal(text)
+    except ArithmeticError:
+        return _BeyondDecimal(text)
+
+
+def _exact_or_float(text: str) -> Any:
+    value = _exact(text)
+    return float(value) if isinstance(value, _BeyondDecimal) else value
 
 
 def _payload_class(name: str, struct_name: str, windows=None, container=None):
@@ -168,8 +190,9 @@ class Message(tuple):
 
     @cached_property
     def json(self) -> Dict[str, Any]:
-        """The whole frame parsed with numbers as Decimal (exact), for keys this version does not type."""
-        return json.loads(self.raw, parse_float=Decimal)
+        """The whole frame parsed with numbers as Decimal (exact), for keys this version does not type. A number
+        whose exponent is beyond Decimal's range (about 10**18) reads as a float, as the typed fields do."""
+        return json.loads(self.raw, parse_float=_exact_or_float)
 
     def __repr__(self) -> str:
         return f"Message(channel={self.channel!r}, params={self.params!r}, ts={self.ts!r}, data={self.data!r})"

@@ -370,3 +370,16 @@ def test_long_and_non_ascii_texts_arrive_whole():
                  '"data":{"t0s":"' + text + '","tx":"0x1"},"ts":5}')
         m = streamkit.decode(frame)
         assert m.data.t0s == text and m.raw == frame.encode()
+
+
+def test_a_number_beyond_decimal_spoils_no_other():
+    """A number whose exponent no Decimal holds (the decoder reads it as inf) raises OverflowError from decimal()
+    for its own key only; the frame's other numbers stay exact, and Message.json reads it as a float."""
+    m = streamkit.decode('{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"0xab"},'
+                         '"data":{"a0":1.25,"a1":0.9E9966381676894301156,"a2":"1e99999999999999999999"},"ts":5}')
+    assert m.data.a0 == 1.25 and m.data.a1 == float("inf")
+    assert m.data.decimal("a0") == Decimal("1.25")
+    for key in ("a1", "amount1"):
+        with pytest.raises(OverflowError):
+            m.data.decimal(key)
+    assert m.json["data"]["a1"] == float("inf") and m.json["data"]["a0"] == Decimal("1.25")
