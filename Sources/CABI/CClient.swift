@@ -145,17 +145,11 @@ final class CClient: @unchecked Sendable {
     private let frames = FrameBlock()
     private var polling = false  // guarded by `lock`
     // sk_client_poll_pickle's batch and pickle, owned by the polling thread.
-    private var pickleBatch: UnsafeMutablePointer<sk_message>?
-    private var pickleBatchCapacity = 0
+    private var pickleBatch: [sk_message] = []
     private let pickle = PickleWriter()
 
     init(client: StreamClient) {
         self.client = client
-    }
-
-    deinit {
-        self.pickleBatch?.deinitialize(count: self.pickleBatchCapacity)
-        self.pickleBatch?.deallocate()
     }
 
     func fail(_ status: sk_status, _ message: String) -> sk_status {
@@ -275,18 +269,13 @@ final class CClient: @unchecked Sendable {
     func pollPickle(max: Int, timeoutMS: Int32, count: UnsafeMutablePointer<Int>) -> (sk_status, UnsafeRawBufferPointer) {
         if let refused = self.beginPolling("sk_client_poll_pickle") { return (refused, UnsafeRawBufferPointer(start: nil, count: 0)) }
         defer { self.lock.withLock { self.polling = false } }
-        if max > self.pickleBatchCapacity {
-            self.pickleBatch?.deinitialize(count: self.pickleBatchCapacity)
-            self.pickleBatch?.deallocate()
-            let batch = UnsafeMutablePointer<sk_message>.allocate(capacity: max)
-            batch.initialize(repeating: sk_message(), count: max)
-            self.pickleBatch = batch
-            self.pickleBatchCapacity = max
+        if max > self.pickleBatch.count { self.pickleBatch = Array(repeating: sk_message(), count: max) }
+        let status = self.pickleBatch.withUnsafeMutableBufferPointer { batch in
+            let status = self.take(batch.baseAddress!, max: max, count: count, timeoutMS: timeoutMS)
+            if status == SK_OK { self.pickle.write(batch.baseAddress!, count: count.pointee) }
+            return status
         }
-        let status = self.take(self.pickleBatch!, max: max, count: count, timeoutMS: timeoutMS)
-        guard status == SK_OK else { return (status, UnsafeRawBufferPointer(start: nil, count: 0)) }
-        self.pickle.write(self.pickleBatch!, count: count.pointee)
-        return (SK_OK, self.pickle.bytes)
+        return (status, status == SK_OK ? self.pickle.bytes : UnsafeRawBufferPointer(start: nil, count: 0))
     }
 
     /// Marks this thread as the one polling; the refusal's status when a callback delivers or another thread polls.

@@ -75,7 +75,7 @@ final class PickleWriter {
         // PROTO 4, then one FRAME holding everything (its length patched at the end): the unpickler reads it at once.
         self.op(0x80, 4, 0x95)
         let frameLength = self.count
-        self.le64(0)
+        self.le64(0)  // patched below
         self.op(0x5D, 0x28)  // EMPTY_LIST, MARK
         var fatal: UInt32?
         for i in 0..<n {
@@ -96,8 +96,7 @@ final class PickleWriter {
         self.op(0x65)  // APPENDS
         if let fatal { self.get(fatal) } else { self.op(0x4E) }
         self.op(0x86, 0x2E)  // TUPLE2, STOP
-        var length = UInt64(self.count - frameLength - 8).littleEndian
-        withUnsafeBytes(of: &length) { (self.buffer + frameLength).copyMemory(from: $0.baseAddress!, byteCount: 8) }
+        self.buffer.storeBytes(of: UInt64(self.count - frameLength - 8).littleEndian, toByteOffset: frameLength, as: UInt64.self)
     }
 
     // MARK: Objects
@@ -114,8 +113,7 @@ final class PickleWriter {
         let raw = m.pointee.raw
         if let layout {
             let payload = UnsafeRawPointer(m) + Self.dataOffset
-            let rawSlot = self.payload(payload, layout, channel: channel, raw: raw, rawSlot: nil, window: nil)
-            self.get(rawSlot)
+            self.get(self.payload(payload, layout, channel: channel, raw: raw, window: nil))
         } else {
             self.none()
             self.bytes(raw)
@@ -129,10 +127,12 @@ final class PickleWriter {
     /// A payload (or window) object: its fields (None when absent or null), the present and null masks, the unknown
     /// keys count, the frame's bytes, then the windows dict (None for payloads without windows) or the window's name
     /// (windows). The last five items keep their places from the end when a later version appends fields.
-    /// Returns the memo slot of the frame's bytes: written by the payload, referred to by its windows.
+    /// Returns the memo slot of the frame's bytes: written by the payload, referred to by its windows (`window` names
+    /// the window and that slot).
     @discardableResult
     private func payload(
-        _ p: UnsafeRawPointer, _ layout: CStructLayout, channel: Int, raw: sk_str, rawSlot: UInt32?, window: StaticString?
+        _ p: UnsafeRawPointer, _ layout: CStructLayout, channel: Int, raw: sk_str,
+        window: (name: StaticString, rawSlot: UInt32)?
     ) -> UInt32 {
         self.constant(window == nil ? .payloadClass(channel) : .windowClass(channel))
         self.op(0x28)
@@ -154,26 +154,27 @@ final class PickleWriter {
         self.uint(present)
         self.uint(nulls)
         self.int(Int64(p.loadUnaligned(fromByteOffset: layout.unknownKeys, as: Int32.self)))
-        let rawSlot = rawSlot ?? self.nextSlot
-        if rawSlot == self.nextSlot {
+        let rawSlot: UInt32
+        if let window {
+            rawSlot = window.rawSlot
+            self.get(rawSlot)
+            self.text(window.name)
+        } else {
+            rawSlot = self.nextSlot
             self.bytes(raw)
             self.put()
-        } else {
-            self.get(rawSlot)
-        }
-        if let window {
-            self.text(window)
-        } else if let w = layout.windows {
-            let present = p.loadUnaligned(fromByteOffset: w.present, as: UInt32.self)
-            let nulls = p.loadUnaligned(fromByteOffset: w.nulls, as: UInt32.self)
-            self.op(0x7D, 0x28)  // EMPTY_DICT, MARK
-            for (i, name) in w.names.enumerated() where present & (1 << UInt32(i)) != 0 && nulls & (1 << UInt32(i)) == 0 {
-                self.text(name)
-                self.payload(p + w.base + i * w.stride, w.layout, channel: channel, raw: raw, rawSlot: rawSlot, window: name)
+            if let w = layout.windows {
+                let present = p.loadUnaligned(fromByteOffset: w.present, as: UInt32.self)
+                let nulls = p.loadUnaligned(fromByteOffset: w.nulls, as: UInt32.self)
+                self.op(0x7D, 0x28)  // EMPTY_DICT, MARK
+                for (i, name) in w.names.enumerated() where present & (1 << UInt32(i)) != 0 && nulls & (1 << UInt32(i)) == 0 {
+                    self.text(name)
+                    self.payload(p + w.base + i * w.stride, w.layout, channel: channel, raw: raw, window: (name, rawSlot))
+                }
+                self.op(0x75)  // SETITEMS
+            } else {
+                self.none()
             }
-            self.op(0x75)  // SETITEMS
-        } else {
-            self.none()
         }
         self.op(0x74, 0x85, 0x81)
         return rawSlot
@@ -237,7 +238,7 @@ final class PickleWriter {
     private enum Constant {
         case messageClass, eventClass, payloadClass(Int), windowClass(Int), channelName(Int), key(Int)
 
-        static let channels = 16
+        static let channels = cPayloadLayouts.count
         static let keys: [StaticString] = ["crypto_ids", "platform_id", "address", "pool_address", "wallet_address", "interval"]
         static let count = 2 + 3 * channels + keys.count
 

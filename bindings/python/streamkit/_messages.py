@@ -22,7 +22,19 @@ from typing import Any, Dict, List, Optional, Tuple
 from . import _payloads
 
 
-class Payload(tuple):
+class _Record(tuple):
+    """What messages, events and payloads share: a tuple the unpickler builds, compared and hashed by identity (as
+    objects, not by content), pickled as its class and items."""
+
+    __eq__ = object.__eq__
+    __ne__ = object.__ne__
+    __hash__ = object.__hash__
+
+    def __reduce__(self):
+        return (type(self), (tuple(self),))
+
+
+class Payload(_Record):
     """The typed payload of a data message. Each field reads under its wire key (``p``) and, where its meaning
     is known, a descriptive name (``price``); ``None`` when the key was absent or null. ``decimal(key)`` gives
     any number exactly as sent.
@@ -30,10 +42,6 @@ class Payload(tuple):
     A tuple subclass: the items are the fields in the order of ``_fields`` (a newer library may append more),
     then the native library's bookkeeping, read from the end: presence and null masks, unknown keys, the frame, and
     the windows (payloads) or the window's name (windows). Compared and hashed by identity, as objects."""
-
-    __eq__ = object.__eq__
-    __ne__ = object.__ne__
-    __hash__ = object.__hash__
 
     _fields: Tuple = ()
     _bits: Dict[str, Tuple[int, str]] = {}
@@ -104,9 +112,6 @@ class Payload(tuple):
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_dict()!r})"
 
-    def __reduce__(self):
-        return (type(self), (tuple(self),))
-
 
 class _Members(list):
     """A JSON object as the (key, value) pairs it was written with (repeated keys kept)."""
@@ -170,15 +175,11 @@ def _payload_class(name: str, struct_name: str, windows=None, container=None):
     return cls, window_cls
 
 
-class Message(tuple):
+class Message(_Record):
     """A data push: ``channel`` (wire name), ``params`` (the subscription's params), ``ts`` (server time, epoch
     ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received), ``connection``.
 
     A tuple subclass of those six items, built by the unpickler; compared and hashed by identity, as objects."""
-
-    __eq__ = object.__eq__
-    __ne__ = object.__ne__
-    __hash__ = object.__hash__
 
     kind = "data"
     channel = property(itemgetter(0), doc="The channel's wire name (None for a channel this version lacks).")
@@ -197,19 +198,12 @@ class Message(tuple):
     def __repr__(self) -> str:
         return f"Message(channel={self.channel!r}, params={self.params!r}, ts={self.ts!r}, data={self.data!r})"
 
-    def __reduce__(self):
-        return (Message, (tuple(self),))
 
-
-class Event(tuple):
+class Event(_Record):
     """A lifecycle event, in order with the data: ``kind`` is one of connecting, connected, welcome, subscribed,
     unsubscribed, subscription_failed, stale, reconnecting, restored, gap, server_error, fatal, stopped,
     dropped. ``params`` names the subscription it is about (if any); ``attempt``, ``delay`` (s), ``gap`` (s),
     ``count``, ``code`` and ``text`` are set where they apply. A tuple subclass, compared and hashed by identity."""
-
-    __eq__ = object.__eq__
-    __ne__ = object.__ne__
-    __hash__ = object.__hash__
 
     channel = None
     data = None
@@ -227,9 +221,6 @@ class Event(tuple):
         extra = {k: getattr(self, k) for k in ("params", "attempt", "delay", "gap", "count", "code", "text")
                  if getattr(self, k)}
         return f"Event({self.kind!r}, {extra})"
-
-    def __reduce__(self):
-        return (Event, (tuple(self),))
 
 
 #: channel number -> (wire name, payload class)
