@@ -5,6 +5,7 @@ import ctypes
 import gc
 import json
 import os
+import pickle
 import subprocess
 import sys
 import textwrap
@@ -383,3 +384,40 @@ def test_a_number_beyond_decimal_spoils_no_other():
         with pytest.raises(OverflowError):
             m.data.decimal(key)
     assert m.json["data"]["a1"] == float("inf") and m.json["data"]["a0"] == Decimal("1.25")
+
+
+def test_the_pickle_read_in_place_reads_as_the_copied_one():
+    """A batch's pickle is read where the native library wrote it (no copy); the copying reader, kept for
+    interpreters without CPython's C API, must build the same objects from the same pickle."""
+    from streamkit import _decode, _messages, _native
+    if _messages._native_file is _messages._copied_file:
+        pytest.skip("this interpreter has no PyMemoryView_FromMemory")
+    frame = (b'{"type":"data","channel":"onchain@token_metric","params":{"platform_id":14},"data":{"pid":14,'
+             b'"a":"0xab","p":0.5,"extra":[1,2],"sts":[{"win":"1h","vu":1.25,"txs":4}]},"ts":7}')
+    d = _decode._Decoder()
+    assert _native.lib.sk_decode_pickle(d.handle, frame, len(frame), ctypes.byref(d.pickle), ctypes.byref(d.length)) == 0
+
+    def plain(value):  # the records compare by identity: compare their items, recursively
+        if isinstance(value, tuple):
+            return (type(value).__name__,) + tuple(plain(v) for v in value)
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items()}
+        return value
+
+    real = _messages.load
+    built = []
+    for reader in (_messages._mapped_file, _messages._copied_file):
+        _messages._native_file = reader
+        try:
+            items, fatal = real(d.pickle.value, d.length.value)
+            built.append(plain(items))
+            assert fatal is None
+        finally:
+            _messages._native_file = _messages._mapped_file
+    assert built[0] == built[1] and built[0][0][0] == "Message" and len(built[0]) == 1
+    view = _messages._mapped_file(d.pickle.value, d.length.value)
+    assert view.read(2)[0] == 0x80 and len(view.read()) == d.length.value - 2 and len(view.read(5)) == 0
+    with pytest.raises(pickle.UnpicklingError):
+        view.readline()
