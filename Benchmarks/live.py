@@ -18,13 +18,11 @@ Usage: live.py --bin DIR --pysite DIR --cbin FILE [--rounds N] [--markdown FILE]
 import argparse
 import json
 import os
-import platform
 import re
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 
@@ -83,13 +81,15 @@ def main():
                            url, "200000"], None))
     else:
         print("node with --experimental-websocket not found: the Node.js row is skipped", file=sys.stderr)
-    results = {}
+    floor_argv = [sys.executable, os.path.join(HERE, "peers", "live_python.py"), "floor", url, "100000"]
+    results, floors = {}, []
     try:
         for r in range(args.rounds):
             for argv, env in consumers:
                 res = run_json(argv, env)
                 results.setdefault(res["consumer"], []).append(res)
                 print(f"round {r + 1}: {res['consumer']}: {res['cpu_s'] / res['messages'] * 1e6:.2f} us CPU/msg", file=sys.stderr)
+            floors.append(run_json(floor_argv, pyenv))
     finally:
         sim.terminate()
         sim.wait()
@@ -134,6 +134,18 @@ def main():
             names = {"io": "the library's I/O thread", "python": "the interpreter's thread", "other": "other threads"}
             notes.append("Python iterator's CPU per message by thread (medians): " + ", ".join(
                 f"{names.get(k, k)} {per[k]:.2f} µs" for k in ("io", "python", "other") if k in per) + ".")
+        if floors and swift:
+            # What no library can save the Python process: its own loop, and building each message's objects.
+            loop_us = statistics.median(f["cpu_s"] / f["messages"] * 1e6 for f in floors)
+            build_us = statistics.median(f["build_us"] for f in floors)
+            least = loop_us + build_us + swift["cpu_us"]
+            notes.append(
+                f"Python's own share, measured on the same stream (`live_python.py floor`, medians): the loop above over "
+                f"messages already built {loop_us:.2f} µs per message, building them (each batch's objects from its "
+                f"pickle, then freed) {build_us:.2f} µs. Added to the library's cheapest consumer (the Swift callback, "
+                f"{swift['cpu_us']:.2f} µs, no Python), that is {least:.2f} µs: at most "
+                f"{quick['cpu_us'] / least:.1f}x the quick start's {quick['cpu_us']:.2f} µs, where 5x needs "
+                f"{quick['cpu_us'] / 5:.2f} µs.")
     md.append("## Live: the simulator pushing as fast as each client reads (loopback)\n\n"
               "`Benchmarks/live.py`: one `streamkit sim --rate max`; each consumer subscribes to the same two prices "
               "and reads the id, price and 24 h change of every message; CPU is the consumer process's own (every "

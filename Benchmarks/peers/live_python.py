@@ -4,7 +4,11 @@
 fields. Prints one JSON line with the process CPU time over a window of messages after a warm-up, and the same
 split by thread (the interpreter's, the native I/O loop's, others; from /proc).
 
-Usage: live_python.py quickstart|streamkit URL [MESSAGES]
+With `floor`, it measures instead what the Python process spends per message whatever the library does (on the
+same stream, no network in the timed parts): the loop above over messages already built, and building them (the
+objects of each batch from the pickle the library wrote, loaded in place as in `poll`, then freed).
+
+Usage: live_python.py quickstart|streamkit|floor URL [MESSAGES]
 """
 
 import asyncio
@@ -88,12 +92,61 @@ def streamkit_iterator(url, timed):
     return "Python streamkit iterator", state
 
 
+def loop(messages, timed):
+    """The iterator's loop (same reads, same tick) over ready-made messages."""
+    state, tick = window(timed)
+    for msg in messages:
+        if msg.kind != "data":
+            continue
+        d = msg.data
+        if tick(d.p + d.cid + (d.p24h or 0)):
+            break
+    return state
+
+
+def floor(url, timed):
+    import ctypes
+    import streamkit
+    from streamkit import _client, _messages
+    pickles, messages = [], []
+    real = _messages.load
+
+    def capturing(address, length):
+        pickles.append(ctypes.string_at(address, length))
+        return real(address, length)
+    _client.load = capturing
+    try:
+        with streamkit.Client(url=url, api_key="bench") as client:
+            client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027], overflow="block")
+            for msg in client:
+                messages.append(msg)
+                if len(messages) > timed + timed // 10 + 100:
+                    break
+    finally:
+        _client.load = real
+    state = loop(messages, timed)
+    buffers = [(ctypes.create_string_buffer(p, len(p)), len(p)) for p in pickles]
+    messages.clear()
+    pickles.clear()
+    count, cpu0 = 0, time.process_time()
+    for buffer, length in buffers:
+        items, _ = real(ctypes.addressof(buffer), length)
+        count += len(items)
+        del items
+    build = time.process_time() - cpu0
+    return "Python floor", {"cpu": state["cpu"], "wall": state["wall"], "sum": state["sum"], "threads": {},
+                            "build_us": build / count * 1e6}
+
+
 def main():
     mode, url = sys.argv[1], sys.argv[2]
     timed = int(sys.argv[3]) if len(sys.argv) > 3 else 100_000
-    name, state = (quickstart if mode == "quickstart" else streamkit_iterator)(url, timed)
-    print(json.dumps({"consumer": name, "messages": timed, "cpu_s": state["cpu"], "wall_s": state["wall"],
-                      "checksum": state["sum"], "threads_cpu_s": state["threads"]}))
+    name, state = {"quickstart": quickstart, "streamkit": streamkit_iterator, "floor": floor}[mode](url, timed)
+    out = {"consumer": name, "messages": timed, "cpu_s": state["cpu"], "wall_s": state["wall"],
+           "checksum": state["sum"], "threads_cpu_s": state["threads"]}
+    if "build_us" in state:
+        out["build_us"] = state["build_us"]
+    print(json.dumps(out))
 
 
 if __name__ == "__main__":
