@@ -29,6 +29,28 @@ public enum Channel: String, CaseIterable, Sendable, Hashable, CustomStringConve
 
     public var description: String { self.rawValue }
 
+    /// Hashes the case, not its wire name: the default for a `String`-backed enum hashes the name's bytes, and a
+    /// ``Subscription`` (keyed by its channel) is looked up twice per message. Equal channels hash alike.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(self.ordinal)
+    }
+
+    /// A stable small number per channel (for hashing without allocating).
+    var ordinal: UInt64 {
+        switch self {
+        case .cryptoLatestPrice: 0
+        case .tokenAggEvent: 1
+        case .transaction: 2
+        case .liquidityEvent: 3
+        case .kline: 4
+        case .tokenMetric: 5
+        case .poolMetric: 6
+        case .uniqueTrader: 7
+        case .holdersMetrics: 8
+        case .holderWalletUpdate: 9
+        }
+    }
+
     /// True for the nine `onchain@` channels, which take `platform_id` and an address list.
     public var isOnChain: Bool { self != .cryptoLatestPrice }
 

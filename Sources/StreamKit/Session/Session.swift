@@ -878,24 +878,6 @@ public struct Session: Sendable {
     }
 }
 
-extension Channel {
-    /// A stable small number per channel (for hashing without allocating).
-    var ordinal: UInt64 {
-        switch self {
-        case .cryptoLatestPrice: 0
-        case .tokenAggEvent: 1
-        case .transaction: 2
-        case .liquidityEvent: 3
-        case .kline: 4
-        case .tokenMetric: 5
-        case .poolMetric: 6
-        case .uniqueTrader: 7
-        case .holdersMetrics: 8
-        case .holderWalletUpdate: 9
-        }
-    }
-}
-
 // MARK: - Errors
 
 /// Why the session refused a call.
