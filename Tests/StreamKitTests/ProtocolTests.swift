@@ -33,6 +33,15 @@ import Testing
         #expect(ClientRequest.ping.encodedString(id: nil) == #"{"method":"ping"}"#)
     }
 
+    /// A channel hashes by its case: every case its own number, so subscriptions of different channels never
+    /// collide in the lookups each message makes (a shared number would be slow, not wrong: hence this test).
+    @Test func channelsHashByTheirCase() {
+        let ordinals = Channel.allCases.map(\.ordinal)
+        #expect(Set(ordinals).count == Channel.allCases.count)
+        #expect(ordinals == Array(0..<UInt64(Channel.allCases.count)))
+        #expect(Channel.cryptoLatestPrice.hashValue == Channel(rawValue: "market@crypto_latest_price")?.hashValue)
+    }
+
     @Test func addressParamNamesFollowTheChannel() {
         let p = SubscriptionParams(platformID: 16, addresses: ["DJpdHs4wbm1XqRruM1NPHnSfpnSztUEeFW3bcaDEeg7H"])
         #expect(ClientRequest.subscribe(.poolMetric, p).encodedString(id: nil).contains(#""pool_address":["#))
