@@ -78,22 +78,9 @@ def quickstart(url, timed):
     return f"Python quick start (websockets {websockets.__version__} + json.loads)", state
 
 
-def streamkit_iterator(url, timed):
-    import streamkit
-    state, tick = window(timed)
-    with streamkit.Client(url=url, api_key="bench") as client:
-        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027], overflow="block")
-        for msg in client:
-            if msg.kind != "data":
-                continue
-            d = msg.data
-            if tick(d.p + d.cid + (d.p24h or 0)):
-                break
-    return "Python streamkit iterator", state
-
-
 def loop(messages, timed):
-    """The iterator's loop (same reads, same tick) over ready-made messages."""
+    """The iterator's loop: the same reads and tick for every message, from a client or from messages already
+    built (`floor`)."""
     state, tick = window(timed)
     for msg in messages:
         if msg.kind != "data":
@@ -102,6 +89,14 @@ def loop(messages, timed):
         if tick(d.p + d.cid + (d.p24h or 0)):
             break
     return state
+
+
+def streamkit_iterator(url, timed):
+    import streamkit
+    with streamkit.Client(url=url, api_key="bench") as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027], overflow="block")
+        state = loop(client, timed)
+    return "Python streamkit iterator", state
 
 
 def floor(url, timed):
