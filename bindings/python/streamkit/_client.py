@@ -2,21 +2,21 @@
 
 import asyncio
 import ctypes
-import operator
 import os
 import threading
 import weakref
 from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List, Optional, Union
 
-from . import _native
+from . import _args, _native
 from ._messages import CHANNEL_NUMBERS, Event, Message, load
 from ._native import lib
-from .errors import FatalError, InvalidArgumentError, InvalidKeyError, StoppedError, error_for
+from .errors import FatalError, InvalidArgumentError, InvalidKeyError, InvalidURLError, StoppedError, error_for
 
 DEFAULT_URL = "wss://pro-stream.coinmarketcap.com/v1"
 
 _OVERFLOW = {None: _native.SK_OVERFLOW_DEFAULT, "block": _native.SK_OVERFLOW_BLOCK,
              "drop_oldest": _native.SK_OVERFLOW_DROP_OLDEST, "conflate": _native.SK_OVERFLOW_CONFLATE}
+_OVERFLOW_SET = {k: v for k, v in _OVERFLOW.items() if k is not None}
 
 
 def _free(handle: ctypes.c_void_p) -> None:
@@ -41,40 +41,49 @@ class Client:
 
     Iteration yields :class:`Message` (``kind == "data"``) and :class:`Event` objects (gap, stale, reconnecting,
     ...) in order, many per native call, waiting with the GIL released. It ends when the client is closed, and
-    raises :class:`FatalError` after a fatal event (a refused key or plan).
+    raises :class:`FatalError` after a fatal event (a refused key or plan). ``async with`` and ``async for``
+    work too (``async for msg in client`` is ``client.stream()``).
+
+    Every argument error is a :class:`StreamKitError` subclass naming the argument: :class:`InvalidArgumentError`
+    (also a ``ValueError``), :class:`InvalidKeyError` for the key (never repeated), :class:`InvalidURLError`.
     """
 
     def __init__(self, url: str = DEFAULT_URL, api_key: Optional[str] = None, *, max_connections: int = 10,
                  subscriptions_per_connection: int = 100, queue_capacity: int = 4096,
                  overflow: str = "drop_oldest", tls_verify: bool = True, ca_file: Optional[str] = None,
                  seed: Optional[int] = None, batch: int = 512):
-        try:
-            batch = operator.index(batch)
-        except TypeError:
-            raise InvalidArgumentError(f"batch must be an integer, not {type(batch).__name__}") from None
-        if not 1 <= batch <= 65536:
-            raise InvalidArgumentError(f"batch must be 1 to 65536, not {batch}")
+        batch = _args.integer("batch", batch, 1, 65536)
+        key_name = "api_key" if api_key is not None else "CMC_API_KEY"
         key = api_key if api_key is not None else os.environ.get("CMC_API_KEY")
         if not key:
             raise InvalidKeyError("no API key: pass api_key= or set CMC_API_KEY")
-        if overflow not in _OVERFLOW or overflow is None:
-            raise InvalidArgumentError(f"overflow must be one of block, drop_oldest, conflate; got {overflow!r}")
+        key_bytes = _args.text(key_name, key, error=InvalidKeyError, secret=True)
+        url_bytes = _args.text("url", url, error=InvalidURLError)
+        counts = [(name, _args.integer(name, value, *_args.INT32), setter) for name, value, setter in (
+            ("max_connections", max_connections, lib.sk_config_set_max_connections),
+            ("subscriptions_per_connection", subscriptions_per_connection,
+             lib.sk_config_set_subscriptions_per_connection),
+            ("queue_capacity", queue_capacity, lib.sk_config_set_queue_capacity))]
+        policy = _args.choice("overflow", overflow, _OVERFLOW_SET)
+        ca = None if ca_file is None else _args.path("ca_file", ca_file)
+        seed = None if seed is None else _args.integer("seed", seed, *_args.UINT64)
         cfg = ctypes.c_void_p()
         _check_config(lib.sk_config_new(ctypes.byref(cfg)), cfg)
         try:
-            _check_config(lib.sk_config_set_url(cfg, url.encode()), cfg)
-            _check_config(lib.sk_config_set_api_key(cfg, key.encode()), cfg)
-            _check_config(lib.sk_config_set_max_connections(cfg, max_connections), cfg)
-            _check_config(lib.sk_config_set_subscriptions_per_connection(cfg, subscriptions_per_connection), cfg)
-            _check_config(lib.sk_config_set_queue_capacity(cfg, queue_capacity), cfg)
-            _check_config(lib.sk_config_set_overflow(cfg, _OVERFLOW[overflow]), cfg)
-            _check_config(lib.sk_config_set_tls_verify(cfg, 1 if tls_verify else 0), cfg)
-            if ca_file is not None:
-                _check_config(lib.sk_config_set_ca_file(cfg, os.fsencode(ca_file)), cfg)
+            _check_config(lib.sk_config_set_url(cfg, url_bytes), cfg, "url")
+            _check_config(lib.sk_config_set_api_key(cfg, key_bytes), cfg, key_name)
+            for name, value, setter in counts:
+                _check_config(setter(cfg, value), cfg, name)
+            _check_config(lib.sk_config_set_overflow(cfg, policy), cfg, "overflow")
+            _check_config(lib.sk_config_set_tls_verify(cfg, 1 if tls_verify else 0), cfg, "tls_verify")
+            if ca is not None:
+                _check_config(lib.sk_config_set_ca_file(cfg, ca), cfg, "ca_file")
             if seed is not None:
-                _check_config(lib.sk_config_set_seed(cfg, seed), cfg)
+                _check_config(lib.sk_config_set_seed(cfg, seed), cfg, "seed")
             handle = ctypes.c_void_p()
-            _check_config(lib.sk_client_new(cfg, ctypes.byref(handle)), cfg)
+            status = lib.sk_client_new(cfg, ctypes.byref(handle))
+            # The URL and the key are checked here, as a whole configuration: name the one refused.
+            _check_config(status, cfg, {_native.SK_INVALID_URL: "url", _native.SK_INVALID_KEY: key_name}.get(status))
         finally:
             lib.sk_config_free(cfg)
         self._handle = handle
@@ -115,6 +124,14 @@ class Client:
     def __exit__(self, *exc) -> None:
         self.close()
 
+    async def __aenter__(self) -> "Client":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        # close() waits for the native client to stop (its connections closed, its threads done): in a worker
+        # thread, so the event loop goes on meanwhile.
+        await asyncio.get_running_loop().run_in_executor(None, self.close)
+
     # -- subscriptions -----------------------------------------------------------------------------------------
 
     def subscribe(self, channel: str, crypto_ids: Union[int, Iterable[int], None] = None, *,
@@ -130,11 +147,11 @@ class Client:
         subscriptions when the consumer falls behind.
         """
         subs = self._subscriptions(channel, crypto_ids, platform_id, address, pool, wallet, interval)
-        if overflow not in _OVERFLOW:
-            raise InvalidArgumentError(f"overflow must be one of block, drop_oldest, conflate; got {overflow!r}")
+        policy = _args.choice("overflow", overflow, _OVERFLOW)
+        ms = _args.milliseconds("timeout", timeout, positive=True)
         self.start()
         arr = (_native.sk_subscription * len(subs))(*subs)
-        self._check(lib.sk_client_subscribe(self._live(), arr, len(subs), _OVERFLOW[overflow], int(timeout * 1000)))
+        self._check(lib.sk_client_subscribe(self._live(), arr, len(subs), policy, ms))
 
     def unsubscribe(self, channel: str, crypto_ids: Union[int, Iterable[int], None] = None, *,
                     platform_id: Optional[int] = None, address: Union[str, Iterable[str], None] = None,
@@ -155,8 +172,8 @@ class Client:
         """Everything that arrived, up to the batch size, waiting up to ``timeout`` seconds (None: until
         something arrives) for the first. Raises :class:`StoppedError` once the client has stopped and
         everything was taken (:class:`FatalError` if it stopped on a fatal event)."""
+        ms = -1 if timeout is None else _args.milliseconds("timeout", timeout)
         with self._poll_lock:
-            ms = -1 if timeout is None else max(0, int(timeout * 1000))
             status = lib.sk_client_poll_pickle(self._live(), self._batch_size, ms, *self._out)
             if status == _native.SK_STOPPED:
                 if self._fatal is not None:
@@ -192,12 +209,18 @@ class Client:
             for item in items:
                 yield item
 
+    def __aiter__(self) -> AsyncIterator[Union[Message, Event]]:
+        """``async for msg in client``: the same as ``client.stream()``."""
+        return self.stream()
+
     def on_message(self, callback: Callable[[Union[Message, Event]], Any]) -> None:
         """Calls ``callback`` for every message and event from a Python thread of the client's own, a batch at a
         time (one GIL acquisition per batch, not per message). Exceptions in the callback are printed and
         delivery goes on. Use either the callback or iteration, not both."""
+        if not callable(callback):
+            raise InvalidArgumentError(f"callback must be callable, not {type(callback).__name__}")
         if self._callback_thread is not None:
-            raise InvalidArgumentError("a callback is already set")
+            raise InvalidArgumentError("callback: a callback is already set")
         self.start()
 
         def run(client_ref=weakref.ref(self)):
@@ -235,7 +258,12 @@ class Client:
                              address: Optional[str] = None, interval: Optional[str] = None) -> Dict[str, Any]:
         """One subscription's counters: messages, last update age (ms, -1 before the first), receive latency
         (local receive minus server ts, ms), queued, dropped, coalesced."""
-        (sub,) = self._subscriptions(channel, crypto_id, platform_id, address, None, None, interval)
+        if crypto_id is not None and not _args._is_index(crypto_id):
+            raise InvalidArgumentError(f"crypto_id must be one integer, not {crypto_id!r}")
+        if address is not None and not isinstance(address, str):
+            raise InvalidArgumentError(f"address must be one str, not {address!r}")
+        (sub,) = self._subscriptions(channel, crypto_id, platform_id, address, None, None, interval,
+                                     names=("crypto_id", "address"))
         m = _native.sk_subscription_metrics()
         self._check(lib.sk_client_subscription_metrics(self._live(), ctypes.byref(sub), ctypes.byref(m)))
         return {name: getattr(m, name) for name, _ in m._fields_}
@@ -253,27 +281,36 @@ class Client:
             raise error_for(status, (message or lib.sk_status_string(status)).decode())
 
     @staticmethod
-    def _subscriptions(channel, crypto_ids, platform_id, address, pool, wallet, interval) -> List[Any]:
-        number = CHANNEL_NUMBERS.get(channel)
-        if number is None:
-            raise InvalidArgumentError(f"unknown channel {channel!r}; one of {', '.join(CHANNEL_NUMBERS)}")
-        iv = interval.encode() if interval is not None else None
+    def _subscriptions(channel, crypto_ids, platform_id, address, pool, wallet, interval,
+                       names=("crypto_ids", "address")) -> List[Any]:
+        """The C subscriptions for these arguments, each checked here (types, what the channel takes) or, for
+        what the channel's rules decide (intervals, address formats), by the library, whose message names it."""
+        ids_name, address_name = names
+        if not isinstance(channel, str):
+            raise InvalidArgumentError(f"channel must be a str, not {type(channel).__name__}")
+        number = _args.choice("channel", channel, CHANNEL_NUMBERS)
+        iv = None if interval is None else _args.text("interval", interval)
+        ids = _args.items(_args.integer, ids_name, _args.one_or_many(ids_name, crypto_ids, int), 1, _args.INT64[1])
+        targets = []
+        for name, group in ((address_name, address), ("pool", pool), ("wallet", wallet)):
+            targets += _args.items(_args.text, name, _args.one_or_many(name, group, str))
         if number == 1:
-            ids = [crypto_ids] if isinstance(crypto_ids, int) else list(crypto_ids or [])
+            if platform_id is not None or targets:
+                raise InvalidArgumentError(f"{channel} takes {ids_name}, not platform_id or an address")
             if not ids:
-                raise InvalidArgumentError(f"{channel} needs crypto_ids")
-            return [_native.sk_subscription(number, int(i), 0, None, iv) for i in ids]
-        targets: List[str] = []
-        for group in (address, pool, wallet):
-            if group is None:
-                continue
-            targets += [group] if isinstance(group, str) else list(group)
+                raise InvalidArgumentError(f"{channel} needs {ids_name}")
+            return [_native.sk_subscription(number, i, 0, None, iv) for i in ids]
+        if ids:
+            raise InvalidArgumentError(f"{channel} takes platform_id and an address, not {ids_name}")
         if platform_id is None or not targets:
-            raise InvalidArgumentError(f"{channel} needs platform_id and an address")
-        return [_native.sk_subscription(number, 0, int(platform_id), t.encode(), iv) for t in targets]
+            raise InvalidArgumentError(f"{channel} needs platform_id and an address ({address_name}=, pool= "
+                                       "or wallet=)")
+        platform = _args.integer("platform_id", platform_id, 1, _args.INT64[1])
+        return [_native.sk_subscription(number, 0, platform, t, iv) for t in targets]
 
 
-def _check_config(status: int, cfg: ctypes.c_void_p) -> None:
+def _check_config(status: int, cfg: ctypes.c_void_p, name: Optional[str] = None) -> None:
+    """Raises for a failed configuration call, the message naming the argument ``name`` when one was refused."""
     if status != _native.SK_OK:
-        message = lib.sk_config_errmsg(cfg) or lib.sk_status_string(status)
-        raise error_for(status, message.decode())
+        message = (lib.sk_config_errmsg(cfg) or lib.sk_status_string(status)).decode()
+        raise error_for(status, f"{name}: {message}" if name else message)

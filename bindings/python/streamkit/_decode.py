@@ -44,7 +44,7 @@ def decode(frame: Union[bytes, bytearray, memoryview, str]) -> Optional[Message]
     elif isinstance(frame, (bytearray, memoryview)):
         frame = bytes(frame)
     elif not isinstance(frame, bytes):
-        raise InvalidArgumentError(f"decode() takes bytes or str, not {type(frame).__name__}")
+        raise InvalidArgumentError(f"frame must be bytes, bytearray, memoryview or str, not {type(frame).__name__}")
     d = getattr(_local, "decoder", None)
     if d is None:
         d = _local.decoder = _Decoder()

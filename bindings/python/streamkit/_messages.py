@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import Any, Dict, List, Optional, Tuple
 
 from . import _payloads
+from .errors import UnknownFieldError
 
 
 class _Record(tuple):
@@ -104,10 +105,10 @@ class Payload(_Record):
         return out
 
     def _field(self, key: str) -> Tuple[int, str]:
-        found = self._bits.get(key)
-        if found is None:
-            raise KeyError(f"{type(self).__name__} has no field {key!r}")
-        return found
+        try:
+            return self._bits[key]
+        except (KeyError, TypeError):
+            raise UnknownFieldError(f"key: {type(self).__name__} has no field {key!r}") from None
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.to_dict()!r})"

@@ -1,10 +1,12 @@
 """streamkit.Simulator: the protocol-faithful stream server, in-process, for tests."""
 
+import asyncio
 import ctypes
+import math
 import weakref
 from typing import Dict, Optional
 
-from . import _native
+from . import _args, _native
 from ._native import lib
 from .errors import InvalidArgumentError, StoppedError, error_for
 
@@ -19,22 +21,29 @@ class Simulator:
 
     ``speed`` multiplies every push cadence; ``rate`` switches to load mode (data frames per second per
     connection, or ``"max"``: as fast as each client reads). Any key but ``api_key`` is refused with close 4100.
+    ``with`` and ``async with`` close it. Argument errors are :class:`InvalidArgumentError`, naming the argument.
     """
 
     def __init__(self, api_key: str = "test", *, port: int = 0, speed: float = 1.0,
                  rate: Optional[object] = None, seed: int = 42):
-        if rate == "max":
+        if isinstance(rate, str) and rate == "max":
             native_rate = -1.0
         elif rate is None:
             native_rate = 0.0
-        elif isinstance(rate, (int, float)) and rate > 0:
+        elif not isinstance(rate, bool) and isinstance(rate, (int, float)) and rate > 0 and math.isfinite(rate):
             native_rate = float(rate)
         else:
             raise InvalidArgumentError(f"rate must be a positive number or 'max'; got {rate!r}")
+        key = _args.text("api_key", api_key)
+        port = _args.integer("port", port, 0, 65535)
+        if isinstance(speed, bool) or not isinstance(speed, (int, float)) or not (math.isfinite(speed) and speed > 0):
+            raise InvalidArgumentError(f"speed must be a finite number above 0; got {speed!r}")
+        seed = _args.integer("seed", seed, *_args.UINT64)
         handle = ctypes.c_void_p()
-        status = lib.sk_sim_start(api_key.encode(), port, speed, native_rate, seed, ctypes.byref(handle))
+        status = lib.sk_sim_start(key, port, float(speed), native_rate, seed, ctypes.byref(handle))
         if status != _native.SK_OK:
-            raise error_for(status, f"the simulator could not start (port {port} taken? speed {speed} valid?)")
+            # Every argument was checked above: what is left is the port (taken, or no loopback interface).
+            raise error_for(status, f"port: the simulator could not listen on 127.0.0.1:{port} (taken?)")
         self._handle = handle
         self._finalizer = weakref.finalize(self, lib.sk_sim_free, handle)
         #: The key the simulator accepts.
@@ -45,12 +54,12 @@ class Simulator:
     def inject(self, fault: str, arg: int = 0) -> None:
         """Injects a fault into every live connection: ``drop``, ``stall``, ``close`` (arg: the close code),
         ``error_5001``, ``malformed``, ``oversized`` (arg: bytes), ``duplicate``, ``pong_delay`` (arg: ms)."""
-        number = _native.FAULTS.get(fault)
-        if number is None:
-            raise InvalidArgumentError(f"unknown fault {fault!r}; one of {', '.join(_native.FAULTS)}")
+        number = _args.choice("fault", fault, _native.FAULTS)
+        arg = _args.integer("arg", arg, *_args.INT64)
         status = lib.sk_sim_inject(self._live(), number, arg)
         if status != _native.SK_OK:
-            raise error_for(status, f"cannot inject {fault} with argument {arg}")
+            raise error_for(status, f"arg: {arg} is out of range for {fault} (close: a close code from 1000; "
+                                    "oversized: 1 to 64 MiB; pong_delay: 0 or more ms)")
 
     def counters(self) -> Dict[str, int]:
         """Frames sent (all kinds), data frames sent, and connections accepted so far."""
@@ -67,6 +76,12 @@ class Simulator:
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+    async def __aenter__(self) -> "Simulator":
+        return self
+
+    async def __aexit__(self, *exc) -> None:
+        await asyncio.get_running_loop().run_in_executor(None, self.close)  # closing waits for its connections
 
     def _live(self) -> ctypes.c_void_p:
         if not self._finalizer.alive:

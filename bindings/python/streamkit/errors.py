@@ -69,6 +69,13 @@ class InvalidFrameError(StreamKitError, ValueError):
     status = 12
 
 
+class UnknownFieldError(InvalidArgumentError, KeyError):
+    """A payload has no field by that name (``present``, ``is_null``, ``decimal``): an InvalidArgumentError, and a
+    KeyError as it always was."""
+
+    __str__ = Exception.__str__  # KeyError's would quote the message
+
+
 _BY_STATUS = {cls.status: cls for cls in (MisuseError, InvalidArgumentError, InvalidKeyError, InvalidURLError,
                                           TLSError, CapacityError, SubscriptionFailedError, TimeoutError,
                                           StoppedError, FatalError, InternalError, InvalidFrameError)}

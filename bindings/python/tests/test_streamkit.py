@@ -123,6 +123,184 @@ def test_async_iteration(sim):
     assert len(got) == 3 and all(p > 0 for p in got)
 
 
+def test_async_with_and_async_for(sim):
+    async def main():
+        async with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+            client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+            got = []
+            async for msg in client:  # the same as client.stream()
+                if msg.kind == "data":
+                    got.append(msg.data.cid)
+                if len(got) == 4:
+                    break
+        return client, got
+
+    client, got = asyncio.run(asyncio.wait_for(main(), 30))
+    assert client.closed and set(got) <= {1, 1027} and len(got) == 4
+
+
+def test_async_with_closes_off_the_event_loop(sim):
+    """__aexit__ runs close() (which waits for the native client to stop) in a worker thread: the loop goes on."""
+
+    class SlowToClose(streamkit.Client):
+        def close(self):
+            time.sleep(0.5)  # a close that takes a while, as one can when connections are slow to go
+            super().close()
+
+    async def main():
+        ticks = []
+
+        async def tick():
+            while True:
+                ticks.append(time.monotonic())
+                await asyncio.sleep(0.01)
+
+        ticker = asyncio.ensure_future(tick())
+        async with SlowToClose(url=sim.url, api_key=sim.api_key) as client:
+            client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+            await asyncio.sleep(0.05)
+            before = len(ticks)
+        during = len(ticks) - before
+        ticker.cancel()
+        return client, during
+
+    client, during = asyncio.run(asyncio.wait_for(main(), 30))
+    assert client.closed
+    assert during >= 10, f"the event loop ran {during} times in a 0.5 s close: it was blocked"
+
+
+def test_async_with_simulator():
+    async def main():
+        async with streamkit.Simulator(speed=50) as sim:
+            async with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+                client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+                async for msg in client.stream():
+                    if msg.kind == "data":
+                        return msg.data.p
+
+    assert asyncio.run(asyncio.wait_for(main(), 30)) > 0
+
+
+def test_non_integer_crypto_id_is_an_invalid_argument_naming_it(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        with pytest.raises(streamkit.InvalidArgumentError, match=r"crypto_ids\[0\]") as e:
+            client.subscribe("market@crypto_latest_price", crypto_ids=["x"])
+    assert isinstance(e.value, streamkit.StreamKitError)
+
+
+# (call, the error, the argument its message must name); `c` is a client, `s` the simulator, `m` a data message.
+ARGUMENT_ERRORS = [
+    (lambda c, s, m: streamkit.Client(url=5, api_key="k"), streamkit.InvalidURLError, "url"),
+    (lambda c, s, m: streamkit.Client(url="http://example.com/v1", api_key="k"), streamkit.InvalidURLError, "url"),
+    (lambda c, s, m: streamkit.Client(url="ws://h/v1\0x", api_key="k"), streamkit.InvalidURLError, "url"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key=5), streamkit.InvalidKeyError, "api_key"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k\r\n"), streamkit.InvalidKeyError, "api_key"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", max_connections=0), streamkit.InvalidArgumentError,
+     "max_connections"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", max_connections=2 ** 40),
+     streamkit.InvalidArgumentError, "max_connections"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", max_connections="3"), streamkit.InvalidArgumentError,
+     "max_connections"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", subscriptions_per_connection=0),
+     streamkit.InvalidArgumentError, "subscriptions_per_connection"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", queue_capacity=1.5), streamkit.InvalidArgumentError,
+     "queue_capacity"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", overflow="never"), streamkit.InvalidArgumentError,
+     "overflow"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", overflow=["block"]), streamkit.InvalidArgumentError,
+     "overflow"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", ca_file=3), streamkit.InvalidArgumentError, "ca_file"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", seed=-1), streamkit.InvalidArgumentError, "seed"),
+    (lambda c, s, m: streamkit.Client(url=s.url, api_key="k", batch="512"), streamkit.InvalidArgumentError, "batch"),
+    (lambda c, s, m: c.subscribe(5, crypto_ids=[1]), streamkit.InvalidArgumentError, "channel"),
+    (lambda c, s, m: c.subscribe("market@nothing", crypto_ids=[1]), streamkit.InvalidArgumentError, "channel"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=["x"]), streamkit.InvalidArgumentError,
+     "crypto_ids"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids="1,1027"), streamkit.InvalidArgumentError,
+     "crypto_ids"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=1.0), streamkit.InvalidArgumentError,
+     "crypto_ids"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=[0]), streamkit.InvalidArgumentError,
+     "crypto_ids"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price"), streamkit.InvalidArgumentError, "crypto_ids"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=[1], address=BSC),
+     streamkit.InvalidArgumentError, "crypto_ids"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=[1], interval="1m"),
+     streamkit.InvalidArgumentError, "interval"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=[1], overflow="x"),
+     streamkit.InvalidArgumentError, "overflow"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=[1], timeout="10"),
+     streamkit.InvalidArgumentError, "timeout"),
+    (lambda c, s, m: c.subscribe("market@crypto_latest_price", crypto_ids=[1], timeout=float("nan")),
+     streamkit.InvalidArgumentError, "timeout"),
+    (lambda c, s, m: c.subscribe("onchain@transaction", platform_id=14), streamkit.InvalidArgumentError, "address"),
+    (lambda c, s, m: c.subscribe("onchain@transaction", platform_id="14", address=BSC),
+     streamkit.InvalidArgumentError, "platform_id"),
+    (lambda c, s, m: c.subscribe("onchain@transaction", platform_id=0, address=BSC),
+     streamkit.InvalidArgumentError, "platform_id"),
+    (lambda c, s, m: c.subscribe("onchain@transaction", platform_id=14, address=[BSC, 5]),
+     streamkit.InvalidArgumentError, "address[1]"),
+    (lambda c, s, m: c.subscribe("onchain@transaction", platform_id=14, address=BSC.encode()),
+     streamkit.InvalidArgumentError, "address"),
+    (lambda c, s, m: c.subscribe("onchain@pool_metric", platform_id=14, pool=[BSC + "\0"]),
+     streamkit.InvalidArgumentError, "pool[0]"),
+    (lambda c, s, m: c.subscribe("onchain@transaction", platform_id=14, address=BSC, crypto_ids=[1]),
+     streamkit.InvalidArgumentError, "crypto_ids"),
+    (lambda c, s, m: c.subscribe("onchain@kline", platform_id=14, address=BSC, interval=60),
+     streamkit.InvalidArgumentError, "interval"),
+    (lambda c, s, m: c.subscribe("onchain@kline", platform_id=14, address=BSC, interval="7h"),
+     streamkit.InvalidArgumentError, "interval"),
+    (lambda c, s, m: c.subscribe("onchain@kline", platform_id=14, address=BSC), streamkit.InvalidArgumentError,
+     "interval"),
+    (lambda c, s, m: c.unsubscribe("market@crypto_latest_price", crypto_ids=["x"]), streamkit.InvalidArgumentError,
+     "crypto_ids"),
+    (lambda c, s, m: c.poll(-1), streamkit.InvalidArgumentError, "timeout"),
+    (lambda c, s, m: c.poll("1"), streamkit.InvalidArgumentError, "timeout"),
+    (lambda c, s, m: c.on_message("print"), streamkit.InvalidArgumentError, "callback"),
+    (lambda c, s, m: c.subscription_metrics("market@crypto_latest_price", [1, 2]), streamkit.InvalidArgumentError,
+     "crypto_id"),
+    (lambda c, s, m: c.subscription_metrics("onchain@transaction", platform_id=14, address=[BSC]),
+     streamkit.InvalidArgumentError, "address"),
+    (lambda c, s, m: streamkit.Simulator(api_key=""), streamkit.InvalidArgumentError, "api_key"),
+    (lambda c, s, m: streamkit.Simulator(port=70000), streamkit.InvalidArgumentError, "port"),
+    (lambda c, s, m: streamkit.Simulator(port=int(s.url.split(":")[2].split("/")[0])),  # taken
+     streamkit.InvalidArgumentError, "port"),
+    (lambda c, s, m: streamkit.Simulator(speed=0), streamkit.InvalidArgumentError, "speed"),
+    (lambda c, s, m: streamkit.Simulator(speed="fast"), streamkit.InvalidArgumentError, "speed"),
+    (lambda c, s, m: streamkit.Simulator(rate=-5), streamkit.InvalidArgumentError, "rate"),
+    (lambda c, s, m: streamkit.Simulator(seed=2 ** 64), streamkit.InvalidArgumentError, "seed"),
+    (lambda c, s, m: s.inject("earthquake"), streamkit.InvalidArgumentError, "fault"),
+    (lambda c, s, m: s.inject("close", 5), streamkit.InvalidArgumentError, "arg"),
+    (lambda c, s, m: s.inject("oversized", "big"), streamkit.InvalidArgumentError, "arg"),
+    (lambda c, s, m: streamkit.decode(5), streamkit.InvalidArgumentError, "frame"),
+    (lambda c, s, m: m.data.decimal("nope"), streamkit.InvalidArgumentError, "key"),
+    (lambda c, s, m: m.data.present(["p"]), streamkit.InvalidArgumentError, "key"),
+    (lambda c, s, m: m.data.is_null(None), streamkit.InvalidArgumentError, "key"),
+]
+
+
+def test_every_argument_error_is_a_streamkit_error_naming_the_argument(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+        message = next(m for m in client if m.kind == "data")
+        for n, (call, error, name) in enumerate(ARGUMENT_ERRORS):
+            with pytest.raises(error) as e:
+                call(client, sim, message)
+            assert isinstance(e.value, streamkit.StreamKitError), n
+            assert name in str(e.value), (n, name, str(e.value))
+        # Nothing was refused for the wrong reason: the client still streams.
+        assert any(m.kind == "data" for m in client.poll(10))
+
+
+def test_unknown_field_stays_a_key_error():
+    frame = '{"channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5}}'
+    payload = streamkit.decode(frame).data
+    with pytest.raises(KeyError):
+        payload.decimal("nope")
+    with pytest.raises(streamkit.InvalidArgumentError, match="key: CryptoLatestPrice has no field 'nope'"):
+        payload.decimal("nope")
+
+
 def test_errors_are_typed(sim):
     with pytest.raises(streamkit.InvalidKeyError):
         streamkit.Client(url=sim.url, api_key="")
