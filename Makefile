@@ -127,19 +127,16 @@ fuzz-short: fuzz-build
 	set -o pipefail; Fuzz/.build/release/FuzzSession -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/session 2>&1 | tail -1
 
 ## Every Swift test under AddressSanitizer and LeakSanitizer, then under ThreadSanitizer, each in its own build
-## folder. scripts/lsan.supp lists the only suppressed leaks: XCTest's and Foundation's own. ThreadSanitizer slows
-## everything five- to twentyfold: the tests whose expectations are about time (the simulator's load rates,
-## the block policy's keep-alive across a 1 s stall, the soak's fatal probes within 1 s, a 500 ms connect timeout
-## on a shared event loop) run in a pass of their own there, where a race aborts the run (halt_on_error) but a
-## missed deadline does not (they pass with their deadlines in `make test` and under AddressSanitizer).
-TSAN_TIMED := loadModeRates|blockPausesReadingAndLosesNothing|SoakTests|serverThatNeverAnswersTheUpgradeTimesOut
+## folder, the whole suite in parallel both times: no test's verdict depends on the machine's speed (each waits for
+## the event it checks, with a deadline of seconds; the soak ends by rounds of its fault deck, not by time alone),
+## so a sanitized build, 5 to 20 times slower, gets the same verdicts. scripts/lsan.supp and scripts/tsan.supp list
+## the only suppressions: XCTest's and Foundation's own. RSS growth says nothing under a sanitizer (ASan's
+## quarantine holds freed memory, TSan's shadow grows with it), so the soak's bound is raised there; LeakSanitizer
+## checks for leaks instead.
 sanitize:
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
 	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
 		swift test --skip-build --sanitize=address --scratch-path .build-asan
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp swift test --skip-build --sanitize=thread --scratch-path .build-tsan --skip '$(TSAN_TIMED)'
-	set -o pipefail; TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp swift test --skip-build --sanitize=thread --scratch-path .build-tsan \
-		--filter '$(TSAN_TIMED)' 2>&1 | tee .build-tsan/timed.log | grep -E '^(✔|✘) Test run' || true
-	@! grep -q 'ThreadSanitizer' .build-tsan/timed.log || { echo "ThreadSanitizer reported a race (see .build-tsan/timed.log)"; exit 1; }
-	@grep -qE 'Test run with [0-9]+ tests' .build-tsan/timed.log || { echo "the timed tests did not run to the end under ThreadSanitizer"; exit 1; }
+	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
+		swift test --skip-build --sanitize=thread --scratch-path .build-tsan

@@ -28,15 +28,27 @@ import StreamKitSimulator
 //   arrived but was not delivered, a tail with no gap reported.
 //
 // Faults come from a shuffled deck holding every kind once (so every kind is injected every round), at seeded
-// random intervals. The fatal close codes (4100/4101/4102) end a client for good, so they go to a short-lived
+// random intervals. The run ends by rounds, not by time alone: the fault loop stops once the duration has passed
+// *and* every kind has been injected `minimumRounds` times (a fault that finds no connection to go into is drawn
+// again), with a hard cap of `roundsCapFactor` times the duration; a run that hits the cap fails, naming the kinds
+// short of their rounds and why each injection was refused. The fatal close codes (4100/4101/4102) end a client for good, so they go to a short-lived
 // probe client with its own key, which must stop without reconnecting. Every reconnect delay the client reports
 // is checked against the backoff policy, and the process RSS is sampled (the ledger and the bookkeeping are
 // allocated and touched before the first sample, so they do not count as growth).
 
 /// What a soak run does.
 public struct SoakConfiguration: Sendable {
-    /// How long faults are injected (the settling at the end adds a few seconds).
+    /// How long faults are injected at least (the settling at the end adds a few seconds). The fault loop goes on
+    /// past it until every kind of the deck has been injected ``minimumRounds`` times, so a slow or busy machine
+    /// makes the run longer, never weaker.
     public var duration: Duration = .seconds(60)
+    /// Full rounds of the fault deck (every kind once a round) that a run injects at least, whatever the
+    /// machine's speed. 1 by default: the report's claim "every fault kind" then always holds.
+    public var minimumRounds: Int = 1
+    /// The hard cap on the fault loop, as a multiple of ``duration``: a run that cannot complete its rounds by then
+    /// (no connection to inject into, say) stops and fails, naming the kinds never injected and why. 10: far
+    /// beyond what a sanitized build on two busy cores needs (a round takes about 20 mean fault intervals).
+    public var roundsCapFactor: Int = 10
     /// Seed of the fault schedule, the market and the client's jitter.
     public var seed: UInt64 = 1
     /// Mean time between faults (each interval uniform in [0.5, 1.5] times this).
@@ -63,6 +75,11 @@ public struct SoakReport: Sendable, CustomStringConvertible {
     public var configuration: String = ""
     /// Faults injected, by kind.
     public var faults: [(kind: String, count: Int)] = []
+    /// Full rounds of the deck injected (the fewest injections of any kind), and the rounds asked for.
+    public var rounds = 0
+    public var roundsRequired = 0
+    /// How long the fault loop ran (longer than the duration when the rounds needed it).
+    public var faultTime: Duration = .zero
     /// Frames pushed by the simulator (both legs of a swap counted).
     public var framesPushed = 0
     /// Market events pushed (both legs of a swap are one event).
@@ -112,6 +129,7 @@ public struct SoakReport: Sendable, CustomStringConvertible {
         lines.append(row("Faults injected", ""))
         for (kind, count) in self.faults { lines.append(row("  " + kind, "\(count)")) }
         lines.append(row("  total", "\(self.faults.reduce(0) { $0 + $1.count })"))
+        lines.append(row("  full rounds of the deck (required)", "\(self.rounds) (\(self.roundsRequired)), in \(self.faultTime)"))
         lines.append("")
         lines.append(row("Frames pushed by the simulator", "\(self.framesPushed)"))
         lines.append(row("Market events pushed", "\(self.eventsPushed)"))
@@ -298,7 +316,11 @@ final class Runner: Sendable {
         var rssStart: Int?
         var rssMax = 0
         var lastProgress = start
-        while ContinuousClock.now < end {
+        // Ends by rounds, not only by time: past the duration until every kind has its rounds, up to the cap.
+        let cap = start + .nanoseconds(c.duration.nanoseconds * Int64(max(1, c.roundsCapFactor)))
+        var refusals: [String: [String: Int]] = [:]
+        func roundsDone() -> Int { Soak.deck.map { faults[$0] ?? 0 }.min() ?? 0 }
+        while ContinuousClock.now < cap, ContinuousClock.now < end || roundsDone() < c.minimumRounds {
             let interval = Double(c.meanFaultInterval.nanoseconds) * (0.5 + Double(rng.next() % 1000) / 1000)
             try await Task.sleep(for: .nanoseconds(Int64(interval)))
             let rss = Soak.rss()
@@ -306,7 +328,12 @@ final class Runner: Sendable {
             if rssStart == nil, ContinuousClock.now >= warmUp { rssStart = rss }
             if deck.isEmpty { deck = Soak.deck.shuffled(using: &rng) }
             let kind = deck.removeLast()
-            if await self.inject(kind, rng: &rng, report: &report) { faults[kind, default: 0] += 1 } else { deck.append(kind) }
+            if let refusal = await self.inject(kind, rng: &rng, report: &report) {
+                refusals[kind, default: [:]][refusal, default: 0] += 1
+                deck.append(kind)  // drawn again next
+            } else {
+                faults[kind, default: 0] += 1
+            }
             if ContinuousClock.now - lastProgress >= .seconds(30) {
                 lastProgress = ContinuousClock.now
                 let elapsed = (ContinuousClock.now - start).components.seconds
@@ -315,6 +342,18 @@ final class Runner: Sendable {
         }
         report.faults = Soak.deck.compactMap { k in
             faults[k].map { (k.hasPrefix("close 41") ? k + " (probe client)" : k, $0) }
+        }
+        report.rounds = roundsDone()
+        report.roundsRequired = c.minimumRounds
+        report.faultTime = ContinuousClock.now - start
+        if report.rounds < c.minimumRounds {
+            let short = Soak.deck.filter { (faults[$0] ?? 0) < c.minimumRounds }.map { kind in
+                let why = refusals[kind].map { r in r.sorted { $0.key < $1.key }.map { "\($0.value)x \($0.key)" }.joined(separator: ", ") }
+                return "\(kind) (\(faults[kind] ?? 0) injected; refused: \(why ?? "never, the cap came first"))"
+            }
+            report.failures.append(
+                "\(report.rounds) of \(c.minimumRounds) full rounds of the fault deck by the cap (\(c.roundsCapFactor) x the duration); "
+                    + "short: " + short.joined(separator: "; "))
         }
 
         // Settle: every subscription must deliver again; then pause pushes and let the consumer drain.
@@ -346,15 +385,15 @@ final class Runner: Sendable {
 
     private func progress(_ line: String) { self.configuration.progress?(line) }
 
-    /// Injects one fault of `kind`; false when there was no connection to inject it into (tried again later).
-    private func inject(_ kind: String, rng: inout SplitMix64, report: inout SoakReport) async -> Bool {
+    /// Injects one fault of `kind`: nil when it was injected, else why not (it is tried again later).
+    private func inject(_ kind: String, rng: inout SplitMix64, report: inout SoakReport) async -> String? {
         if kind == "close 4100" || kind == "close 4101" || kind == "close 4102" {
             report.probes += 1
             if await self.probe(code: UInt16(kind.dropFirst(6))!) { report.probesPassed += 1 }
-            return true
+            return nil
         }
         let live = self.sim.liveConnections(key: "soak")
-        guard !live.isEmpty else { return false }
+        guard !live.isEmpty else { return "no live connection of the client to inject into" }
         let target = live[Int(rng.next() % UInt64(live.count))]
         let fault: SimulatorFault
         switch kind {
@@ -371,7 +410,7 @@ final class Runner: Sendable {
         default: fault = .close(code: UInt16(kind.dropFirst(6))!)
         }
         self.sim.inject(fault, connection: target)
-        return true
+        return nil
     }
 
     /// A client with its own key is closed with a fatal code: it must report one fatal event and never reconnect.

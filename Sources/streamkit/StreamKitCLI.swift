@@ -759,7 +759,9 @@ struct Soak: AsyncParsableCommand {
             seconds while injecting faults from a seeded schedule: abrupt drops, silent stalls, every documented \
             close code (the fatal 4100/4101/4102 on a probe client of their own), 5001 errors, malformed and \
             oversized frames, duplicate pushes, slow pongs, a server that accepts and then closes. Then it compares \
-            every push the simulator sent with what the consumer received and prints one summary table. Exit code \
+            every push the simulator sent with what the consumer received and prints one summary table. The run \
+            ends by rounds as well as time: faults go on past --duration until every kind has been injected \
+            --rounds times (capped at ten times --duration, which fails the run). Exit code \
             0 when every message was delivered exactly once outside the gaps the client reported, every \
             subscription delivers at the end, every reconnect delay is within the backoff policy, and RSS stayed \
             within the bound; 1 otherwise.
@@ -767,11 +769,15 @@ struct Soak: AsyncParsableCommand {
             Examples:
               streamkit soak --duration 600 --seed 7      # the 10-minute soak
               streamkit soak --duration 30 --fault-every 0.5
+              streamkit soak --duration 30 --rounds 2     # every fault kind at least twice
             """
     )
 
-    @Option(help: "Seconds of faults.")
+    @Option(help: "Seconds of faults, at least: the run goes on until --rounds full rounds of the fault deck are in.")
     var duration: Double = 60
+
+    @Option(help: "Full rounds of the fault deck (every kind once a round) to inject, however long it takes (capped at 10 x --duration; the run fails at the cap).")
+    var rounds = 1
 
     @Option(help: "Seed of the fault schedule and the market.")
     var seed: UInt64 = 1
@@ -789,8 +795,8 @@ struct Soak: AsyncParsableCommand {
     var rssBound: Double = 16
 
     func validate() throws {
-        guard self.duration > 0, self.faultEvery > 0, self.rate > 0, (1...10).contains(self.connections) else {
-            throw ValidationError("--duration, --fault-every and --rate must be positive; --connections 1 to 10")
+        guard self.duration > 0, self.faultEvery > 0, self.rate > 0, (1...10).contains(self.connections), self.rounds >= 1 else {
+            throw ValidationError("--duration, --fault-every and --rate must be positive; --connections 1 to 10; --rounds at least 1")
         }
     }
 
@@ -798,6 +804,7 @@ struct Soak: AsyncParsableCommand {
         var c = SoakConfiguration()
         c.duration = .nanoseconds(Int64(self.duration * 1e9))
         c.seed = self.seed
+        c.minimumRounds = self.rounds
         c.meanFaultInterval = .nanoseconds(Int64(self.faultEvery * 1e9))
         c.rate = self.rate
         c.connections = self.connections

@@ -210,8 +210,12 @@ import Testing
         let client = try Self.client(server, policy: .block)
         client.start()
         try await client.subscribe([.cryptoLatestPrice(1)])
+        // The consumer has not read anything: once the queue is full (waited for, not assumed after a fixed time),
+        // reading pauses and the kernel and the server hold the rest; a second later it still holds.
+        let fullBy = ContinuousClock.now + .seconds(30)
+        while await client.metrics().queued < 64, ContinuousClock.now < fullBy { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(await client.metrics().queued >= 64, "the queue never filled")
         try await Task.sleep(for: .seconds(1))
-        // The consumer has not read anything: reading paused, so the kernel and the server hold the rest.
         let queued = await client.metrics().queued
         #expect(queued < Self.pushes / 2, "queued \(queued): reading did not pause")
         let (prices, dropped) = await Self.consume(client, until: Self.pushes)

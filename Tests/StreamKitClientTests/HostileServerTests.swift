@@ -193,7 +193,8 @@ final class HostileServer: Sendable {
         var fatal = false
     }
 
-    /// Runs a client against `behaviour` until `done` holds (or 10 s), then stops it (which must not hang).
+    /// Runs a client against `behaviour` until `done` holds (or 30 s: a deadline for a failing run, a passing one
+    /// returns at once), then stops it, which must return within 20 s (not hang; sanitized builds are slow).
     static func run(
         _ behaviour: HostileServer.Behaviour,
         connectTimeout: Duration = .seconds(5),
@@ -224,7 +225,7 @@ final class HostileServer: Sendable {
                 if done(now) { return }
             }
         }
-        let deadline = ContinuousClock.now + .seconds(10)
+        let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline, !done(outcome.withLockedValue { $0 }) {
             try await Task.sleep(for: .milliseconds(20))
         }
@@ -235,7 +236,7 @@ final class HostileServer: Sendable {
             await client.stop()
             stopped.withLockedValue { $0 = true }
         }
-        let stopDeadline = ContinuousClock.now + .seconds(5)
+        let stopDeadline = ContinuousClock.now + .seconds(20)
         while ContinuousClock.now < stopDeadline, !stopped.withLockedValue({ $0 }) { try await Task.sleep(for: .milliseconds(20)) }
         #expect(stopped.withLockedValue { $0 }, "stop() hung against \(behaviour)")
         _ = await stopper.value
