@@ -1,32 +1,45 @@
 # StreamKit: every everyday command. `make help` lists them.
 SHELL := /bin/bash
 
-.PHONY: help test test-c test-python check generate bench lib install fuzz fuzz-short fuzz-build sanitize soak
+.PHONY: help test test-c test-python test-wheel deps check generate bench lib install wheel fuzz fuzz-short fuzz-build \
+	sanitize soak
 
 PREFIX ?= /usr/local
 DIST := .build-dist
 
 help:
-	@echo "make test      run every test (checks, Swift tests, Python tests of the CLI and simulator)"
+	@echo "make test      run every test (checks, Swift, C, Python, the wheel without the toolchain); installs what they need"
+	@echo "make deps      what the tests need: Debian packages (apt-get, as root), pytest etc. into $(VENV)"
 	@echo "make bench     every benchmark against the peers (decode, live, replay, scale, latency): docs/benchmarks.md"
 	@echo "make generate  regenerate the channel payload code from scripts/channels_schema.py"
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
+	@echo "make test-wheel   the wheel: its tag checked, then installed and streaming with the Swift toolchain hidden (root)"
 	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer, then ThreadSanitizer (~15 min)"
 	@echo "make soak      the fault soak: SOAK_SECONDS (default 600) of faults against the simulator, sent vs delivered"
 	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
+	@echo "make wheel     the Python wheel for machines without Swift: $(WHEELS)/streamkit-*-py3-none-manylinux_*.whl"
 
-## Every test, as CI runs it: Swift (core, client, simulator), C (API and examples), then Python against the
-## built `streamkit`.
-test: check
+## What the tests need, installed when missing (scripts/test-deps.sh): Debian packages through apt-get as root
+## (otherwise it names them and fails), pytest, websockets and auditwheel into a virtual environment of the
+## project's own, $(VENV) (git-ignored); every test below runs its Python.
+VENV := $(CURDIR)/.build-py/venv
+PYTHON := $(VENV)/bin/python
+deps:
+	scripts/test-deps.sh $(VENV)
+
+## Every test, as CI runs it: Swift (core, client, simulator), C (API and examples), Python (the package, the CLI
+## and simulator from outside, the dependency script), the fuzzers briefly, then the wheel without the toolchain.
+test: deps check
 	swift build --build-tests
 	swift test --skip-build
 	$(MAKE) test-c
 	$(MAKE) test-python
 	$(MAKE) fuzz-short
-	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" python3 -m pytest -q tests/python
+	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" $(PYTHON) -m pytest -q tests/python
+	$(MAKE) test-wheel
 
 ## Fast static checks: generated code is current; no NIO outside the transport.
 check:
@@ -70,7 +83,7 @@ bench:
 
 ## The C API tests under AddressSanitizer/LeakSanitizer and the C examples, against the debug library (the header
 ## and the exported symbols are checked against each other first).
-test-c:
+test-c: deps
 	swift build --product StreamKitABI
 	swift build --product streamkit
 	tests/c/run.sh "$$(swift build --show-bin-path)" "$$(swift build --show-bin-path)/streamkit"
@@ -92,19 +105,36 @@ install: lib
 	sed -e 's|@PREFIX@|$(PREFIX)|' scripts/streamkit.pc.in > $(DESTDIR)$(PREFIX)/lib/pkgconfig/streamkit.pc
 
 ## The Python package as a user gets it: pip-installed into a folder (with the debug library, to stay fast) and
-## tested from outside the source tree; `pip wheel` is checked to carry the library.
+## tested from outside the source tree; `pip wheel` is checked to carry the library, tagged linux_x86_64 (the
+## debug library needs the toolchain's Swift runtime: no manylinux tag; `make wheel` has the one that is).
 PY := .build-py
-test-python:
+test-python: deps
 	swift build --product StreamKitABI
 	rm -rf $(PY)/site $(PY)/wheel
-	STREAMKIT_LIBRARY="$$(swift build --show-bin-path)/libStreamKitABI.so" python3 -m pip install -q \
+	STREAMKIT_LIBRARY="$$(swift build --show-bin-path)/libStreamKitABI.so" $(PYTHON) -m pip install -q \
 		--disable-pip-version-check --target $(PY)/site ./bindings/python
-	STREAMKIT_LIBRARY="$$(swift build --show-bin-path)/libStreamKitABI.so" python3 -m pip wheel -q \
-		--disable-pip-version-check --no-deps -w $(PY)/wheel ./bindings/python
-	python3 -c "import glob, zipfile, sys; w = glob.glob('$(PY)/wheel/streamkit-*.whl'); \
-		sys.exit(0 if w and 'linux' in w[0] and 'streamkit/libstreamkit.so' in zipfile.ZipFile(w[0]).namelist() \
-		else 'the wheel lacks the library or a platform tag: %s' % w)"
-	cd $(PY) && PYTHONPATH=$(CURDIR)/$(PY)/site python3 -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+	set -o pipefail; STREAMKIT_LIBRARY="$$(swift build --show-bin-path)/libStreamKitABI.so" $(PYTHON) -m pip wheel \
+		-q --disable-pip-version-check --no-deps -w $(PY)/wheel ./bindings/python 2>&1 | { grep -v 'tagged linux_' || true; }
+	$(PYTHON) -c "import glob, zipfile, sys; w = glob.glob('$(PY)/wheel/streamkit-*.whl'); \
+		sys.exit(0 if len(w) == 1 and w[0].endswith('-py3-none-linux_x86_64.whl') \
+		and 'streamkit/libstreamkit.so' in zipfile.ZipFile(w[0]).namelist() \
+		else 'the wheel lacks the library or the linux_x86_64 tag of a library needing the toolchain: %s' % w)"
+	cd $(PY) && PYTHONPATH=$(CURDIR)/$(PY)/site $(PYTHON) -m pytest -q -p no:cacheprovider $(CURDIR)/bindings/python/tests
+
+## The wheel a Python user without the Swift toolchain installs: make lib's self-contained library inside, tagged
+## py3-none-manylinux_X_Y_x86_64, X.Y read from the library's symbol versions by bindings/python/setup.py.
+WHEELS := dist
+wheel: deps lib
+	rm -f $(WHEELS)/streamkit-*.whl
+	STREAMKIT_LIBRARY=$(CURDIR)/$(DIST)/lib/libstreamkit.so $(PYTHON) -m pip wheel -q --disable-pip-version-check \
+		--no-deps -w $(WHEELS) ./bindings/python
+	@ls $(WHEELS)/streamkit-*.whl
+
+## The wheel's tag checked against the library's symbol versions (objdump, auditwheel) and its NEEDED list; then
+## installed into a fresh venv with the Swift toolchain hidden (a private mount namespace: root; skipped, saying
+## why, otherwise), streaming prices from the package's simulator (tests/wheel).
+test-wheel: wheel
+	STREAMKIT_WHEEL="$$(ls $(WHEELS)/streamkit-*.whl)" $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/wheel
 
 ## Fuzzing (Fuzz/, a package of its own: libFuzzer needs -sanitize=fuzzer). Seeds: the reference's examples.
 ## Findings are written to .build-fuzz/crash-* and make the run fail; turn each into a regression test.
