@@ -246,6 +246,13 @@ def _persistent(pid: int) -> Any:
     return _class(pid, Payload)
 
 
+class _Unpickler(pickle.Unpickler):
+    """The C unpickler with the payload classes as persistent ids. A subclass's method, not an attribute set on
+    the instance: that is read-only from Python 3.13 on."""
+
+    persistent_load = staticmethod(_persistent)
+
+
 class _NativeFile:
     """The pickle in native memory as a file for the unpickler, read without copying: ``read`` hands out
     ``memoryview`` slices of it, and the unpickler reads its one frame in place. (Copying it into ``bytes`` first
@@ -301,8 +308,7 @@ def load(address: int, length: int) -> Tuple[List[Any], Optional[Event]]:
     thread sees the collector off, except in the instant between these calls: a thread that turns it off in exactly
     that instant finds it back on. Without the GIL (free-threaded builds) other threads run meanwhile: the
     collector is left alone."""
-    unpickler = pickle.Unpickler(_native_file(address, length))
-    unpickler.persistent_load = _persistent
+    unpickler = _Unpickler(_native_file(address, length))
     if not _gc_isenabled() or not _gil_enabled():
         return unpickler.load()
     _gc_disable()
