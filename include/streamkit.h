@@ -210,7 +210,10 @@ typedef struct sk_message {
     int64_t delay_ms;                  /* SK_EVENT_RECONNECTING: backoff; SK_EVENT_WELCOME: ping interval. */
     int64_t gap_ms;                    /* SK_EVENT_GAP: how long data was interrupted. */
     int64_t count;                     /* SK_EVENT_DROPPED: messages dropped. */
-    int code;                          /* Close code, or error code (SK_EVENT_SERVER_ERROR), or 1 = duplicate ack. */
+    int code;                          /* Close code (100-4999 ws range), or the HTTP status of a refused upgrade
+                                          (SK_EVENT_RECONNECTING, SK_EVENT_FATAL: e.g. 401, 429; the text says
+                                          "refused ... HTTP n"), or error code (SK_EVENT_SERVER_ERROR), or
+                                          1 = duplicate ack. */
     sk_str text;                       /* A one-line description (reason, error message). */
     /* Data: 1 when a text view in `data` points outside `raw` (a string with escapes, decoded into scratch memory
     ** that lives as long as the message); 0 when every text view is a slice of `raw`. */

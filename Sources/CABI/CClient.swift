@@ -385,7 +385,7 @@ final class CClient: @unchecked Sendable {
             set(SK_EVENT_RECONNECTING, "\(reason)")
             m.attempt = Int32(clamping: attempt)
             m.delay_ms = delay.milliseconds
-            if case .closedByServer(let code, _) = reason { m.code = Int32(code) }
+            m.code = Self.code(of: reason)
         case .restored:
             set(SK_EVENT_RESTORED)
         case .gap(let s, let from, let to, let reason):
@@ -397,9 +397,18 @@ final class CClient: @unchecked Sendable {
             m.code = code.map { Int32(clamping: $0.rawValue) } ?? 0
         case .fatal(let reason):
             set(SK_EVENT_FATAL, "\(reason)")
-            if case .closedByServer(let code, _) = reason { m.code = Int32(code) }
+            m.code = Self.code(of: reason)
         case .stopped:
             set(SK_EVENT_STOPPED)
+        }
+    }
+
+    /// The number a disconnect reason carries: the close code, or the HTTP status of a refused upgrade; else 0.
+    private static func code(of reason: DisconnectReason) -> Int32 {
+        switch reason {
+        case .closedByServer(let code, _): Int32(code)
+        case .refused(let status): Int32(clamping: status)
+        default: 0
         }
     }
 

@@ -207,6 +207,8 @@ final class HostileServer: Sendable {
         config.pool.session.connectTimeout = connectTimeout
         config.pool.session.backoffInitial = .milliseconds(100)
         config.pool.session.livenessTimeout = .seconds(1)
+        // Liveness in force is max(livenessTimeout, 3 pings): a short ping interval keeps it at the 1 s above.
+        config.pool.session.defaultPingInterval = .milliseconds(300)
         let client = try StreamClient(configuration: config)
         client.start()
         let subscribing = Task { try? await client.subscribe([.cryptoLatestPrice(1)]) }

@@ -122,7 +122,12 @@ import Testing
         for code in StreamErrorCode.documented {
             #expect(code.documentedMessage != nil)
             #expect(code.category != .unknown)
-            #expect(code.disposition == (code.category == .auth ? .fatal : code.category == .server ? .retry : .rejectRequest))
+            // Fatal: the codes about the key itself; every other AUTH code rejects the request it answers.
+            let aboutTheKey: Set<Int> = [1001, 1002, 1003, 1004, 1007, 1010]
+            let expected: StreamErrorCode.Disposition =
+                aboutTheKey.contains(Int(code.rawValue)) ? .fatal : code.category == .server ? .retry : .rejectRequest
+            #expect(code.disposition == expected, "\(code)")
+            #expect(code.isFatalWithoutRequest == (code.category == .auth))
         }
         #expect(StreamErrorCode(rawValue: 9999).category == .unknown)
         #expect(StreamErrorCode(rawValue: 9999).disposition == .retry)

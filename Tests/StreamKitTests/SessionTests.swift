@@ -260,14 +260,21 @@ let token1 = "0x2222222222222222222222222222222222222222"
         #expect(h.connects == 2)
     }
 
-    /// Pongs flow but nothing else: the liveness window does not kill a connection that answers pings.
+    /// Without any frame the liveness window kills the connection: here the larger of the configured 12 s and
+    /// three ping intervals (the welcome's 3 s), with a pong timeout longer than that.
     @Test func livenessCountsEveryFrame() throws {
         var config = SessionConfiguration()
         config.livenessTimeout = .seconds(12)
-        var h = try Self.flowing(configuration: config)
+        config.pongTimeout = .seconds(60)
+        var h = Harness(configuration: config)
+        try h.session.subscribe([.cryptoLatestPrice(1)], now: h.now)
+        h.start()
+        h.connect()
+        h.receive(#"{"type":"welcome","ping_interval_ms":3000}"#)
+        h.ackRequests()
         h.run(for: 11.9)
         #expect(h.session.phase == .open)
-        h.run(for: 0.2)  // 12.1 s without a frame (the ping at 10 s got no pong yet)
+        h.run(for: 0.2)  // 12.1 s without a frame (the pings at 3, 6, 9 and 12 s got no pong)
         #expect(h.closes == [1001])
     }
 

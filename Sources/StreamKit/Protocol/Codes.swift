@@ -111,15 +111,27 @@ public struct StreamErrorCode: RawRepresentable, Sendable, Hashable, CustomStrin
         }
     }
 
-    /// What a client should do. Every `AUTH` code is fatal: the key, the plan or the credits must change first.
-    /// 2304 (connection limit) is a request problem: open fewer connections. `SERVER` and unknown codes retry.
+    /// What a client should do. The codes about the key itself are fatal, with or without a request `id`: 1001
+    /// (invalid), 1002 (missing), 1003 (not activated), 1004 (plan expired), 1007 (disabled), 1010 (credits
+    /// exhausted); the key or the account must change first. Every other `AUTH` code (1006, "plan does not support
+    /// this endpoint", and codes the reference does not list) is about what was asked for: it rejects the request
+    /// it answers (the connection stays up) and is fatal only when it answers no request (a session cannot tell
+    /// then what it refuses; the reference maps 1006 to close 4102). `PROTOCOL` codes reject their request (2304,
+    /// connection limit: open fewer connections). `SERVER` and unknown codes retry with backoff.
     public var disposition: Disposition {
+        switch self.rawValue {
+        case 1001, 1002, 1003, 1004, 1007, 1010: return .fatal
+        default: break
+        }
         switch self.category {
-        case .auth: .fatal
-        case .protocol: .rejectRequest
-        case .server, .unknown: .retry
+        case .auth, .protocol: return .rejectRequest
+        case .server, .unknown: return .retry
         }
     }
+
+    /// True for an `AUTH` code that is not about the key itself (see ``disposition``): fatal only when it answers
+    /// no request.
+    public var isFatalWithoutRequest: Bool { self.category == .auth }
 
     public var description: String {
         if let message = self.documentedMessage { return "\(self.rawValue) (\(message))" }

@@ -19,15 +19,20 @@
 // | idle       | start                                   | connecting  | connect; event connecting(0)                   |
 // | connecting | handleConnected                         | open        | event connected; (re)send every subscription   |
 // | connecting | handleConnectFailed / handleClosed      | backoff     | event reconnecting(n, delay)                   |
+// | connecting | handleConnectFailed(HTTP 401/403) x N   | failed      | event fatal(refused)                           |
 // | connecting | timeout: connect deadline               | closing     | close; then backoff                            |
 // | open       | handleText                              | open        | route, dedupe, ack/error bookkeeping, events   |
 // | open       | timeout: ping due                       | open        | send ping; arm pong deadline                   |
 // | open       | timeout: pong deadline / silence        | closing     | close (1001); then backoff                     |
 // | open       | timeout: request deadline               | open        | event subscriptionFailed(timeout)              |
-// | open       | timeout: subscription quiet too long    | open        | event stale; unsubscribe + subscribe it alone  |
+// | open       | timeout: subscription quiet too long    | open        | event stale; the first `staleResubscribes`     |
+// |            |                                         |             | times unsubscribe + subscribe it alone         |
+// | open       | timeout: retry of a 5001-answered sub   | open        | subscribe it again                             |
 // | open       | handleReading(paused: true)             | open        | suspend ping, pong, liveness, request, stale   |
 // | open       | handleReading(paused: false)            | open        | those timers start again from `now`            |
-// | open       | AUTH error frame                        | closing     | close (1000); then failed                      |
+// | open       | error about the key (1001-1004/7/10)    | closing     | close (1000); then failed                      |
+// | open       | error answering a request (1006, 2xxx)  | open        | that request's subscriptions failed            |
+// | open       | retryable error answering a subscribe   | open        | retry it after a backoff, bounded; then failed |
 // | open       | handleClosed(4100/4101/4102)            | failed      | event fatal                                    |
 // | open       | handleClosed(other) / transport error   | backoff     | mark gaps; event reconnecting(n, delay)        |
 // | closing    | handleClosed                            | backoff / failed / stopped, as decided when closing          |
@@ -36,8 +41,12 @@
 // | any live   | stop                                    | stopped     | close (1000) if connected; event stopped       |
 //
 // Backoff is exponential with full jitter (delay uniform in [0, min(cap, initial * 2^(n-1))]), 4004 waits
-// `connectionLimitDelay`; the attempt count resets only once a connection has been open for `healthyAfter` and
-// data has flowed, so a server that accepts and closes at once cannot cause a tight loop.
+// `connectionLimitDelay` (so does an HTTP 429 refusal); the attempt count resets only once a connection has been
+// open for `healthyAfter` and proved itself alive (a pong, an ack or data), so a server that accepts and closes at
+// once cannot cause a tight loop, while a healthy connection whose subscriptions are all quiet still resets it.
+// The liveness timeout in force is max(`livenessTimeout`, 3 x the ping interval the welcome announced). A quiet
+// subscription is reported stale after `priceStaleAfter`, then after doubling periods up to `staleCap`; it is
+// re-subscribed at the first `staleResubscribes` reports only.
 
 /// The sans-I/O protocol engine of one connection slot: keep-alive, request/ack correlation, the desired
 /// subscriptions and their re-sending after every reconnect, backoff, the close-code policy, staleness, gap
@@ -87,11 +96,16 @@ public struct Session: Sendable {
     // Connection
     private var attempt = 0
     private var connectedAt: Instant?
-    private var dataSinceConnect = false
+    /// A pong, an ack or data arrived since the connection opened: it is alive, not merely accepted.
+    private var provenSinceConnect = false
+    /// HTTP 401/403 refusals of the upgrade in a row (reset by a successful upgrade).
+    private var consecutiveRefusals = 0
     private var lastFrameAt = Instant(nanoseconds: 0)
     private var pingInterval: Duration
     private var nextPingAt: Instant?
     private var pongDeadline: Instant?
+    /// When the ping that armed ``pongDeadline`` was sent.
+    private var pingSentAt: Instant?
     private var consecutiveInvalid = 0
     private var awaitingRestore = 0
     private var readingPaused = false
@@ -131,7 +145,13 @@ public struct Session: Sendable {
         var lastDataAt: Instant?
         var interruptedSince: Instant?
         var interruptionReason: DisconnectReason?
-        var staleReported = false
+        /// `stale` reports in the current quiet spell (0: not stale), the last one's time, and when it began.
+        var staleCount = 0
+        var lastStaleAt: Instant?
+        var quietSince: Instant?
+        /// Retries after a retryable error answered its subscribe, and when the next one is due (while unsent).
+        var retries = 0
+        var retryAt: Instant?
     }
 
     /// Creates an idle session.
@@ -215,16 +235,15 @@ public struct Session: Sendable {
             if !self.readingPaused {
                 consider(self.nextPingAt)
                 consider(self.pongDeadline)
-                consider(self.lastFrameAt.advanced(by: self.configuration.livenessTimeout))
+                consider(self.lastFrameAt.advanced(by: self.livenessTimeout))
                 for request in self.pending.values { consider(request.deadline) }
                 for entry in self.slots {
-                    guard let entry, entry.status == .active, !entry.staleReported,
-                        let after = self.staleAfter(entry.subscription.channel)
-                    else { continue }
-                    consider(self.staleReference(entry)?.advanced(by: after))
+                    guard let entry else { continue }
+                    if entry.status == .active { consider(self.staleDue(entry)) }
+                    if entry.status == .unsent { consider(entry.retryAt) }
                 }
             }
-            if let connectedAt = self.connectedAt, self.attempt > 0, self.dataSinceConnect {
+            if let connectedAt = self.connectedAt, self.attempt > 0, self.provenSinceConnect {
                 consider(connectedAt.advanced(by: self.configuration.healthyAfter))
             }
         case .backoff(let until):
@@ -266,7 +285,8 @@ public struct Session: Sendable {
         guard case .connecting = self.state else { return }
         self.state = .open
         self.connectedAt = now
-        self.dataSinceConnect = false
+        self.provenSinceConnect = false
+        self.consecutiveRefusals = 0
         self.lastFrameAt = now
         self.pingInterval = self.configuration.defaultPingInterval
         self.nextPingAt = now.advanced(by: self.pingInterval)
@@ -301,13 +321,32 @@ public struct Session: Sendable {
         return resumed
     }
 
-    /// Connecting failed.
-    public mutating func handleConnectFailed(reason: String, now: Instant) {
+    /// When an active subscription is next due to be reported stale: its quiet time after the reference, then
+    /// doubling periods (capped at ``SessionConfiguration/staleCap``) after each report; nil where staleness is off.
+    private func staleDue(_ e: Entry) -> Instant? {
+        guard let after = self.staleAfter(e.subscription.channel) else { return nil }
+        guard e.staleCount > 0, var last = e.lastStaleAt else { return self.staleReference(e)?.advanced(by: after) }
+        if let resumed = self.readingResumedAt, resumed > last { last = resumed }
+        let period = min(after.nanoseconds.saturatingShiftLeft(e.staleCount), max(self.configuration.staleCap.nanoseconds, after.nanoseconds))
+        return last.advanced(by: .nanoseconds(period))
+    }
+
+    /// The liveness timeout in force: the configured one, or three ping intervals where that is longer.
+    private var livenessTimeout: Duration { max(self.configuration.livenessTimeout, self.pingInterval * 3) }
+
+    /// Connecting failed. `httpStatus` is the server's answer to the upgrade when it was not 101 (see
+    /// ``DisconnectReason/refused(httpStatus:)``: 401/403 become fatal after
+    /// ``SessionConfiguration/refusalsBeforeFatal`` in a row, 429 waits ``SessionConfiguration/connectionLimitDelay``).
+    public mutating func handleConnectFailed(reason: String, httpStatus: Int? = nil, now: Instant) {
         guard case .connecting = self.state else {
             if case .closing = self.state { self.handleClosed(code: nil, reason: reason, now: now) }
             return
         }
-        self.disconnected(.transportError(reason), closeCode: nil, now: now)
+        if let httpStatus {
+            self.disconnected(.refused(httpStatus: httpStatus), closeCode: nil, now: now)
+        } else {
+            self.disconnected(.transportError(reason), closeCode: nil, now: now)
+        }
     }
 
     /// The connection is gone: closed by the server (`code`), by us, or dropped (`code` nil).
@@ -469,6 +508,7 @@ public struct Session: Sendable {
             self.events.append(.welcome(pingInterval: self.pingInterval))
         case .pong:
             self.pongDeadline = nil
+            self.provenSinceConnect = true
             if let id = frame.id { self.pending[id] = nil }
         case .ack:
             self.handleAck(frame, now: now)
@@ -513,7 +553,12 @@ public struct Session: Sendable {
         // Every request in flight is void; its subscriptions go back to unsent.
         self.pending.removeAll(keepingCapacity: true)
         let code = closeCode.map(CloseCode.init(rawValue:))
-        if let code, code.policy == .fatal {
+        var refusedStatus: Int?
+        if case .refused(let status) = reason {
+            refusedStatus = status
+            if status == 401 || status == 403 { self.consecutiveRefusals += 1 } else { self.consecutiveRefusals = 0 }
+        }
+        if code?.policy == .fatal || (refusedStatus != nil && self.consecutiveRefusals >= max(1, self.configuration.refusalsBeforeFatal)) {
             self.state = .failed(reason)
             self.events.append(.fatal(reason))
             return
@@ -536,7 +581,7 @@ public struct Session: Sendable {
                 break
             }
             e.activeSince = nil
-            e.staleReported = false
+            e.retryAt = nil
             self.slots[i] = e
         }
         self.attempt += 1
@@ -546,7 +591,7 @@ public struct Session: Sendable {
             self.configuration.backoffInitial.nanoseconds.saturatingShiftLeft(self.attempt - 1)
         )
         var delay = Duration.nanoseconds(Int64.random(in: 0...max(bound, 0), using: &self.rng))
-        if code?.policy == .retryAfterLongDelay {
+        if code?.policy == .retryAfterLongDelay || refusedStatus == 429 {
             delay = self.configuration.connectionLimitDelay
                 + .nanoseconds(Int64.random(in: 0...max(0, self.configuration.backoffInitial.nanoseconds), using: &self.rng))
         }
@@ -555,23 +600,31 @@ public struct Session: Sendable {
     }
 
     private mutating func openTimers(now: Instant) {
-        // Health: the connection has been open long enough and data flowed: reset the backoff.
-        if self.attempt > 0, self.dataSinceConnect, let since = self.connectedAt,
+        // Health: the connection has been open long enough and proved alive: reset the backoff.
+        if self.attempt > 0, self.provenSinceConnect, let since = self.connectedAt,
             now >= since.advanced(by: self.configuration.healthyAfter)
         {
             self.attempt = 0
         }
         if self.readingPaused { return }
         if let deadline = self.pongDeadline, now >= deadline {
-            return self.kill(.pongTimeout, now: now)
+            // Frames arrived after the ping: the connection is alive and its pong is queued behind them (a burst
+            // that a slow or busy reader is still working through). Wait for it from the last frame on; only a
+            // connection silent for a whole pong timeout after the ping is dead.
+            if let sent = self.pingSentAt, self.lastFrameAt > sent, self.lastFrameAt.advanced(by: self.configuration.pongTimeout) > now {
+                self.pongDeadline = self.lastFrameAt.advanced(by: self.configuration.pongTimeout)
+            } else {
+                return self.kill(.pongTimeout, now: now)
+            }
         }
-        if now >= self.lastFrameAt.advanced(by: self.configuration.livenessTimeout) {
+        if now >= self.lastFrameAt.advanced(by: self.livenessTimeout) {
             return self.kill(.silent, now: now)
         }
         if let due = self.nextPingAt, now >= due {
             let id = self.takeRequestID()
             self.actions.append(.send(ClientRequest.ping.encoded(id: id)))
             self.pongDeadline = now.advanced(by: self.configuration.pongTimeout)
+            self.pingSentAt = now
             self.nextPingAt = now.advanced(by: self.pingInterval)
         }
         // Requests without an answer.
@@ -590,17 +643,25 @@ public struct Session: Sendable {
                 break
             }
         }
-        // Stale subscriptions: report, then re-subscribe each alone.
+        // Subscriptions whose retry (after a retryable error) is due.
+        var retry: [Int] = []
+        for i in self.slots.indices {
+            guard let e = self.slots[i], e.status == .unsent, let at = e.retryAt, now >= at else { continue }
+            self.slots[i]?.retryAt = nil
+            retry.append(i)
+        }
+        if !retry.isEmpty { self.sendRequests(kind: .subscribe, slots: retry, now: now) }
+        // Stale subscriptions: report; the first `staleResubscribes` times in a quiet spell, re-subscribe each alone.
         var stale: [Int] = []
         for i in self.slots.indices {
-            guard let e = self.slots[i], e.status == .active, !e.staleReported,
-                let after = self.staleAfter(e.subscription.channel),
-                let since = self.staleReference(e), now >= since.advanced(by: after)
-            else { continue }
-            self.slots[i]?.staleReported = true
+            guard let e = self.slots[i], e.status == .active, let due = self.staleDue(e), now >= due else { continue }
+            let since = e.quietSince ?? self.staleReference(e) ?? now
+            self.slots[i]?.staleCount += 1
+            self.slots[i]?.lastStaleAt = now
+            self.slots[i]?.quietSince = since
             self.counters.staleSubscriptions += 1
             self.events.append(.stale(e.subscription, since: since))
-            stale.append(i)
+            if e.staleCount < self.configuration.staleResubscribes { stale.append(i) }
         }
         for slot in stale {
             guard let e = self.slots[slot] else { continue }
@@ -625,7 +686,7 @@ public struct Session: Sendable {
     }
 
     private mutating func sendUnsent(now: Instant) {
-        let unsent = self.slots.indices.filter { self.slots[$0]?.status == .unsent }
+        let unsent = self.slots.indices.filter { self.slots[$0]?.status == .unsent && self.slots[$0]?.retryAt == nil }
         if !unsent.isEmpty { self.sendRequests(kind: .subscribe, slots: unsent, now: now) }
     }
 
@@ -675,7 +736,8 @@ public struct Session: Sendable {
                 guard var e = self.slots[slot], e.status == .pending(id) else { continue }
                 e.status = .active
                 e.activeSince = now
-                e.staleReported = false
+                e.retries = 0
+                self.provenSinceConnect = true
                 let interruption = e.interruptedSince.map { ($0, e.interruptionReason ?? .silent) }
                 e.interruptedSince = nil
                 e.interruptionReason = nil
@@ -701,17 +763,56 @@ public struct Session: Sendable {
         let message = status.errorMessage.map { $0.string(in: bytes) } ?? ""
         let detail = status.errorDetail.map { $0.string(in: bytes) } ?? ""
         let code = status.errorCode
-        if code?.disposition == .fatal {
-            // The key, the plan or the credits: nothing a retry can fix.
-            let reason = DisconnectReason.closedByServer(code: 0, reason: "error \(code?.description ?? "?"): \(detail)")
-            self.actions.append(.close(code: 1000))
-            self.beginClosing(reason, then: .fail, now: now)
-            return
+        let answered = frame.id.flatMap { id in self.pending.removeValue(forKey: id).map { (id, $0) } }
+        let failure = SubscriptionFailure.rejected(code: code, message: message, detail: detail)
+        switch code?.disposition {
+        case .fatal?:
+            // The key itself: nothing a retry can fix, whichever request it answers.
+            self.failForGood(code: code, detail: detail, now: now)
+        case .rejectRequest?, nil:
+            // About one request (or without a code to judge by): only that request's subscriptions.
+            if let (id, request) = answered {
+                self.fail(request, id: id, failure)
+            } else if code?.isFatalWithoutRequest == true {
+                self.failForGood(code: code, detail: detail, now: now)
+            } else {
+                self.events.append(.serverError(code: code, message: message, detail: detail))
+            }
+        case .retry?:
+            if let (id, request) = answered {
+                self.retry(request, id: id, failure, now: now)
+            } else {
+                self.events.append(.serverError(code: code, message: message, detail: detail))
+            }
         }
-        if let id = frame.id, let request = self.pending.removeValue(forKey: id) {
-            self.fail(request, id: id, .rejected(code: code, message: message, detail: detail))
-        } else {
-            self.events.append(.serverError(code: code, message: message, detail: detail))
+    }
+
+    /// An error about the key: close, then fail.
+    private mutating func failForGood(code: StreamErrorCode?, detail: String, now: Instant) {
+        let reason = DisconnectReason.closedByServer(code: 0, reason: "error \(code?.description ?? "?"): \(detail)")
+        self.actions.append(.close(code: 1000))
+        self.beginClosing(reason, then: .fail, now: now)
+    }
+
+    /// A retryable error answered `request`: its subscriptions are sent again after a backoff (doubling from
+    /// `backoffInitial`, jittered in its upper half, capped), each at most `requestRetries` times; then failed.
+    private mutating func retry(_ request: PendingRequest, id: Int64, _ failure: SubscriptionFailure, now: Instant) {
+        guard request.kind == .subscribe else { return self.fail(request, id: id, failure) }
+        for slot in request.slots {
+            guard var e = self.slots[slot], e.status == .pending(id) else { continue }
+            e.retries += 1
+            if e.retries > self.configuration.requestRetries {
+                e.status = .failed
+                e.retries = 0
+                self.slots[slot] = e
+                self.events.append(.subscriptionFailed(e.subscription, failure))
+                continue
+            }
+            let bound = min(self.configuration.backoffCap.nanoseconds, self.configuration.backoffInitial.nanoseconds.saturatingShiftLeft(e.retries - 1))
+            let delay = bound / 2 + Int64.random(in: 0...max(bound / 2, 0), using: &self.rng)
+            e.status = .unsent
+            e.retryAt = now.advanced(by: .nanoseconds(delay))
+            self.slots[slot] = e
         }
     }
 
@@ -743,15 +844,14 @@ public struct Session: Sendable {
 
     private mutating func handleData(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant) -> InboundResult {
         self.counters.dataFrames += 1
-        self.dataSinceConnect = true
+        self.provenSinceConnect = true
         // Both token legs of one swap or liquidity event: deliver once.
         if self.configuration.dedupeWindow > 0, let key = Self.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
             self.counters.duplicatesSuppressed += 1
             return .duplicate
         }
-        guard let channel = frame.channel, let params = frame.params,
-            let slot = self.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
-            let entry = self.slots[slot], Self.matches(entry.subscription, params: params, bytes: bytes)
+        guard let channel = frame.channel, let echoed = frame.params, let slot = self.slot(for: frame, channel: channel, echoed: echoed, bytes: bytes),
+            let entry = self.slots[slot]
         else {
             return .data(subscription: nil)
         }
@@ -760,8 +860,52 @@ public struct Session: Sendable {
             self.slots[slot]?.interruptedSince = nil
         }
         self.slots[slot]?.lastDataAt = now
-        self.slots[slot]?.staleReported = false
+        if entry.staleCount > 0 {
+            self.slots[slot]?.staleCount = 0
+            self.slots[slot]?.lastStaleAt = nil
+            self.slots[slot]?.quietSince = nil
+        }
         return .data(subscription: entry.subscription)
+    }
+
+    /// The subscription a push belongs to. A params echo naming one target routes it; one naming several (an
+    /// array, `"crypto_ids":[1,1027]`) is ambiguous, so the payload's own id or address decides: `cid` for prices,
+    /// `a`, `pa` or `wa` on-chain, and for swaps and liquidity events each of `t0a`, `t1a`, `pa` in turn. No
+    /// match: unattributed (delivered with no subscription), never misattributed.
+    private func slot(for frame: DecodedFrame, channel: Channel, echoed: ParamsEcho, bytes: UnsafeRawBufferPointer) -> Int? {
+        func lookup(_ params: ParamsEcho) -> Int? {
+            guard let slot = self.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
+                let entry = self.slots[slot], Self.matches(entry.subscription, params: params, bytes: bytes)
+            else { return nil }
+            return slot
+        }
+        guard echoed.targetCount > 1 else { return lookup(echoed) }
+        var params = echoed
+        if channel == .cryptoLatestPrice {
+            guard let cid = frame.cryptoLatestPrice?.cid else { return nil }
+            params.cryptoID = cid
+            return lookup(params)
+        }
+        for address in Self.payloadAddresses(frame, channel: channel) {
+            guard let address else { continue }
+            params.address = address
+            if let slot = lookup(params) { return slot }
+        }
+        return nil
+    }
+
+    /// The addresses of an on-chain payload a subscription may name, most specific first.
+    private static func payloadAddresses(_ frame: DecodedFrame, channel: Channel) -> [TextSlice?] {
+        switch channel {
+        case .transaction: [frame.transaction?.t0a, frame.transaction?.t1a, frame.transaction?.pa]
+        case .liquidityEvent: [frame.liquidityEvent?.t0a, frame.liquidityEvent?.t1a]
+        case .tokenAggEvent: [frame.tokenAggEvent?.a]
+        case .tokenMetric: [frame.tokenMetric?.a]
+        case .poolMetric: [frame.poolMetric?.pa]
+        case .holdersMetrics: [frame.holdersMetrics?.a]
+        case .holderWalletUpdate: [frame.holderWalletUpdate?.wa]
+        default: []
+        }
     }
 
     /// `tx` + `lgid`/`iix` for swaps and liquidity events; when both indexes are missing (seen on real frames),

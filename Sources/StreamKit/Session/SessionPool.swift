@@ -146,8 +146,8 @@ public struct SessionPool: Sendable {
         self.sessions[connection].handleConnected(now: now)
     }
 
-    public mutating func handleConnectFailed(connection: Int, reason: String, now: Instant) {
-        self.sessions[connection].handleConnectFailed(reason: reason, now: now)
+    public mutating func handleConnectFailed(connection: Int, reason: String, httpStatus: Int? = nil, now: Instant) {
+        self.sessions[connection].handleConnectFailed(reason: reason, httpStatus: httpStatus, now: now)
     }
 
     public mutating func handleClosed(connection: Int, code: UInt16?, reason: String, now: Instant) {

@@ -49,8 +49,11 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// How long a `pong` may take before the connection is declared dead. A live server answers in milliseconds;
     /// 5 s tolerates a slow network without trusting a stalled socket for long.
     public var pongTimeout: Duration = .seconds(5)
-    /// Silence (no frame of any kind) after which the connection is declared dead, whatever the pings say.
-    /// Three ping intervals: a healthy connection always has pongs flowing.
+    /// Silence (no frame of any kind) after which the connection is declared dead, whatever the pings say. The
+    /// timeout in force is the larger of this and three ping intervals (the welcome's `ping_interval_ms`, which
+    /// may be up to 300 s): a healthy connection has a pong at least every interval, so three intervals of
+    /// nothing is dead, while a fixed 30 s would kill a quiet, healthy connection whose interval is 30 s or more.
+    /// 30 s: three of the reference's "typically 10s" intervals.
     public var livenessTimeout: Duration = .seconds(30)
     /// How long a request may wait for its `ack` or `error`.
     public var requestTimeout: Duration = .seconds(10)
@@ -63,14 +66,33 @@ public struct SessionConfiguration: Sendable, Hashable {
     public var backoffInitial: Duration = .seconds(1)
     /// Largest reconnect delay bound. The reference's client evidence backs off "up to 60 s".
     public var backoffCap: Duration = .seconds(60)
-    /// The wait after close 4004 (too many connections for the key): long, so other connections can end first.
+    /// The wait after close 4004 (too many connections for the key) and after an HTTP 429 refusal of the upgrade:
+    /// long, so other connections can end first and a rate limit can pass.
     public var connectionLimitDelay: Duration = .seconds(60)
-    /// A connection counts as healthy, and resets the backoff, only after it has been open this long *and* data
-    /// flowed. A server that accepts and closes at once therefore never resets the backoff.
+    /// A connection counts as healthy, and resets the backoff, once it has been open this long and has proved
+    /// itself alive: a pong, an ack or data since it opened (so a connection whose subscriptions are all quiet
+    /// resets it too). A server that accepts and closes at once therefore never resets the backoff.
     public var healthyAfter: Duration = .seconds(30)
+    /// Consecutive HTTP 401 or 403 refusals of the upgrade after which the session fails for good (the key is
+    /// refused below the WebSocket protocol, where no close code says so). 3: one refusal can be a proxy's or a
+    /// deploy's hiccup; three in a row, over growing backoff delays, is the key.
+    public var refusalsBeforeFatal: Int = 3
+    /// Retries of a subscribe that a retryable server error answered (5001 and unknown codes), per subscription,
+    /// before it is reported failed with the code and detail. Delays double from ``backoffInitial`` (with jitter),
+    /// capped at ``backoffCap``. 4: 1 + 2 + 4 + 8 s rides out a transient fault without retrying for ever.
+    public var requestRetries: Int = 4
     /// Quiet time after which a `market@crypto_latest_price` subscription is stale: three of the documented ~15 s
-    /// pushes (top-500 ids push every ~5 s, so this is generous for them).
+    /// pushes (top-500 ids push every ~5 s, so this is generous for them). Each further quiet period doubles
+    /// (45 s, 90 s, 180 s ...) up to ``staleCap``; see ``staleResubscribes``.
     public var priceStaleAfter: Duration? = .seconds(45)
+    /// How many times a stale subscription is re-subscribed (each one is billed as a subscription) before the
+    /// session keeps it as it is and only reports `stale` at ``staleCap``. 3: a lost subscription on the server
+    /// side comes back at the first; an id the server acks but never pushes (unknown, delisted) then costs three
+    /// re-subscriptions in all, not one every 45 s for ever.
+    public var staleResubscribes: Int = 3
+    /// The longest quiet period between two `stale` reports of one subscription. 6 min: eight times the price
+    /// channel's 45 s, so a dead id is still reported a few times an hour.
+    public var staleCap: Duration = .seconds(360)
     /// Quiet time after which an on-chain subscription is stale. Off by default: on-chain channels push per event,
     /// and a quiet token is normal.
     public var onChainStaleAfter: Duration? = nil
@@ -115,9 +137,14 @@ public enum DisconnectReason: Sendable, Hashable, CustomStringConvertible {
     case protocolError(String)
     /// The user stopped the session.
     case stopped
+    /// The server answered the WebSocket upgrade with this HTTP status instead of 101 (401/403: the key refused,
+    /// fatal after ``SessionConfiguration/refusalsBeforeFatal`` in a row; 429: rate limited, retried after
+    /// ``SessionConfiguration/connectionLimitDelay``; others retried with backoff).
+    case refused(httpStatus: Int)
 
     public var description: String {
         switch self {
+        case .refused(let status): "the server refused the WebSocket upgrade: HTTP \(status)"
         case .closedByServer(let code, let reason):
             "closed by server: \(CloseCode(rawValue: code))\(reason.isEmpty ? "" : " \(reason)")"
         case .transportError(let e): "transport error: \(e)"
@@ -164,7 +191,9 @@ public enum SessionEvent: Sendable, Hashable {
     case unsubscribed(Subscription)
     /// The subscription failed; it is not retried until subscribed again.
     case subscriptionFailed(Subscription, SubscriptionFailure)
-    /// No data for the subscription since `since`; it is being re-subscribed on its own.
+    /// No data for the subscription since `since`. The first ``SessionConfiguration/staleResubscribes`` times in a
+    /// quiet spell it is re-subscribed on its own; after that it stays subscribed as it is and this is reported
+    /// again after each (doubling, capped) quiet period, until data arrives.
     case stale(Subscription, since: Instant)
     /// The connection ended and will be retried after `delay` (the `attempt`-th retry).
     case reconnecting(attempt: Int, delay: Duration, reason: DisconnectReason)

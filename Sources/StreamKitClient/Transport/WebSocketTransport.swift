@@ -122,10 +122,10 @@ final class Driver {
         self.pump()
     }
 
-    func channelFailed(_ connection: Int, generation: Int, reason: String) {
+    func channelFailed(_ connection: Int, generation: Int, reason: String, httpStatus: Int? = nil) {
         guard self.generation[connection] == generation else { return }
         self.channels[connection] = nil
-        self.pool.handleConnectFailed(connection: connection, reason: reason, now: Self.now())
+        self.pool.handleConnectFailed(connection: connection, reason: reason, httpStatus: httpStatus, now: Self.now())
         self.pump()
     }
 
@@ -303,7 +303,8 @@ final class Driver {
                             state.value.connected = true
                             driver.value.channelConnected(connection, generation: generation, channel: channel)
                         case .success(.refused):
-                            state.value.failure = "the server refused the WebSocket upgrade"
+                            let status = state.value.httpStatus.map { ": HTTP \($0)" } ?? ""
+                            state.value.failure = "the server refused the WebSocket upgrade\(status)"
                             channel.close(promise: nil)
                         case .failure(let error):
                             state.value.failure = state.value.failure ?? "upgrade failed: \(error)"
@@ -343,6 +344,8 @@ final class ConnectionState {
     var failure: String?
     /// The channel has gone inactive.
     var inactive = false
+    /// The status of the server's HTTP answer to the upgrade (read off its status line), when one arrived.
+    var httpStatus: Int?
     /// The upgrade negotiation has settled (bytes the server sent behind its 101 have been processed by then).
     var settled = false
     private var reported = false
@@ -357,14 +360,18 @@ final class ConnectionState {
         } else if self.connected {
             driver.channelClosed(connection, generation: generation, code: nil, reason: self.failure ?? "connection lost")
         } else {
-            driver.channelFailed(connection, generation: generation, reason: self.failure ?? "connection closed during the handshake")
+            driver.channelFailed(
+                connection, generation: generation, reason: self.failure ?? "connection closed during the handshake",
+                httpStatus: self.httpStatus.flatMap { $0 == 101 ? nil : $0 }
+            )
         }
     }
 }
 
 /// Reports the end of one connection to the driver, exactly once, whatever stage it ended in.
 final class ConnectionWatcher: ChannelInboundHandler, Sendable {
-    typealias InboundIn = NIOAny
+    typealias InboundIn = ByteBuffer
+    typealias InboundOut = ByteBuffer
 
     private let driver: UnsafeTransfer<Driver>
     private let connection: Int
@@ -376,6 +383,24 @@ final class ConnectionWatcher: ChannelInboundHandler, Sendable {
         self.connection = connection
         self.generation = generation
         self.state = state
+    }
+
+    /// Reads the status of the server's HTTP answer off its status line (`HTTP/1.1 401 Unauthorized`) before the
+    /// upgrade, so a refusal surfaces with its status; every byte goes on unchanged.
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        let state = self.state.value
+        if !state.connected, state.httpStatus == nil {
+            let buffer = self.unwrapInboundIn(data)
+            if let line = buffer.getBytes(at: buffer.readerIndex, length: min(buffer.readableBytes, 12)), line.count == 12,
+                line.starts(with: Array("HTTP/1.".utf8)), line[8] == UInt8(ascii: " ")
+            {
+                let digits = line[9..<12]
+                if digits.allSatisfy({ $0 >= 0x30 && $0 <= 0x39 }) {
+                    state.httpStatus = digits.reduce(0) { $0 * 10 + Int($1 - 0x30) }
+                }
+            }
+        }
+        context.fireChannelRead(data)
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
