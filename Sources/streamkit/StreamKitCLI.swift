@@ -281,7 +281,7 @@ struct LiveTable {
     static func summary(_ m: Message, _ d: DataFrame) -> (String, String) {
         switch d.payload {
         case .cryptoLatestPrice(let q):
-            return (String(format: "$%.8g", q.price), q.p24h.map { String(format: "%+.2f%%", $0) } ?? "-")
+            return (q.price.map { String(format: "$%.8g", $0) } ?? "$-", q.p24h.map { String(format: "%+.2f%%", $0) } ?? "-")
         case .tokenAggEvent(let t):
             return (String(format: "$%.6g  liq $%.4g", t.ap ?? .nan, t.lu ?? .nan), "-")
         case .transaction(let t):

@@ -515,10 +515,10 @@ struct ShapeCheck {
         case .uniqueTrader(let x): self.fields(x, "", text)
         case .holdersMetrics(let x):
             self.fields(x, "", text, onlySeen: true)
-            self.variant("tp=\(x.kind)", all: HolderMetricKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
+            self.variant("tp=\(x.kind.map { "\($0)" } ?? "-")", all: HolderMetricKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
         case .holderWalletUpdate(let x):
             self.fields(x, "", text, onlySeen: true)
-            self.variant("tp=\(x.kind)", all: WalletUpdateKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
+            self.variant("tp=\(x.kind.map { "\($0)" } ?? "-")", all: WalletUpdateKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
         case .unknown:
             Issue.record("unknown payload: \(text)")
         }
