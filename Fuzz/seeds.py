@@ -32,6 +32,22 @@ def main():
     ex = examples()
     for i, e in enumerate(ex):
         open(os.path.join(decoder, f"example-{i:02d}.json"), "wb").write(e)
+    # What the decoder tolerates (issue #20): null and mistyped optional fields, a price without `cid`, data frames
+    # without `channel` (classified by shape or not), envelope fields of the wrong type.
+    tolerated = [
+        b'{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":null,"vu":"12.5"},"ts":1}',
+        b'{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"p":1},"ts":1}',
+        b'{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"0xa"},"data":{"tx":"0x1","tp":"buy","ex":0,"txtp":"1","bh":1.5},"ts":1}',
+        b'{"type":"data","channel":"onchain@holders_metrics","params":{"platform_id":16,"address":"A"},"data":{"pid":16,"tp":"holder_count"}}',
+        b'{"type":"data","channel":"onchain@token_metric","params":{},"data":{"sts":[1,{"win":"1h","vu":"x"}]}}',
+        b'{"type":"data","params":{"crypto_ids":1},"data":{"cid":1,"p":2}}',
+        b'{"type":"data","data":{"tx":"0x1","tp":"migrate"}}',
+        b'{"type":"data","channel":7,"data":{"ut":1}}',
+        b'{"type":"ack","id":"x","duplicate":"yes","ts":"x"}',
+        b'{"type":1,"status":[]}',
+    ]
+    for i, t in enumerate(tolerated):
+        open(os.path.join(decoder, f"tolerated-{i:02d}.json"), "wb").write(t)
     welcome = b'{"type":"welcome","ping_interval_ms":10000}'
     ack = b'{"type":"ack","id":1,"code":0,"msg":"ok","channel":"market@crypto_latest_price","sub_count":1,"sub_limit":100}'
     start = bytes([6, 0, 0, 1]) + frame(welcome) + frame(ack)
@@ -39,7 +55,7 @@ def main():
         script = start + frame(e) + bytes([5, 50]) + frame(e) + bytes([3, 0x03, 0xF3, 5, 20, 1]) + frame(welcome)
         open(os.path.join(session, f"script-{i:02d}.bin"), "wb").write(script)
     open(os.path.join(session, "fatal.bin"), "wb").write(start + bytes([3, 0x10, 0x04]))
-    print(f"{len(ex)} decoder seeds, {len(ex) + 1} session seeds in {out}")
+    print(f"{len(ex) + len(tolerated)} decoder seeds, {len(ex) + 1} session seeds in {out}")
 
 
 if __name__ == "__main__":

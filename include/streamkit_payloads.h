@@ -12,10 +12,12 @@
 **   [DOC] official CMC documentation    [EX] an official example payload    [OBS] seen on the live stream
 **   [INF] inferred: treat as a guess    [UNKNOWN] nothing known
 **
-** Absent, null or zero: every payload struct starts with two bit sets. `present` has a field's bit
+** Absent, null, mistyped or zero: every payload struct starts with three bit sets. `present` has a field's bit
 ** (SK_<STRUCT>_<KEY>, e.g. SK_TRANSACTION_TX) set when the payload carried the key, null included; `nulls` has
-** it set when the value was null. A member whose key was absent or null reads 0 (text: ptr NULL, len 0), so
-** test the bits to tell a real 0 from a missing value. `unknown_keys` counts the keys this version of
+** it set when the value was null; `mistyped` has it set when the value had another JSON type than the field's
+** (`"ex":0` for a boolean, a string for a number): such a value is not read, and its bit is clear in `present`.
+** A member whose key was absent, null or mistyped reads 0 (text: ptr NULL, len 0), so test the bits to tell a
+** real 0 from a missing value. `unknown_keys` counts the keys this version of
 ** StreamKit does not know; they stay in the frame's raw payload.
 **
 ** Compatibility: every constant here is append-only. Channel, enum and window numbers and field bits keep
@@ -153,8 +155,12 @@ typedef enum sk_pool_metric_window_name {
 ** partial windows. [EX][OBS]
 */
 typedef struct sk_token_metric_window {
-    uint64_t present; /* Bit SK_TOKEN_METRIC_WINDOW_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_TOKEN_METRIC_WINDOW_<KEY> set for each key carried as null. */
+    /* Bit SK_TOKEN_METRIC_WINDOW_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_TOKEN_METRIC_WINDOW_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_TOKEN_METRIC_WINDOW_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* win (window): Window name: `1m`, `5m`, `1h`, `4h` or `24h`. [DOC] */
     sk_str win;
     /* vn (volumeNative): Volume in native token units. [INF] */
@@ -211,8 +217,12 @@ typedef struct sk_token_metric_window {
 ** One rolling window of `onchain@pool_metric` (the object under `5m`, `1h`, `4h`, `24h` or `7d`). [DOC][EX]
 */
 typedef struct sk_pool_metric_window {
-    uint64_t present; /* Bit SK_POOL_METRIC_WINDOW_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_POOL_METRIC_WINDOW_<KEY> set for each key carried as null. */
+    /* Bit SK_POOL_METRIC_WINDOW_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_POOL_METRIC_WINDOW_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_POOL_METRIC_WINDOW_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* bvn (buyVolumeNative): Buy volume, native units. [INF] */
     double bvn;
     /* bvu (buyVolumeUSD): Buy volume, USD. [INF] */
@@ -243,11 +253,15 @@ typedef struct sk_pool_metric_window {
 ** (`data`) of market@crypto_latest_price.
 */
 typedef struct sk_crypto_latest_price {
-    uint64_t present; /* Bit SK_CRYPTO_LATEST_PRICE_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_CRYPTO_LATEST_PRICE_<KEY> set for each key carried as null. */
+    /* Bit SK_CRYPTO_LATEST_PRICE_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_CRYPTO_LATEST_PRICE_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_CRYPTO_LATEST_PRICE_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* cid (cryptoID): CMC cryptocurrency id. [DOC] Always present. */
     int64_t cid;
-    /* p (price): Spot price, USD. [DOC] Always present. */
+    /* p (price): Spot price, USD; may be null when unavailable (overview, best practices). [DOC] */
     double p;
     /* vu (volume24hUSD): 24 h volume, USD. [OBS] */
     double vu;
@@ -297,8 +311,12 @@ typedef struct sk_crypto_latest_price {
 ** onchain@token_agg_event.
 */
 typedef struct sk_token_agg_event {
-    uint64_t present; /* Bit SK_TOKEN_AGG_EVENT_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_TOKEN_AGG_EVENT_<KEY> set for each key carried as null. */
+    /* Bit SK_TOKEN_AGG_EVENT_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_TOKEN_AGG_EVENT_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_TOKEN_AGG_EVENT_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* pid (platformID): Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC] */
     int64_t pid;
     /* a (address): Token address. [EX] */
@@ -326,8 +344,12 @@ typedef struct sk_token_agg_event {
 ** `dedupeIndex` (Swift API). The payload (`data`) of onchain@transaction.
 */
 typedef struct sk_transaction {
-    uint64_t present; /* Bit SK_TRANSACTION_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_TRANSACTION_<KEY> set for each key carried as null. */
+    /* Bit SK_TRANSACTION_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_TRANSACTION_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_TRANSACTION_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* pid (platformID): Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC] */
     int64_t pid;
     /* f (factoryAddress): DEX factory contract address. [INF] */
@@ -414,8 +436,12 @@ typedef struct sk_transaction {
 ** onchain@liquidity_event.
 */
 typedef struct sk_liquidity_event {
-    uint64_t present; /* Bit SK_LIQUIDITY_EVENT_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_LIQUIDITY_EVENT_<KEY> set for each key carried as null. */
+    /* Bit SK_LIQUIDITY_EVENT_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_LIQUIDITY_EVENT_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_LIQUIDITY_EVENT_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* pid (platformID): Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC] */
     int64_t pid;
     /* f (factoryAddress): DEX factory contract address. [INF] */
@@ -472,8 +498,12 @@ typedef struct sk_liquidity_event {
 ** (`data`) of onchain@kline.
 */
 typedef struct sk_kline {
-    uint64_t present; /* Bit SK_KLINE_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_KLINE_<KEY> set for each key carried as null. */
+    /* Bit SK_KLINE_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_KLINE_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_KLINE_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* o (open): Open price, USD. [DOC] */
     double o;
     /* h (high): High price, USD. [DOC] */
@@ -501,8 +531,12 @@ typedef struct sk_kline {
 ** onchain@token_metric.
 */
 typedef struct sk_token_metric {
-    uint64_t present; /* Bit SK_TOKEN_METRIC_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_TOKEN_METRIC_<KEY> set for each key carried as null. */
+    /* Bit SK_TOKEN_METRIC_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_TOKEN_METRIC_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_TOKEN_METRIC_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* pid (platformID): Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC] */
     int64_t pid;
     /* a (address): Token address. [EX] */
@@ -537,8 +571,12 @@ typedef struct sk_token_metric {
 ** onchain@pool_metric.
 */
 typedef struct sk_pool_metric {
-    uint64_t present; /* Bit SK_POOL_METRIC_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_POOL_METRIC_<KEY> set for each key carried as null. */
+    /* Bit SK_POOL_METRIC_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_POOL_METRIC_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_POOL_METRIC_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* pid (platformID): Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC] */
     int64_t pid;
     /* pa (poolAddress): Pool address. [EX] */
@@ -562,8 +600,12 @@ typedef struct sk_pool_metric {
 ** Distinct traders in one interval, pushed at interval close. The payload (`data`) of onchain@unique_trader.
 */
 typedef struct sk_unique_trader {
-    uint64_t present; /* Bit SK_UNIQUE_TRADER_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_UNIQUE_TRADER_<KEY> set for each key carried as null. */
+    /* Bit SK_UNIQUE_TRADER_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_UNIQUE_TRADER_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_UNIQUE_TRADER_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
     /* ut (uniqueTraders): Distinct traders in the interval. [EX] */
     int64_t ut;
     /* ot (openTime): Interval open time, epoch ms. [EX] */
@@ -579,18 +621,22 @@ typedef struct sk_unique_trader {
 ** reference does not know keep every key in the raw payload. The payload (`data`) of onchain@holders_metrics.
 */
 typedef struct sk_holders_metrics {
-    uint64_t present; /* Bit SK_HOLDERS_METRICS_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_HOLDERS_METRICS_<KEY> set for each key carried as null. */
-    /* pid (platformID): Platform id. [DOC] Always present. */
+    /* Bit SK_HOLDERS_METRICS_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_HOLDERS_METRICS_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_HOLDERS_METRICS_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
+    /* pid (platformID): Platform id. [DOC] */
     int64_t pid;
-    /* a (address): Token address. [DOC] Always present. */
+    /* a (address): Token address. [DOC] */
     sk_str a;
-    /* tp: The variant. [DOC] Always present. */
+    /* tp: The variant. [DOC] */
     sk_str tp;
     /* tp as an sk_holder_metric_kind constant (kind); SK_HOLDER_METRIC_KIND_UNKNOWN when absent, null or not
     ** known. */
     int tp_kind;
-    /* ts (time): Update time, epoch ms. [DOC] Always present. */
+    /* ts (time): Update time, epoch ms. [DOC] */
     int64_t ts;
     /* devp (devHoldingPercent): tag_distribution: developer (creator) holding, %. [DOC][INF] */
     double devp;
@@ -638,18 +684,22 @@ typedef struct sk_holders_metrics {
 ** reference does not know keep every key in the raw payload. The payload (`data`) of onchain@holder_wallet_update.
 */
 typedef struct sk_holder_wallet_update {
-    uint64_t present; /* Bit SK_HOLDER_WALLET_UPDATE_<KEY> set for each key carried, null included. */
-    uint64_t nulls;   /* Bit SK_HOLDER_WALLET_UPDATE_<KEY> set for each key carried as null. */
-    /* pid (platformID): Platform id. [DOC] Always present. */
+    /* Bit SK_HOLDER_WALLET_UPDATE_<KEY> set for each key carried, null included. */
+    uint64_t present;
+    /* Bit SK_HOLDER_WALLET_UPDATE_<KEY> set for each key carried as null. */
+    uint64_t nulls;
+    /* Bit SK_HOLDER_WALLET_UPDATE_<KEY> set for each key whose value had the wrong JSON type (read as absent). */
+    uint64_t mistyped;
+    /* pid (platformID): Platform id. [DOC] */
     int64_t pid;
-    /* wa (walletAddress): Wallet address. [DOC] Always present. */
+    /* wa (walletAddress): Wallet address. [DOC] */
     sk_str wa;
-    /* tp: The variant. [DOC] Always present. */
+    /* tp: The variant. [DOC] */
     sk_str tp;
     /* tp as an sk_wallet_update_kind constant (kind); SK_WALLET_UPDATE_KIND_UNKNOWN when absent, null or not
     ** known. */
     int tp_kind;
-    /* ts (time): Update time, epoch ms. [DOC] Always present. */
+    /* ts (time): Update time, epoch ms. [DOC] */
     int64_t ts;
     /* bh (blockHeight): Block height (slot on Solana). [INF] */
     int64_t bh;

@@ -5,7 +5,10 @@ include/streamkit_payloads.h and the Swift code that fills them); nothing else r
 Evidence tags follow ../shared/spec/cmc-websocket-reference.md: DOC, EX, OBS, INF, UNKNOWN.
 
 Field kinds: int (Int64), double, text (a string, kept as a slice of the frame), bool.
-A field is optional unless the reference says the payload always carries it (req=True).
+A field is optional unless routing cannot do without it (req=True): only `cid` of a price. Every other field may
+be absent, null (a numeric field "may be null when unavailable", the overview's best practices [DOC]) or of
+another JSON type than the table says; the decoders read such a field as absent and set its bit in the payload's
+mistyped mask. A payload without a required field is delivered as an unknown payload of no channel.
 """
 
 from dataclasses import dataclass, field as dc_field
@@ -127,7 +130,7 @@ PAYLOADS = [
     Payload("CryptoLatestPrice", "cryptoLatestPrice", "market@crypto_latest_price",
             "A CEX spot quote (`CryptoLatestPriceFullPayload`, 14 fields). Percentages are on a 0-100 scale.", [
         F("cid", "cryptoID", "int", "CMC cryptocurrency id. [DOC]", req=True),
-        F("p", "price", "double", "Spot price, USD. [DOC]", req=True),
+        F("p", "price", "double", "Spot price, USD; may be null when unavailable (overview, best practices). [DOC]"),
         F("vu", "volume24hUSD", "double", "24 h volume, USD. [OBS]"),
         F("mc", "marketCapUSD", "double", "Market cap, USD (`p * cs`). [OBS]"),
         F("cs", "circulatingSupply", "double", "Circulating supply. [DOC]"),
@@ -232,10 +235,10 @@ PAYLOADS = [
     Payload("HoldersMetrics", "holdersMetrics", "onchain@holders_metrics",
             "Holder analytics of a token. Route on ``kind`` (`tp`) before reading variant fields; variants "
             "whose fields the reference does not know keep every key in the raw payload.", [
-        F("pid", "platformID", "int", "Platform id. [DOC]", req=True),
-        F("a", "address", "text", "Token address. [DOC]", req=True),
-        F("tp", "kind", "text", "The variant. [DOC]", req=True, enum="HolderMetricKind"),
-        F("ts", "time", "int", "Update time, epoch ms. [DOC]", req=True),
+        F("pid", "platformID", "int", "Platform id. [DOC]"),
+        F("a", "address", "text", "Token address. [DOC]"),
+        F("tp", "kind", "text", "The variant. [DOC]", enum="HolderMetricKind"),
+        F("ts", "time", "int", "Update time, epoch ms. [DOC]"),
         F("devp", "devHoldingPercent", "double", "tag_distribution: developer (creator) holding, %. [DOC][INF]"),
         F("khc", "kolHolderCount", "int", "tag_distribution: KOL holders. [INF]"),
         F("whc", "whaleHolderCount", "int", "tag_distribution: whale holders. [INF]"),
@@ -251,10 +254,10 @@ PAYLOADS = [
     Payload("HolderWalletUpdate", "holderWalletUpdate", "onchain@holder_wallet_update",
             "An update about one wallet. Route on ``kind`` (`tp`) before reading variant fields; variants "
             "whose fields the reference does not know keep every key in the raw payload.", [
-        F("pid", "platformID", "int", "Platform id. [DOC]", req=True),
-        F("wa", "walletAddress", "text", "Wallet address. [DOC]", req=True),
-        F("tp", "kind", "text", "The variant. [DOC]", req=True, enum="WalletUpdateKind"),
-        F("ts", "time", "int", "Update time, epoch ms. [DOC]", req=True),
+        F("pid", "platformID", "int", "Platform id. [DOC]"),
+        F("wa", "walletAddress", "text", "Wallet address. [DOC]"),
+        F("tp", "kind", "text", "The variant. [DOC]", enum="WalletUpdateKind"),
+        F("ts", "time", "int", "Update time, epoch ms. [DOC]"),
         F("bh", "blockHeight", "int", "Block height (slot on Solana). [INF]"),
         F("a", "tokenAddress", "text", "token_balance: token address (mint). [EX]"),
         F("b", "balance", "double", "token_balance: balance, decimal-adjusted. [INF]"),

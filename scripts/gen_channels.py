@@ -7,7 +7,8 @@ Usage: python3 scripts/gen_channels.py [--check] [--allow-renumber]
 
 Outputs:
   Sources/StreamKit/Channels/Generated/*.swift  the payload types. Each payload becomes a struct that stores its
-      fields unboxed plus two bit sets (present, null), with a getter per field under its wire key and, where the
+      fields unboxed plus two bit sets (present, null; a null bit without its present bit marks a field of the
+      wrong JSON type), with a getter per field under its wire key and, where the
       meaning is known, a descriptive alias; a `Field` enum for generic access; and a schema-specialised decoder
       that matches keys of up to 8 bytes as one 64-bit integer.
   Sources/StreamKitTestSupport/Generated/FoundationMirrors.swift  the same payloads as JSONDecoder `Decodable`s.
@@ -123,7 +124,8 @@ def gen_struct(type_name, doc, fields, windows=None, channel=None) -> str:
     L.append("            }")
     L.append("        }")
     L.append("")
-    L.append("        /// True when the reference says every payload carries the field.")
+    L.append("        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as")
+    L.append("        /// ``Payload/unknown``, with no channel.")
     L.append("        public var isRequired: Bool {")
     req = [f for f in fields if f.req]
     if req:
@@ -136,14 +138,20 @@ def gen_struct(type_name, doc, fields, windows=None, channel=None) -> str:
     L.append("        }")
     L.append("    }")
     L.append("")
-    L.append("    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.")
+    L.append("    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the")
+    L.append("    /// wrong JSON type is not included: see ``mistypedFields``).")
     L.append("    @inlinable public var presentFields: UInt64 { self._present }")
     L.append("    /// Bit `1 << field.rawValue` is set for each field that was `null`.")
-    L.append("    @inlinable public var nullFields: UInt64 { self._nulls }")
+    L.append("    @inlinable public var nullFields: UInt64 { self._nulls & self._present }")
+    L.append("    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's")
+    L.append("    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent")
+    L.append("    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.")
+    L.append("    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }")
     L.append("    /// How many payload keys this version of StreamKit does not know. They are not lost: read them from")
     L.append("    /// the frame's raw payload (``Message/payloadJSON``).")
     L.append("    @inlinable public var unknownKeyCount: Int { self._unknownKeys }")
     L.append("    @usableFromInline var _present: UInt64 = 0")
+    L.append("    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.")
     L.append("    @usableFromInline var _nulls: UInt64 = 0")
     L.append("    @usableFromInline var _unknownKeys: Int = 0")
     for f in fields:
@@ -158,10 +166,15 @@ def gen_struct(type_name, doc, fields, windows=None, channel=None) -> str:
         L.append(f"    @inlinable public var windowMask: UInt8 {{ self._windowMask }}")
         L.append(f"    /// Bit `1 << name.rawValue` is set for each window that was `null`.")
         L.append(f"    @inlinable public var nullWindowMask: UInt8 {{ self._nullWindowMask }}")
+        mis_doc = (f"a `{windows.wire}` that is not an array sets every bit (0xFF)" if windows.style == "array"
+                   else "a window key whose value is not an object")
+        L.append(f"    /// Bits of windows whose value had the wrong JSON type ({mis_doc}); such a window reads as absent.")
+        L.append(f"    @inlinable public var mistypedWindowMask: UInt8 {{ self._mistypedWindowMask }}")
         L.append(f"    /// Windows whose name this version of StreamKit does not know (kept in the raw payload).")
         L.append(f"    @inlinable public var unknownWindowCount: Int {{ self._unknownWindows }}")
         L.append("    @usableFromInline var _windowMask: UInt8 = 0")
         L.append("    @usableFromInline var _nullWindowMask: UInt8 = 0")
+        L.append("    @usableFromInline var _mistypedWindowMask: UInt8 = 0")
         L.append("    @usableFromInline var _unknownWindows: Int = 0")
     L.append("")
     L.append("    /// An empty payload (every field absent).")
@@ -175,10 +188,11 @@ def gen_struct(type_name, doc, fields, windows=None, channel=None) -> str:
         L.append(f"    /// {f.doc}")
         L.append("    ///")
         if f.req:
-            L.append(f"    /// Wire key `{f.wire}`. Always present: decoding fails with `missingField` without it.")
+            L.append(f"    /// Wire key `{f.wire}`. Required: a payload without it (absent, null or mistyped) is delivered as")
+            L.append("    /// ``Payload/unknown``, with no channel.")
             L.append(f"    @inlinable public var {ident(f.wire)}: {st} {{ self._{f.wire} }}")
         else:
-            L.append(f"    /// Wire key `{f.wire}`. `nil` when absent or `null`.")
+            L.append(f"    /// Wire key `{f.wire}`. `nil` when absent, `null` or of the wrong JSON type.")
             L.append(f"    @inlinable public var {ident(f.wire)}: {st}? {{")
             L.append(f"        self.presentFields & {bit} != 0 && self.nullFields & {bit} == 0 ? self._{f.wire} : nil")
             L.append("    }")
@@ -205,7 +219,10 @@ def gen_struct(type_name, doc, fields, windows=None, channel=None) -> str:
     L.append("    /// True when the payload carried the field as `null`.")
     L.append("    @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }")
     L.append("")
-    L.append("    /// The field's value, with absent and `null` told apart.")
+    L.append("    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).")
+    L.append("    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }")
+    L.append("")
+    L.append("    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).")
     L.append("    public subscript(field: Field) -> FieldValue {")
     L.append("        guard self.contains(field) else { return .absent }")
     L.append("        guard !self.isNull(field) else { return .null }")
@@ -260,12 +277,12 @@ def member_reads(fields, windows):
     value at `v`): the ordered fast path and the general loop's switch read a member with the same call."""
     reads = []
     for i, f in enumerate(fields):
-        reads.append((f.wire, f"c.{READER[f.kind]}(v, into: &p._{f.wire}, bit: 0x{1 << i:X}, present: &p._present, nulls: &p._nulls, key: \"{f.wire}\")"))
+        reads.append((f.wire, f"c.{READER[f.kind]}(v, into: &p._{f.wire}, bit: 0x{1 << i:X}, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)"))
     if windows and windows.style == "array":
         reads.append((windows.wire, "p.decodeWindowArray(c, v, depth: depth &+ 1)"))
     if windows and windows.style == "keys":
         for idx, (case, wire) in enumerate(windows.names):
-            reads.append((wire, f"Self.decodeWindow(c, v, depth: depth &+ 1, bit: {1 << idx}, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_{case})"))
+            reads.append((wire, f"Self.decodeWindow(c, v, depth: depth &+ 1, bit: {1 << idx}, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_{case})"))
     return reads
 
 
@@ -318,14 +335,15 @@ def gen_decoder(type_name, fields, windows):
     for i, f in enumerate(fields):
         if f.req:
             req_bits |= 1 << i
-    if req_bits:
-        L.append(f"        let required: UInt64 = 0x{req_bits:X}")
-        L.append("        if p._present & required != required || p._nulls & required != 0 {")
-        L.append("            let missing = (required & ~p._present) | (required & p._nulls)")
-        L.append("            let field = Field(rawValue: missing.trailingZeroBitCount)")
-        L.append("            throw DecodeError(.missingField, at: start, keyText: field?.wireKey)")
-        L.append("        }")
     L.append("        return end")
+    L.append("    }")
+    L.append("")
+    L.append("    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.")
+    L.append("    @inlinable var hasRequiredFields: Bool {")
+    if req_bits:
+        L.append(f"        self._present & 0x{req_bits:X} == 0x{req_bits:X} && self._nulls & 0x{req_bits:X} == 0")
+    else:
+        L.append("        true")
     L.append("    }")
     if windows and windows.style == "array":
         wt = windows.type
@@ -334,12 +352,19 @@ def gen_decoder(type_name, fields, windows):
         L.append("        switch c.base[v] {")
         L.append("        case UInt8(ascii: \"n\"):")
         L.append("            self._nullWindowMask = 0xFF")
+        L.append("            self._mistypedWindowMask = 0")
         L.append("            return try c.literal(v, \"null\")")
         L.append("        case UInt8(ascii: \"[\"):")
         L.append("            // A repeated key: the last array wins, whole.")
         L.append("            self._windowMask = 0")
         L.append("            self._nullWindowMask = 0")
+        L.append("            self._mistypedWindowMask = 0")
         L.append("            return try c.forEachElement(v, depth: depth) { (e) throws(DecodeError) -> Int in")
+        L.append("                guard c.base[e] == UInt8(ascii: \"{\") else {")
+        L.append("                    // Not a window object: nameless, so counted with the unknown windows.")
+        L.append("                    self._unknownWindows &+= 1")
+        L.append("                    return try c.skipValue(e, depth: depth &+ 1)")
+        L.append("                }")
         L.append(f"                var w = {wt}()")
         L.append(f"                let end = try {wt}.decode(c, e, depth: depth &+ 1, into: &w)")
         L.append(f"                guard let name = w.window.flatMap({{ {wt}.Name($0, in: c) }}) else {{")
@@ -354,18 +379,32 @@ def gen_decoder(type_name, fields, windows):
         L.append("                return end")
         L.append("            }")
         L.append("        default:")
-        L.append(f"            throw DecodeError(.typeMismatch, at: v, key: \"{windows.wire}\")")
+        L.append("            // Not an array: every window reads as absent, and the mask says why.")
+        L.append("            self._windowMask = 0")
+        L.append("            self._nullWindowMask = 0")
+        L.append("            self._mistypedWindowMask = 0xFF")
+        L.append("            return try c.skipValue(v, depth: depth)")
         L.append("        }")
         L.append("    }")
     if windows and windows.style == "keys":
         wt = windows.type
         L.append("")
-        L.append(f"    static func decodeWindow(_ c: JSONCursor, _ v: Int, depth: Int, bit: UInt8, mask: inout UInt8, nullMask: inout UInt8, into w: inout {wt}) throws(DecodeError) -> Int {{")
-        L.append("        mask |= bit")
+        L.append(f"    static func decodeWindow(_ c: JSONCursor, _ v: Int, depth: Int, bit: UInt8, mask: inout UInt8, nullMask: inout UInt8, mistypedMask: inout UInt8, into w: inout {wt}) throws(DecodeError) -> Int {{")
         L.append("        if c.base[v] == UInt8(ascii: \"n\") {")
+        L.append("            mask |= bit")
         L.append("            nullMask |= bit")
+        L.append("            mistypedMask &= ~bit")
         L.append("            return try c.literal(v, \"null\")")
         L.append("        }")
+        L.append("        guard c.base[v] == UInt8(ascii: \"{\") else {")
+        L.append("            // Not an object: the window reads as absent.")
+        L.append("            mask &= ~bit")
+        L.append("            nullMask &= ~bit")
+        L.append("            mistypedMask |= bit")
+        L.append("            return try c.skipValue(v, depth: depth)")
+        L.append("        }")
+        L.append("        mask |= bit")
+        L.append("        mistypedMask &= ~bit")
         L.append("        nullMask &= ~bit  // a repeated key: a later object is decoded over the earlier one")
         L.append(f"        return try {wt}.decode(c, v, depth: depth, into: &w)")
         L.append("    }")
@@ -422,7 +461,9 @@ def gen_payload_enum():
             L.append(f"    indirect case {p.channel_case}({p.type})")
         else:
             L.append(f"    case {p.channel_case}({p.type})")
-    L.append("    /// A channel this version of StreamKit does not know; every key is in the raw payload.")
+    L.append("    /// A channel this version of StreamKit does not know, a data frame whose channel is unknown (none sent, and")
+    L.append("    /// its shape fits no one channel), or a payload without what routing needs (a price without `cid`, a")
+    L.append("    /// `data` that is not an object); every key is in the raw payload.")
     L.append("    case unknown")
     L.append("")
     L.append("    /// The channel the payload belongs to, or `nil` for ``unknown``.")
@@ -452,14 +493,16 @@ def gen_payload_enum():
     L.append("")
     L.append("    @usableFromInline init() {}")
     L.append("")
-    L.append("    /// Resets the slot of `channel` and decodes the payload object at `start` into it.")
-    L.append("    /// Returns the offset just past the object.")
-    L.append("    mutating func decode(_ channel: Channel, _ c: JSONCursor, _ start: Int, depth: Int) throws(DecodeError) -> Int {")
+    L.append("    /// Resets the slot of `channel` and decodes the payload object at `start` into it. Returns the offset")
+    L.append("    /// just past the object; `complete` says whether it carried every field routing needs.")
+    L.append("    mutating func decode(_ channel: Channel, _ c: JSONCursor, _ start: Int, depth: Int, complete: inout Bool) throws(DecodeError) -> Int {")
     L.append("        switch channel {")
     for p in PAYLOADS:
         L.append(f"        case .{p.channel_case}:")
         L.append(f"            self.{p.channel_case} = {p.type}()")
-        L.append(f"            return try {p.type}.decode(c, start, depth: depth, into: &self.{p.channel_case})")
+        L.append(f"            let end = try {p.type}.decode(c, start, depth: depth, into: &self.{p.channel_case})")
+        L.append(f"            complete = self.{p.channel_case}.hasRequiredFields")
+        L.append("            return end")
     L.append("        }")
     L.append("    }")
     L.append("")
@@ -673,7 +716,7 @@ C_KEYWORDS = set("""
     errno stdin stdout stderr linux unix i386 NULL EOF
 """.split())
 # Members every payload struct has besides its fields: a wire key equal to one of these gets a trailing `_`.
-C_FIXED_MEMBERS = {"present", "nulls", "unknown_keys", "windows", "window_present", "window_nulls", "unknown_windows"}
+C_FIXED_MEMBERS = {"present", "nulls", "mistyped", "unknown_keys", "windows", "window_present", "window_nulls", "unknown_windows"}
 # Swift keywords, for C member names used from Swift (the importer keeps the C spelling).
 SWIFT_KEYWORDS = set("""
     associatedtype class deinit enum extension fileprivate func import init inout internal let open operator private
@@ -810,10 +853,12 @@ C_PREAMBLE = """/*
 **   [DOC] official CMC documentation    [EX] an official example payload    [OBS] seen on the live stream
 **   [INF] inferred: treat as a guess    [UNKNOWN] nothing known
 **
-** Absent, null or zero: every payload struct starts with two bit sets. `present` has a field's bit
+** Absent, null, mistyped or zero: every payload struct starts with three bit sets. `present` has a field's bit
 ** (SK_<STRUCT>_<KEY>, e.g. SK_TRANSACTION_TX) set when the payload carried the key, null included; `nulls` has
-** it set when the value was null. A member whose key was absent or null reads 0 (text: ptr NULL, len 0), so
-** test the bits to tell a real 0 from a missing value. `unknown_keys` counts the keys this version of
+** it set when the value was null; `mistyped` has it set when the value had another JSON type than the field's
+** (`"ex":0` for a boolean, a string for a number): such a value is not read, and its bit is clear in `present`.
+** A member whose key was absent, null or mistyped reads 0 (text: ptr NULL, len 0), so test the bits to tell a
+** real 0 from a missing value. `unknown_keys` counts the keys this version of
 ** StreamKit does not know; they stay in the frame's raw payload.
 **
 ** Compatibility: every constant here is append-only. Channel, enum and window numbers and field bits keep
@@ -911,7 +956,9 @@ def gen_c_struct(s, by_type, defined, define):
     L = c_block(s.c_doc(s.doc) + (f" The payload (`data`) of {s.channel}." if s.channel else ""))
     L.append(f"typedef struct {s.name} {{")
     L += c_lines([("uint64_t present;", f"Bit {s.macro}_<KEY> set for each key carried, null included."),
-                  ("uint64_t nulls;", f"Bit {s.macro}_<KEY> set for each key carried as null.")])
+                  ("uint64_t nulls;", f"Bit {s.macro}_<KEY> set for each key carried as null."),
+                  ("uint64_t mistyped;", f"Bit {s.macro}_<KEY> set for each key whose value had the wrong JSON type "
+                                         "(read as absent).")])
     for f in s.fields:
         m = s.member[f.wire]
         label = f.wire if f.name == f.wire or f.enum else f"{f.wire} ({f.name})"
@@ -1090,6 +1137,7 @@ def gen_cabi_init(s, by_type):
     L.append("        self.init()")
     L.append("        self.present = x.presentFields")
     L.append("        self.nulls = x.nullFields")
+    L.append("        self.mistyped = x.mistypedFields")
     for f in s.fields:
         get = f"x.{ident(f.wire)}"
         mem = "self." + swift_member(s.member[f.wire])
@@ -1157,7 +1205,7 @@ def gen_python_payloads():
     for st in windows + payloads:
         L.append("")
         L.append(f"class {st.name}(ctypes.Structure):")
-        rows = ['("present", ctypes.c_uint64)', '("nulls", ctypes.c_uint64)']
+        rows = ['("present", ctypes.c_uint64)', '("nulls", ctypes.c_uint64)', '("mistyped", ctypes.c_uint64)']
         for f in st.fields:
             rows.append(f'("{st.member[f.wire]}", {PY_CTYPE[f.kind]})')
             if f.enum:

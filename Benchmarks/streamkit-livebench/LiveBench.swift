@@ -156,7 +156,7 @@ struct Consume: AsyncParsableCommand {
         let client = try self.endpoint.client(callback: callback)
         let window = Window(warmup: self.messages / 10, timed: self.messages, counted: 20_000)
         // What a consumer reads: the id, the price and its 24 h change.
-        try await self.endpoint.drive(client, callback: callback) { q in window.tick(q.price + Double(q.cid) + (q.p24h ?? 0)) }
+        try await self.endpoint.drive(client, callback: callback) { q in window.tick((q.price ?? 0) + Double(q.cid) + (q.p24h ?? 0)) }
         window.report(callback ? "Swift callback (onMessage)" : "Swift AsyncSequence (client.events)")
         await client.stop()
     }
@@ -189,7 +189,7 @@ struct Scale: AsyncParsableCommand {
             var sum = 0.0
             for await event in client.events {
                 if case .message(let m, _) = event, case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload {
-                    sum += q.price
+                    sum += q.price ?? 0
                     counter.withLockedValue { $0 += 1 }
                 }
             }

@@ -11,7 +11,8 @@ struct CFieldLayout: Sendable {
     var offset: Int
 }
 
-/// A C payload struct as the pickle writer reads it: `present` and `nulls` (64-bit masks) at offsets 0 and 8, then
+/// A C payload struct as the pickle writer reads it: `present`, `nulls` and `mistyped` (64-bit masks) at offsets 0,
+/// 8 and 16, then
 /// the fields in the order of the Python package's field tables (a field's index is its bit).
 struct CStructLayout: Sendable {
     var fields: [CFieldLayout]
@@ -124,9 +125,10 @@ final class PickleWriter {
 
     private static let dataOffset = MemoryLayout<sk_message>.offset(of: \sk_message.data)!
 
-    /// A payload (or window) object: its fields (None when absent or null), the present and null masks, the unknown
-    /// keys count, the frame's bytes, then the windows dict (None for payloads without windows) or the window's name
-    /// (windows). The last five items keep their places from the end when a later version appends fields.
+    /// A payload (or window) object: its fields (None when absent, null or mistyped), the mistyped, present and null
+    /// masks, the unknown keys count, the frame's bytes, then the windows dict (None for payloads without windows) or
+    /// the window's name (windows). The last six items keep their places from the end when a later version appends
+    /// fields.
     /// Returns the memo slot of the frame's bytes: written by the payload, referred to by its windows (`window` names
     /// the window and that slot).
     @discardableResult
@@ -138,6 +140,7 @@ final class PickleWriter {
         self.op(0x28)
         let present = p.loadUnaligned(as: UInt64.self)
         let nulls = p.loadUnaligned(fromByteOffset: 8, as: UInt64.self)
+        let mistyped = p.loadUnaligned(fromByteOffset: 16, as: UInt64.self)
         for (bit, field) in layout.fields.enumerated() {
             let mask: UInt64 = 1 << UInt64(bit)
             guard present & mask != 0, nulls & mask == 0 else {
@@ -151,6 +154,7 @@ final class PickleWriter {
             case .text: self.text(p.loadUnaligned(fromByteOffset: field.offset, as: sk_str.self))
             }
         }
+        self.uint(mistyped)
         self.uint(present)
         self.uint(nulls)
         self.int(Int64(p.loadUnaligned(fromByteOffset: layout.unknownKeys, as: Int32.self)))

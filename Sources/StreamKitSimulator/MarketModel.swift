@@ -118,7 +118,8 @@ public struct MarketModel: Sendable {
 
     static func fmt(_ v: Double) -> String {
         var s = "\(v)"
-        if s.hasSuffix(".0") { s.removeLast(2) }
+        // `5.0` is written `5`, but negative zero keeps its `.0`: `-0` reads back as the integer 0 in Python.
+        if s.hasSuffix(".0") && s != "-0.0" { s.removeLast(2) }
         return s
     }
 

@@ -31,6 +31,16 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
     case duplicatePush
     /// Answer pings this much later.
     case pongDelay(Duration)
+    /// Push the connection's first price subscription once with `"p": null` ("numeric fields may be null when
+    /// unavailable", the overview's best practices). Nothing is sent without a price subscription.
+    case nullPrice
+    /// Push the connection's first `onchain@holders_metrics` subscription once without `ts` in its payload (the
+    /// reference knows only three variants' shapes). Nothing is sent without such a subscription.
+    case holderWithoutTS
+    /// Push once with an optional field of the wrong JSON type: `"vu":"12.5"` (a string) on the first price
+    /// subscription, else `"ex":0` (a number) on the first `onchain@transaction` subscription. Nothing is sent
+    /// without either.
+    case mistypedField
 
     public var description: String {
         switch self {
@@ -42,7 +52,41 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
         case .oversizedFrame(let n): "oversized frame (\(n) bytes)"
         case .duplicatePush: "duplicate push"
         case .pongDelay(let d): "pong delay \(d)"
+        case .nullPrice: "null price"
+        case .holderWithoutTS: "holder without ts"
+        case .mistypedField: "mistyped field"
         }
+    }
+
+    /// `frame` (a push of the simulator's own, `{"type":"data",...,"data":{...},"ts":N}` with a flat payload) with
+    /// its payload altered as a payload fault says; `nil` when the fault does not alter payloads or the payload
+    /// lacks the member it alters.
+    static func alter(_ frame: String, _ fault: SimulatorFault) -> String? {
+        guard let open = frame.firstRange(of: #","data":{"#), let close = frame.ranges(of: #"},"ts":"#).last,
+            open.upperBound <= close.lowerBound
+        else { return nil }
+        // The payload is flat and its texts hold no commas: members split on commas.
+        var members = frame[open.upperBound..<close.lowerBound].split(separator: ",", omittingEmptySubsequences: false).map(String.init)
+        func index(_ key: String) -> Int? { members.firstIndex { $0.hasPrefix(#""\#(key)":"#) } }
+        switch fault {
+        case .nullPrice:
+            guard let i = index("p") else { return nil }
+            members[i] = #""p":null"#
+        case .holderWithoutTS:
+            guard let i = index("ts") else { return nil }
+            members.remove(at: i)
+        case .mistypedField:
+            if let i = index("vu"), frame.contains(#""channel":"market@crypto_latest_price""#) {
+                members[i] = #""vu":"\#(members[i].dropFirst(5))""#
+            } else if let i = index("ex") {
+                members[i] = #""ex":0"#
+            } else {
+                return nil
+            }
+        default:
+            return nil
+        }
+        return String(frame[..<open.upperBound]) + members.joined(separator: ",") + String(frame[close.lowerBound...])
     }
 }
 
@@ -605,6 +649,34 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 }
             case .pongDelay(let d):
                 self.pongDelay = d
+            case .nullPrice, .holderWithoutTS, .mistypedField:
+                self.emitAltered(fault, context: context)
+            }
+        }
+    }
+
+    /// One push of the connection's first subscription that the payload fault applies to, altered
+    /// (``SimulatorFault/alter(_:_:)``) and sent like any push (counted, and entered in the ledger when kept).
+    private func emitAltered(_ fault: SimulatorFault, context: ChannelHandlerContext) {
+        let subscriptions = self.engine.subscriptions
+        let target: Subscription?
+        switch fault {
+        case .nullPrice: target = subscriptions.first { $0.channel == .cryptoLatestPrice }
+        case .holderWithoutTS: target = subscriptions.first { $0.channel == .holdersMetrics }
+        default:
+            target = subscriptions.first { $0.channel == .cryptoLatestPrice }
+                ?? subscriptions.first { $0.channel == .transaction }
+        }
+        guard let s = target else { return }
+        // A swap with no peer leg: one frame. Retried a few times for a payload that lacks the member altered
+        // (the market model draws some members per push).
+        for _ in 0..<8 {
+            let epochMS = Self.epochMS()
+            let text = s.channel == .transaction
+                ? self.model.pushes(s, peers: [s], epochMS: epochMS)[0].1 : self.model.push(s, epochMS: epochMS)
+            if let altered = SimulatorFault.alter(text, fault) {
+                self.emit([(s, altered)], context: context)
+                return
             }
         }
     }

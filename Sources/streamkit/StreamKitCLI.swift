@@ -281,7 +281,7 @@ struct LiveTable {
     static func summary(_ m: Message, _ d: DataFrame) -> (String, String) {
         switch d.payload {
         case .cryptoLatestPrice(let q):
-            return (String(format: "$%.8g", q.price), q.p24h.map { String(format: "%+.2f%%", $0) } ?? "-")
+            return (q.price.map { String(format: "$%.8g", $0) } ?? "$-", q.p24h.map { String(format: "%+.2f%%", $0) } ?? "-")
         case .tokenAggEvent(let t):
             return (String(format: "$%.6g  liq $%.4g", t.ap ?? .nan, t.lu ?? .nan), "-")
         case .transaction(let t):
@@ -651,7 +651,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "PEM private key, to serve wss://.")
     var tlsKey: String?
 
-    @Option(help: "A fault at a time: KIND@SECONDS, KIND one of drop, stall, 5001, malformed, duplicate, close:CODE, oversized:BYTES, pong-delay:MS (repeatable).")
+    @Option(help: "A fault at a time: KIND@SECONDS, KIND one of drop, stall, 5001, malformed, duplicate, null-price, holder-without-ts, mistyped, close:CODE, oversized:BYTES, pong-delay:MS (repeatable).")
     var fault: [String] = []
 
     func run() async throws {
@@ -713,6 +713,9 @@ struct Sim: AsyncParsableCommand {
         case "5001": fault = .internalError
         case "malformed": fault = .malformedFrame
         case "duplicate": fault = .duplicatePush
+        case "null-price": fault = .nullPrice
+        case "holder-without-ts": fault = .holderWithoutTS
+        case "mistyped": fault = .mistypedField
         default:
             if kind.hasPrefix("close:"), let code = UInt16(kind.dropFirst(6)) {
                 fault = .close(code: code)

@@ -9,7 +9,7 @@ import NIOSSL
 import NIOWebSocket
 import StreamKit
 import StreamKitClient
-import StreamKitSimulator
+@testable import StreamKitSimulator
 import Testing
 
 // MARK: - A raw WebSocket client for driving the simulator byte for byte
@@ -397,6 +397,50 @@ final class RawClient: @unchecked Sendable {
         #expect(sent > keys.count, "the simulator sent \(sent) frames (both legs and duplicates), \(keys.count) delivered")
         await client.stop()
     }
+
+    /// The payload faults (issue #20): a price with `"p": null`, a holders push without `ts`, a mistyped optional
+    /// field. Each is injected once; the client delivers the frame to its subscription, on the one connection.
+    @Test(arguments: [(SimulatorFault.nullPrice, "price"), (.holderWithoutTS, "holder"), (.mistypedField, "price"), (.mistypedField, "swap")])
+    func payloadFaultsAreDelivered(_ fault: SimulatorFault, _ on: String) async throws {
+        let sim = try await Self.simulator { $0.speed = 30 }
+        defer { sim.stop() }
+        let client = try StreamClient(configuration: StreamClientConfiguration(url: sim.url, apiKey: "good"))
+        client.start()
+        let holder = try StreamKit.Subscription(
+            channel: .holdersMetrics, target: .address(platformID: 16, address: "So11111111111111111111111111111111111111112"))
+        let swap = try StreamKit.Subscription(
+            channel: .transaction, target: .address(platformID: 14, address: "0x1111111111111111111111111111111111111111"))
+        let price = StreamKit.Subscription.cryptoLatestPrice(1)
+        let subscription = on == "holder" ? holder : on == "swap" ? swap : price
+        try await client.subscribe([subscription])
+        @Sendable func faulty(_ e: StreamEvent) -> Bool {
+            guard case .message(let m, let s) = e, s == subscription, case .data(let d) = m.frame else { return false }
+            switch d.payload {
+            case .cryptoLatestPrice(let q): return fault == .nullPrice ? q.isNull(.p) && q.price == nil : q.isMistyped(.vu) && q.vu == nil
+            case .holdersMetrics(let h): return h.ts == nil && h.pid == 16
+            case .transaction(let t): return t.isMistyped(.ex) && t.ex == nil && t.tx != nil
+            default: return false
+            }
+        }
+        // The first push proves the subscription live; then the fault, once.
+        _ = await StreamClientTests.collect(client) { $0.contains { if case .message = $0 { true } else { false } } }
+        sim.inject(fault)
+        let events = await StreamClientTests.collect(client) { $0.contains(where: faulty) }
+        #expect(events.contains(where: faulty), "\(fault) not delivered")
+        #expect(sim.counters.faults[fault.description] == 1)
+        #expect(sim.counters.connections == 1)
+        await client.stop()
+    }
+
+    @Test func payloadFaultsAlterOnlyTheirMember() {
+        let price = #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5,"vu":12.5},"ts":9}"#
+        #expect(SimulatorFault.alter(price, .nullPrice) == #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":null,"vu":12.5},"ts":9}"#)
+        #expect(SimulatorFault.alter(price, .mistypedField) == #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5,"vu":"12.5"},"ts":9}"#)
+        let holder = #"{"type":"data","channel":"onchain@holders_metrics","params":{"platform_id":16,"address":"A"},"data":{"pid":16,"a":"A","tp":"top_share","ts":5,"t10p":1},"ts":9}"#
+        #expect(SimulatorFault.alter(holder, .holderWithoutTS) == #"{"type":"data","channel":"onchain@holders_metrics","params":{"platform_id":16,"address":"A"},"data":{"pid":16,"a":"A","tp":"top_share","t10p":1},"ts":9}"#)
+        #expect(SimulatorFault.alter(price, .drop) == nil)
+        #expect(MarketModel.fmt(-0.0) == "-0.0" && MarketModel.fmt(5) == "5")
+    }
 }
 
 // MARK: - TLS
@@ -517,10 +561,10 @@ struct ShapeCheck {
         case .uniqueTrader(let x): self.fields(x, "", text)
         case .holdersMetrics(let x):
             self.fields(x, "", text, onlySeen: true)
-            self.variant("tp=\(x.kind)", all: HolderMetricKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
+            self.variant("tp=\(x.kind.map { "\($0)" } ?? "-")", all: HolderMetricKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
         case .holderWalletUpdate(let x):
             self.fields(x, "", text, onlySeen: true)
-            self.variant("tp=\(x.kind)", all: WalletUpdateKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
+            self.variant("tp=\(x.kind.map { "\($0)" } ?? "-")", all: WalletUpdateKind.allCases.map { "tp=\($0)" }.filter { !$0.contains("other") })
         case .unknown:
             Issue.record("unknown payload: \(text)")
         }

@@ -172,7 +172,7 @@ final class ScriptedServer: @unchecked Sendable {
             guard case .message(let m, _) = e, case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload else {
                 return nil
             }
-            return (q.cid, q.price)
+            return (q.cid, q.price ?? .nan)
         }
     }
 

@@ -34,6 +34,20 @@ import Testing
         #expect(extra == #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1,"mode":"full"},"ts":5,"data":{"cid":1,"p":2.5,"p1h":[1, 2],"vu":1000}}"#)
     }
 
+    /// Issue #20, point 9: negative zero keeps its sign as `-0.0` (Python's `json` reads `-0` as the integer 0).
+    @Test func negativeZeroKeepsItsSign() throws {
+        let out = NormalizedJSON.render(
+            Array(#"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":-0,"vu":-0.0,"mc":0,"p24h":-0e5,"p7d":-2.0},"ts":5}"#.utf8)
+        )
+        #expect(out.contains(#""p":-0.0,"vu":-0.0,"mc":0,"p24h":-0.0,"p7d":-2"#), "\(out)")
+        let again = try FrameDecoder().decode(out)
+        guard case .data(let d) = again.frame, case .cryptoLatestPrice(let q) = d.payload else {
+            Issue.record("not a price")
+            return
+        }
+        #expect(q.price?.sign == .minus && q.vu?.sign == .minus && q.mc?.sign == .plus)
+    }
+
     @Test func controlFrames() throws {
         #expect(NormalizedJSON.render(Array(Examples.error.utf8)).contains(#""error_code":2401"#))
         #expect(NormalizedJSON.render(Array(Examples.pongWithoutType.utf8)) == #"{"type":"pong","id":2,"code":0,"ts":1}"#)

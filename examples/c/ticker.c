@@ -52,8 +52,10 @@ int main(int argc, char **argv) {
             }
             if (m->channel == SK_CHANNEL_CRYPTO_LATEST_PRICE) {
                 const sk_crypto_latest_price *q = &m->data.crypto_latest_price;
+                /* `p` may be null when unavailable (or absent, or mistyped): test its bits like any other field. */
+                if (!(q->present & SK_CRYPTO_LATEST_PRICE_P) || (q->nulls & SK_CRYPTO_LATEST_PRICE_P)) continue;
                 printf("%-5s %14.6f  24h %+6.2f%%\n", q->cid == 1 ? "BTC" : q->cid == 1027 ? "ETH" : "?", q->p,
-                       (q->present & SK_CRYPTO_LATEST_PRICE_P24H) ? q->p24h : 0.0);
+                       (q->present & SK_CRYPTO_LATEST_PRICE_P24H) && !(q->nulls & SK_CRYPTO_LATEST_PRICE_P24H) ? q->p24h : 0.0);
                 printed++;
             }
         }

@@ -513,6 +513,21 @@ static void test_decode(void) {
     CHECK(m.data.crypto_latest_price.cid == 1 && m.data.crypto_latest_price.p == 81187.93284788371);
     CHECK((m.data.crypto_latest_price.present & SK_CRYPTO_LATEST_PRICE_VU) && (m.data.crypto_latest_price.nulls & SK_CRYPTO_LATEST_PRICE_VU));
     CHECK(m.raw.ptr == price && m.raw.len == strlen(price));
+    CHECK(m.data.crypto_latest_price.mistyped == 0);
+    /* A null `p` and mistyped optional fields read as absent, each with its bit; the rest is intact. */
+    static const char tolerated[] =
+        "{\"type\":\"data\",\"channel\":\"market@crypto_latest_price\",\"params\":{\"crypto_ids\":1},"
+        "\"data\":{\"cid\":1,\"p\":null,\"vu\":\"12.5\",\"mc\":true,\"cs\":5},\"ts\":\"x\"}";
+    CHECK(sk_decode(d, tolerated, strlen(tolerated), &m) == SK_OK);
+    CHECK(m.kind == SK_MESSAGE_DATA && m.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE && !m.has_ts);
+    CHECK((m.data.crypto_latest_price.present & SK_CRYPTO_LATEST_PRICE_P) && (m.data.crypto_latest_price.nulls & SK_CRYPTO_LATEST_PRICE_P));
+    CHECK(m.data.crypto_latest_price.mistyped == (SK_CRYPTO_LATEST_PRICE_VU | SK_CRYPTO_LATEST_PRICE_MC));
+    CHECK(!(m.data.crypto_latest_price.present & SK_CRYPTO_LATEST_PRICE_VU) && m.data.crypto_latest_price.vu == 0);
+    CHECK(m.data.crypto_latest_price.cs == 5);
+    /* A data frame without `channel` whose shape fits no one channel: delivered, of no channel. */
+    static const char nameless[] = "{\"type\":\"data\",\"data\":{\"x\":1}}";
+    CHECK(sk_decode(d, nameless, strlen(nameless), &m) == SK_OK);
+    CHECK(m.kind == SK_MESSAGE_DATA && m.channel == SK_CHANNEL_UNKNOWN);
     /* An escaped string is decoded into the decoder's memory, and says so. */
     static const char swap[] =
         "{\"type\":\"data\",\"channel\":\"onchain@transaction\",\"params\":{\"platform_id\":14,\"address\":\"0xab\"},"

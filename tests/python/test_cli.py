@@ -54,6 +54,17 @@ def test_decode_reports_garbage_and_goes_on():
     assert "4 frames, 2 invalid" in err
 
 
+def test_decode_keeps_the_sign_of_negative_zero():
+    """Issue #20, point 9: -0 is written -0.0, which Python reads as the float -0.0 (as `-0` it would read the
+    integer 0 and lose the sign)."""
+    import math
+    (price,), _ = decode(['{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},'
+                          '"data":{"cid":1,"p":-0,"p24h":-0.0,"mc":0},"ts":1}'])
+    for key in ("p", "p24h"):
+        assert isinstance(price["data"][key], float) and math.copysign(1, price["data"][key]) == -1, key
+    assert price["data"]["mc"] == 0
+
+
 CHANNEL_ARGS = {
     "market@crypto_latest_price": ["--ids", "1,1027"],
     "onchain@token_agg_event": ["--platform", "14", "--address", "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"],

@@ -159,8 +159,8 @@ import StreamKitTestSupport
 @inline(__always) func checksum(_ p: HoldersMetrics) -> UInt64 {
     var h: UInt64 = 0
     h &+= Checksum.mix(0, p.pid)
-    h &+= Checksum.mixLength(1, p.a.count)
-    h &+= Checksum.mixLength(2, p.tp.count)
+    h &+= Checksum.mixLength(1, p.a?.count)
+    h &+= Checksum.mixLength(2, p.tp?.count)
     h &+= Checksum.mix(3, p.ts)
     h &+= Checksum.mix(4, p.devp)
     h &+= Checksum.mix(5, p.khc)
@@ -179,8 +179,8 @@ import StreamKitTestSupport
 @inline(__always) func checksum(_ p: HolderWalletUpdate) -> UInt64 {
     var h: UInt64 = 0
     h &+= Checksum.mix(0, p.pid)
-    h &+= Checksum.mixLength(1, p.wa.count)
-    h &+= Checksum.mixLength(2, p.tp.count)
+    h &+= Checksum.mixLength(1, p.wa?.count)
+    h &+= Checksum.mixLength(2, p.tp?.count)
     h &+= Checksum.mix(3, p.ts)
     h &+= Checksum.mix(4, p.bh)
     h &+= Checksum.mixLength(5, p.a?.count)

@@ -102,6 +102,7 @@ extension sk_token_metric_window {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.win { self.win = text(v) }
         if let v = x.vn { self.vn = v }
         if let v = x.vu { self.vu = v }
@@ -129,6 +130,7 @@ extension sk_pool_metric_window {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.bvn { self.bvn = v }
         if let v = x.bvu { self.bvu = v }
         if let v = x.svn { self.svn = v }
@@ -147,8 +149,9 @@ extension sk_crypto_latest_price {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         self.cid = x.cid
-        self.p = x.p
+        if let v = x.p { self.p = v }
         if let v = x.vu { self.vu = v }
         if let v = x.mc { self.mc = v }
         if let v = x.cs { self.cs = v }
@@ -172,6 +175,7 @@ extension sk_token_agg_event {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.pid { self.pid = v }
         if let v = x.a { self.a = text(v) }
         if let v = x.ap { self.ap = v }
@@ -189,6 +193,7 @@ extension sk_transaction {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.pid { self.pid = v }
         if let v = x.f { self.f = text(v) }
         if let v = x.bh { self.bh = v }
@@ -226,6 +231,7 @@ extension sk_liquidity_event {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.pid { self.pid = v }
         if let v = x.f { self.f = text(v) }
         if let v = x.ts { self.ts = v }
@@ -253,6 +259,7 @@ extension sk_kline {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.o { self.o = v }
         if let v = x.h { self.h = v }
         if let v = x.l { self.l = v }
@@ -270,6 +277,7 @@ extension sk_token_metric {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.pid { self.pid = v }
         if let v = x.a { self.a = text(v) }
         if let v = x.p { self.p = v }
@@ -294,6 +302,7 @@ extension sk_pool_metric {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.pid { self.pid = v }
         if let v = x.pa { self.pa = text(v) }
         self.window_present = UInt32(x.windowMask)
@@ -315,6 +324,7 @@ extension sk_unique_trader {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
+        self.mistyped = x.mistypedFields
         if let v = x.ut { self.ut = v }
         if let v = x.ot { self.ot = v }
         self.unknown_keys = Int32(clamping: x.unknownKeyCount)
@@ -328,11 +338,12 @@ extension sk_holders_metrics {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
-        self.pid = x.pid
-        self.a = text(x.a)
-        self.tp = text(x.tp)
-        self.tp_kind = x.kind.cKind
-        self.ts = x.ts
+        self.mistyped = x.mistypedFields
+        if let v = x.pid { self.pid = v }
+        if let v = x.a { self.a = text(v) }
+        if let v = x.tp { self.tp = text(v) }
+        if let v = x.kind { self.tp_kind = v.cKind }
+        if let v = x.ts { self.ts = v }
         if let v = x.devp { self.devp = v }
         if let v = x.khc { self.khc = v }
         if let v = x.whc { self.whc = v }
@@ -355,11 +366,12 @@ extension sk_holder_wallet_update {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
-        self.pid = x.pid
-        self.wa = text(x.wa)
-        self.tp = text(x.tp)
-        self.tp_kind = x.kind.cKind
-        self.ts = x.ts
+        self.mistyped = x.mistypedFields
+        if let v = x.pid { self.pid = v }
+        if let v = x.wa { self.wa = text(v) }
+        if let v = x.tp { self.tp = text(v) }
+        if let v = x.kind { self.tp_kind = v.cKind }
+        if let v = x.ts { self.ts = v }
         if let v = x.bh { self.bh = v }
         if let v = x.a { self.a = text(v) }
         if let v = x.b { self.b = v }

@@ -33,15 +33,18 @@ public protocol PayloadField: CaseIterable, Sendable, Hashable, RawRepresentable
     var name: String { get }
     /// The JSON type the reference gives the field.
     var kind: FieldKind { get }
-    /// True when the reference says every payload carries the field.
+    /// True when routing needs the field (only `cid` of a price): a payload without it is delivered as
+    /// ``Payload/unknown``.
     var isRequired: Bool { get }
 }
 
 /// Generic, allocation-free access to any payload's fields (what the CLI, the C ABI and tests use).
 public protocol PayloadFields: Sendable {
     associatedtype Field: PayloadField
-    /// The field's value, with absent and `null` told apart.
+    /// The field's value, with absent and `null` told apart (a value of the wrong JSON type reads as absent).
     subscript(field: Field) -> FieldValue { get }
+    /// Bit `1 << field.rawValue` for each field whose value had the wrong JSON type (read as absent).
+    var mistypedFields: UInt64 { get }
     /// Payload keys this version of StreamKit does not know (kept in the frame).
     var unknownKeyCount: Int { get }
 }

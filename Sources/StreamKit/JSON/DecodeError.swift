@@ -4,8 +4,10 @@
 /// Why a frame could not be decoded, and where.
 ///
 /// Every failure the scanner can meet ends here, with the byte offset at which it was detected: malformed JSON,
-/// a frame cut short, a value of the wrong type for a documented field, input nested deeper than the limit, or a
-/// frame larger than the limit. The scanner never traps and never does unbounded work on any input.
+/// a frame cut short, a JSON value that is not an object, input nested deeper than the limit, or a frame larger
+/// than the limit. A frame that is one JSON object within the limits never fails: fields of unexpected types or
+/// missing fields are reported in the decoded frame instead (see ``FrameDecoder``). The scanner never traps and
+/// never does unbounded work on any input.
 ///
 /// `Code` is an enum-like struct so codes can be added without breaking callers.
 public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
@@ -28,7 +30,7 @@ public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
         public static var invalidEscape: Code { Code(.invalidEscape) }
         /// Bytes that are not valid UTF-8 inside a string.
         public static var invalidUTF8: Code { Code(.invalidUTF8) }
-        /// A number that breaks the JSON number grammar, or an integer field that is not an integer.
+        /// A number that breaks the JSON number grammar.
         public static var invalidNumber: Code { Code(.invalidNumber) }
         /// Nesting deeper than ``DecodeLimits/maxDepth``.
         public static var tooDeep: Code { Code(.tooDeep) }
@@ -36,9 +38,11 @@ public struct DecodeError: Error, Sendable, Hashable, CustomStringConvertible {
         public static var tooLarge: Code { Code(.tooLarge) }
         /// The frame is valid JSON but not an object.
         public static var notAnObject: Code { Code(.notAnObject) }
-        /// A documented field holds a value of another JSON type (a string where a number belongs, ...).
+        /// A documented field holds a value of another JSON type. No longer thrown by ``FrameDecoder``: such a
+        /// field reads as absent and sets its payload's `mistypedFields` bit. Kept so existing code compiles.
         public static var typeMismatch: Code { Code(.typeMismatch) }
-        /// A field the reference says is always present is absent or `null`.
+        /// A required field is absent or `null`. No longer thrown by ``FrameDecoder``: a payload without what
+        /// routing needs is delivered as ``Payload/unknown``. Kept so existing code compiles.
         public static var missingField: Code { Code(.missingField) }
 
         public var description: String {

@@ -460,10 +460,13 @@ struct JSONCursor {
 
     // MARK: - Typed reads
     //
-    // Payload structs store each field unboxed plus two bit sets, `present` and `nulls`; a read sets the field's
-    // bit in `present`, sets it in `nulls` for a JSON null and clears it there for a value (where a key is
-    // repeated, the last value counts), and returns the offset just past the value. (The two bit operations are
-    // written out at each read: a shared helper measured slower on the hot path.)
+    // Payload structs store each field unboxed plus two bit sets, `present` and `nulls`, which encode three states
+    // per field: a value (`present` set, `nulls` clear), a JSON null (both set), and a value of the wrong JSON type
+    // (`nulls` set, `present` clear: the field reads as absent, and `nulls & ~present` is the "mistyped" mask).
+    // A read sets the field's bits for what it found (where a key is repeated, the last value counts) and returns
+    // the offset just past the value. A mistyped value is not read, only skipped with ``skipValue(_:depth:)``, so
+    // it must still be valid JSON: only bytes that are not JSON fail a frame. (The bit operations are written out
+    // at each read: a shared helper measured slower on the hot path.)
 
     /// Reads a `null` literal into a field: its bit set in both `present` and `nulls`.
     @inlinable @inline(__always)
@@ -474,7 +477,18 @@ struct JSONCursor {
         return end
     }
 
-    /// Reads a number field as `Double`. Accepts a JSON number, `null`, or a string holding exactly a JSON number.
+    /// Skips a value of the wrong JSON type for its field, validating it, and marks the field mistyped: its bit
+    /// clear in `present` (the field reads as absent) and set in `nulls`.
+    @usableFromInline @inline(never)
+    func skipMistyped(_ i: Int, depth: Int, bit: UInt64, present: inout UInt64, nulls: inout UInt64) throws(DecodeError) -> Int {
+        let end = try self.skipValue(i, depth: depth)
+        present &= ~bit
+        nulls |= bit
+        return end
+    }
+
+    /// Reads a number field as `Double`. Accepts a JSON number or `null`; any other JSON value (a string, a
+    /// boolean, an object, an array) marks the field mistyped.
     @inlinable @inline(__always)
     func readDouble(
         _ i: Int,
@@ -482,7 +496,7 @@ struct JSONCursor {
         bit: UInt64,
         present: inout UInt64,
         nulls: inout UInt64,
-        key: StaticString
+        depth: Int
     ) throws(DecodeError) -> Int {
         let b = self.base[i]
         if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
@@ -495,37 +509,29 @@ struct JSONCursor {
             nulls &= ~bit
             return n.end
         }
-        return try self.readDoubleSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, key: key)
+        return try self.readDoubleSlow(i, bit: bit, present: &present, nulls: &nulls, depth: depth)
     }
 
     @usableFromInline @inline(never)
     func readDoubleSlow(
         _ i: Int,
-        into value: inout Double,
         bit: UInt64,
         present: inout UInt64,
         nulls: inout UInt64,
-        key: StaticString
+        depth: Int
     ) throws(DecodeError) -> Int {
-        switch self.base[i] {
-        case UInt8(ascii: "n"):
+        if self.base[i] == UInt8(ascii: "n") {
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)
-        case UInt8(ascii: "\""):
-            let (n, end) = try self.quotedNumber(i, key: key)
-            value = n.double
-            present |= bit
-            nulls &= ~bit
-            return end
-        default:
-            throw DecodeError(.typeMismatch, at: i, key: key)
         }
+        return try self.skipMistyped(i, depth: depth, bit: bit, present: &present, nulls: &nulls)
     }
 
     /// Reads an integer field. Accepts an integer literal, a number with an exactly integral value within
-    /// `Int64` (such as `1e3`), `null`, or a string holding such a number.
+    /// `Int64` (such as `1e3`), or `null`; any other value (a fraction, a number beyond `Int64`, a string, ...)
+    /// marks the field mistyped.
     ///
-    /// Only an integer literal is read inline; everything else (and every error) is one call away, which keeps
-    /// the payload decoders' code small.
+    /// Only an integer literal is read inline; everything else is one call away, which keeps the payload
+    /// decoders' code small.
     @inlinable @inline(__always)
     func readInt(
         _ i: Int,
@@ -533,7 +539,7 @@ struct JSONCursor {
         bit: UInt64,
         present: inout UInt64,
         nulls: inout UInt64,
-        key: StaticString
+        depth: Int
     ) throws(DecodeError) -> Int {
         let b = self.base[i]
         if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
@@ -545,7 +551,7 @@ struct JSONCursor {
                 return n.end
             }
         }
-        return try self.readIntSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, key: key)
+        return try self.readIntSlow(i, into: &value, bit: bit, present: &present, nulls: &nulls, depth: depth)
     }
 
     @usableFromInline @inline(never)
@@ -555,7 +561,7 @@ struct JSONCursor {
         bit: UInt64,
         present: inout UInt64,
         nulls: inout UInt64,
-        key: StaticString
+        depth: Int
     ) throws(DecodeError) -> Int {
         let b = self.base[i]
         if b == UInt8(ascii: "-") || (b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9")) {
@@ -563,25 +569,21 @@ struct JSONCursor {
             guard NumberParser.parse(self.base, start: i, limit: self.count, into: &n) else {
                 throw DecodeError(n.end >= self.count ? .unexpectedEnd : .invalidNumber, at: n.end)
             }
-            guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
+            guard let v = Self.exactInteger(n) else {
+                // Valid JSON, but not an integer: mistyped.
+                present &= ~bit
+                nulls |= bit
+                return n.end
+            }
             value = v
             present |= bit
             nulls &= ~bit
             return n.end
         }
-        switch b {
-        case UInt8(ascii: "n"):
+        if b == UInt8(ascii: "n") {
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)
-        case UInt8(ascii: "\""):
-            let (n, end) = try self.quotedNumber(i, key: key)
-            guard let v = Self.exactInteger(n) else { throw DecodeError(.invalidNumber, at: i, key: key) }
-            value = v
-            present |= bit
-            nulls &= ~bit
-            return end
-        default:
-            throw DecodeError(.typeMismatch, at: i, key: key)
         }
+        return try self.skipMistyped(i, depth: depth, bit: bit, present: &present, nulls: &nulls)
     }
 
     @inlinable @inline(__always)
@@ -594,19 +596,20 @@ struct JSONCursor {
         return Int64(n.double)
     }
 
-    /// A string whose whole content is a JSON number (`"2401"`), as the server sends `error_code`.
+    /// A string whose whole content is a JSON number (`"2401"`), as the server sends `error_code`; `nil` (the
+    /// string skipped) for any other string.
     @usableFromInline
-    func quotedNumber(_ i: Int, key: StaticString) throws(DecodeError) -> (ParsedNumber, Int) {
+    func quotedNumber(_ i: Int) throws(DecodeError) -> (ParsedNumber?, Int) {
         let (slice, end) = try self.scanString(i)
         var n = ParsedNumber()
         guard !slice.hasEscapes, slice.count > 0,
             NumberParser.parse(self.base, start: slice.offset, limit: slice.offset &+ slice.count, into: &n),
             n.end == slice.offset &+ slice.count
-        else { throw DecodeError(.typeMismatch, at: i, key: key) }
+        else { return (nil, end) }
         return (n, end)
     }
 
-    /// Reads a string field as a slice.
+    /// Reads a string field as a slice; `null` is null, anything else mistyped.
     @inlinable @inline(__always)
     func readText(
         _ i: Int,
@@ -614,7 +617,7 @@ struct JSONCursor {
         bit: UInt64,
         present: inout UInt64,
         nulls: inout UInt64,
-        key: StaticString
+        depth: Int
     ) throws(DecodeError) -> Int {
         switch self.base[i] {
         case UInt8(ascii: "\""):
@@ -626,11 +629,11 @@ struct JSONCursor {
         case UInt8(ascii: "n"):
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)
         default:
-            throw DecodeError(.typeMismatch, at: i, key: key)
+            return try self.skipMistyped(i, depth: depth, bit: bit, present: &present, nulls: &nulls)
         }
     }
 
-    /// Reads a boolean field.
+    /// Reads a boolean field: `true`, `false` or `null`; anything else (`0`, `"true"`, ...) mistyped.
     @inlinable @inline(__always)
     func readBool(
         _ i: Int,
@@ -638,23 +641,25 @@ struct JSONCursor {
         bit: UInt64,
         present: inout UInt64,
         nulls: inout UInt64,
-        key: StaticString
+        depth: Int
     ) throws(DecodeError) -> Int {
         switch self.base[i] {
         case UInt8(ascii: "t"):
+            let end = try self.literal(i, "true")
             value = true
             present |= bit
             nulls &= ~bit
-            return try self.literal(i, "true")
+            return end
         case UInt8(ascii: "f"):
+            let end = try self.literal(i, "false")
             value = false
             present |= bit
             nulls &= ~bit
-            return try self.literal(i, "false")
+            return end
         case UInt8(ascii: "n"):
             return try self.readNull(i, bit: bit, present: &present, nulls: &nulls)
         default:
-            throw DecodeError(.typeMismatch, at: i, key: key)
+            return try self.skipMistyped(i, depth: depth, bit: bit, present: &present, nulls: &nulls)
         }
     }
 

@@ -111,13 +111,15 @@ struct JSONWriter {
     }
 
     /// Writes a double so that it parses back to the same bits (Swift's shortest round-trip form).
-    /// Non-finite values have no JSON form and are written as `null`.
+    /// Non-finite values have no JSON form and are written as `null`. Negative zero is written `-0.0`, not `-0`:
+    /// readers that keep integers apart from floats (Python's `json`) read `-0` as the integer 0, losing the sign.
     mutating func double(_ v: Double) {
         guard v.isFinite else { return self.null() }
         self.separator()
-        if v == v.rounded(), abs(v) < 1e15 {
+        if v == 0 && v.sign == .minus {
+            self.bytes.append(contentsOf: "-0.0".utf8)
+        } else if v == v.rounded(), abs(v) < 1e15 {
             self.bytes.append(contentsOf: String(Int64(v)).utf8)
-            if v == 0 && v.sign == .minus { self.bytes.insert(UInt8(ascii: "-"), at: self.bytes.count - 1) }
         } else {
             self.bytes.append(contentsOf: v.description.utf8)
         }

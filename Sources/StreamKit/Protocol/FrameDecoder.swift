@@ -10,6 +10,18 @@
 /// known. Unknown keys are skipped (and counted), never fatal; unknown `type`s and channels decode as
 /// ``ServerFrame/unknown(_:)`` and ``Payload/unknown``.
 ///
+/// Tolerance: the decoder throws only for bytes that are not one JSON object (malformed JSON, another JSON
+/// value, nesting deeper than ``DecodeLimits/maxDepth``, a frame larger than ``DecodeLimits/maxFrameBytes``).
+/// Everything else is delivered as far as it can be read:
+/// - A payload field that is `null` or of the wrong JSON type reads as absent; the payload's `nullFields` and
+///   `mistypedFields` say which. An envelope field of the wrong type (`"id":"x"`, `"ts":"x"`, a non-boolean
+///   `duplicate`) reads as absent too; a `type` that is not a string makes the frame ``ServerFrame/unknown(_:)``.
+/// - A payload without a field routing needs (`cid` of a price), or a `data` that is not an object, decodes as
+///   a data frame of no channel (``Payload/unknown``; `channelName` as sent, the raw payload kept).
+/// - A data frame without `channel` (or with a `channel` that is not a string) is classified by its shape where
+///   that is unambiguous (see ``inferChannel(_:_:_:)``), else delivered as a data frame of no channel.
+/// - A `"type":"data"` frame without `data` has nothing to deliver: it decodes as ``ServerFrame/unknown(_:)``.
+///
 /// ```swift
 /// let decoder = FrameDecoder()
 /// let message = try decoder.decode(Array(text.utf8))
@@ -31,7 +43,8 @@ public struct FrameDecoder: Sendable {
     /// - Parameters:
     ///   - bytes: One complete JSON text frame. `frame`'s ``TextSlice``s point into it.
     ///   - frame: Overwritten with the frame's envelope and its channel's payload slot.
-    /// - Throws: ``DecodeError`` with the byte offset of the first problem; `frame` is then unspecified.
+    /// - Throws: ``DecodeError`` with the byte offset of the first problem, only when the bytes are not one JSON
+    ///   object within the limits; `frame` is then unspecified.
     public func decode(_ bytes: UnsafeRawBufferPointer, into frame: inout DecodedFrame) throws(DecodeError) {
         guard bytes.count <= self.limits.maxFrameBytes else { throw DecodeError(.tooLarge, at: self.limits.maxFrameBytes) }
         guard let base = bytes.baseAddress, bytes.count > 0 else { throw DecodeError(.unexpectedEnd, at: 0) }
@@ -106,6 +119,7 @@ public struct FrameDecoder: Sendable {
         var dataStart = -1
         var dataEnd = -1
         var payloadDecoded = false
+        var payloadComplete = false
 
         // A data push as the server writes it, `{"type":"data","channel":…,"params":…,"data":…,"ts":…}`, takes
         // the fast path: the opening bytes compared at once, then the expected keys in order. Anything else, from
@@ -131,18 +145,23 @@ public struct FrameDecoder: Sendable {
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22_6174_6164, 6) {  // "data":
-                i = try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded)
+                i = try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded, &payloadComplete)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22_7374, 4) {  // "ts":
-                i = try FrameDecoder.optionalInt(c, v, &f.ts, key: "ts")
+                i = try FrameDecoder.optionalInt(c, v, &f.ts)
             }
         }
 
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6570_7974:  // "type"
-                guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "type") }
+                guard c.base[v] == UInt8(ascii: "\"") else {
+                    // A `type` that is not a string: a frame of unknown type.
+                    f.type = nil
+                    type = .other
+                    return try c.skipValue(v, depth: 2)
+                }
                 let (s, e) = try c.scanString(v)
                 f.type = s
                 type = FrameDecoder.classify(s, c)
@@ -150,17 +169,17 @@ public struct FrameDecoder: Sendable {
             case 0x6C_656E_6E61_6863:  // "channel"
                 return try FrameDecoder.channelMember(c, v, &f)
             case 0x6174_6164:  // "data"
-                return try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded)
+                return try FrameDecoder.dataMember(c, v, &f, type, &dataStart, &dataEnd, &payloadDecoded, &payloadComplete)
             case 0x736D_6172_6170:  // "params"
                 return try FrameDecoder.paramsMember(c, v, &f)
             case 0x7374:  // "ts"
-                return try FrameDecoder.optionalInt(c, v, &f.ts, key: "ts")
+                return try FrameDecoder.optionalInt(c, v, &f.ts)
             case 0x6469:  // "id"
                 return try FrameDecoder.lenientID(c, v, &f.id)
             case 0x6564_6F63:  // "code"
-                return try FrameDecoder.optionalInt(c, v, &f.code, key: "code")
+                return try FrameDecoder.optionalInt(c, v, &f.code)
             case 0x67_736D:  // "msg"
-                return try FrameDecoder.optionalText(c, v, &f.msg, key: "msg")
+                return try FrameDecoder.optionalText(c, v, &f.msg)
             case 0x7375_7461_7473:  // "status"
                 var s = ErrorStatus()
                 let e = try FrameDecoder.decodeStatus(c, v, into: &s)
@@ -169,15 +188,19 @@ public struct FrameDecoder: Sendable {
             case 0:
                 switch k.long {
                 case (0x746E_695F_676E_6970, 0x736D_5F6C_6176_7265):  // "ping_interval_ms"
-                    return try FrameDecoder.optionalInt(c, v, &f.pingIntervalMS, key: "ping_interval_ms")
+                    return try FrameDecoder.optionalInt(c, v, &f.pingIntervalMS)
                 case (0x6E75_6F63_5F62_7573, 0x74):  // "sub_count"
-                    return try FrameDecoder.optionalInt(c, v, &f.subCount, key: "sub_count")
+                    return try FrameDecoder.optionalInt(c, v, &f.subCount)
                 case (0x696D_696C_5F62_7573, 0x74):  // "sub_limit"
-                    return try FrameDecoder.optionalInt(c, v, &f.subLimit, key: "sub_limit")
+                    return try FrameDecoder.optionalInt(c, v, &f.subLimit)
                 case (0x7461_6369_6C70_7564, 0x65):  // "duplicate"
+                    // Not a boolean: absent (false), and the ack is still read.
+                    var value = false
                     var present: UInt64 = 0
                     var nulls: UInt64 = 0
-                    return try c.readBool(v, into: &f.duplicate, bit: 1, present: &present, nulls: &nulls, key: "duplicate")
+                    let e = try c.readBool(v, into: &value, bit: 1, present: &present, nulls: &nulls, depth: 2)
+                    f.duplicate = present != 0 && nulls == 0 && value
+                    return e
                 default:
                     return try c.skipValue(v, depth: 2)
                 }
@@ -206,14 +229,20 @@ public struct FrameDecoder: Sendable {
 
         switch type {
         case .data:
-            guard f.channelName != nil else { throw DecodeError(.missingField, at: start, key: "channel") }
-            guard dataStart >= 0 else { throw DecodeError(.missingField, at: start, key: "data") }
-            if !payloadDecoded, let ch = f.channel {
-                guard c.base[dataStart] == UInt8(ascii: "{") else {
-                    throw DecodeError(.typeMismatch, at: dataStart, key: "data")
-                }
-                _ = try f.slots.decode(ch, c, dataStart, depth: 2)
+            guard dataStart >= 0 else {
+                // `"type":"data"` without `data`: nothing to deliver.
+                f.kind = .unknown
+                return
             }
+            if f.channelName == nil {
+                f.channel = FrameDecoder.inferChannel(c, dataStart, f.params)
+            }
+            if !payloadDecoded, let ch = f.channel, c.base[dataStart] == UInt8(ascii: "{") {
+                _ = try f.slots.decode(ch, c, dataStart, depth: 2, complete: &payloadComplete)
+                payloadDecoded = true
+            }
+            // A `data` that is not an object, or a payload without what routing needs: a data frame of no channel.
+            if !payloadDecoded || !payloadComplete { f.channel = nil }
             f.payloadRegion = JSONRegion(offset: dataStart, count: dataEnd - dataStart)
             f.kind = .data
         case .ack: f.kind = .ack
@@ -226,7 +255,12 @@ public struct FrameDecoder: Sendable {
 
     @inline(__always)
     static func channelMember(_ c: JSONCursor, _ v: Int, _ f: inout DecodedFrame) throws(DecodeError) -> Int {
-        guard c.base[v] == UInt8(ascii: "\"") else { throw DecodeError(.typeMismatch, at: v, key: "channel") }
+        guard c.base[v] == UInt8(ascii: "\"") else {
+            // Not a string: as if absent (the frame is classified by its shape).
+            f.channelName = nil
+            f.channel = nil
+            return try c.skipValue(v, depth: 2)
+        }
         let (s, e) = try c.scanString(v)
         f.channelName = s
         f.channel = Channel.match(s, in: c.buffer)
@@ -246,17 +280,77 @@ public struct FrameDecoder: Sendable {
     @inline(__always)
     static func dataMember(
         _ c: JSONCursor, _ v: Int, _ f: inout DecodedFrame, _ type: FrameType,
-        _ dataStart: inout Int, _ dataEnd: inout Int, _ payloadDecoded: inout Bool
+        _ dataStart: inout Int, _ dataEnd: inout Int, _ payloadDecoded: inout Bool, _ payloadComplete: inout Bool
     ) throws(DecodeError) -> Int {
         dataStart = v
-        if let ch = f.channel, type == .absent || type == .data {
-            guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "data") }
-            dataEnd = try f.slots.decode(ch, c, v, depth: 2)
+        payloadDecoded = false
+        if let ch = f.channel, type == .absent || type == .data, c.base[v] == UInt8(ascii: "{") {
+            dataEnd = try f.slots.decode(ch, c, v, depth: 2, complete: &payloadComplete)
             payloadDecoded = true
             return dataEnd
         }
         dataEnd = try c.skipValue(v, depth: 2)
         return dataEnd
+    }
+
+    // MARK: - Data frames without a channel
+
+    /// The channel of a data frame that names none, from its shape; `nil` unless exactly one channel fits.
+    ///
+    /// The rule (conservative: a frame that two channels could have sent stays unattributed):
+    /// 1. The params echo's target key, where only one channel uses it: `crypto_ids` → market@crypto_latest_price,
+    ///    `pool_address` → onchain@pool_metric, `wallet_address` → onchain@holder_wallet_update. (`address` is
+    ///    shared by seven channels and decides nothing.)
+    /// 2. The payload's distinctive keys (after mission-control's shape dispatch, reference §3.9): `cid` → price;
+    ///    `sts` → token_metric; `ap` → token_agg_event; `tx` with `tp` `buy`/`sell` → transaction; `tx` with `tp`
+    ///    `add`/`remove`/`migrate` → liquidity_event; `wa` with a wallet-update `tp` → holder_wallet_update; a
+    ///    holder-metric `tp` (`tag_distribution`, `top_share`, ...) without `wa` → holders_metrics.
+    /// Every rule that fires names a candidate; the frame is classified only when they all name the same one.
+    /// Kline, unique_trader and pool_metric payloads share generic keys (`o`, `ut`, `ot`, windows) and are never
+    /// guessed from the payload alone.
+    static func inferChannel(_ c: JSONCursor, _ dataStart: Int, _ params: ParamsEcho?) -> Channel? {
+        var candidates: UInt16 = 0
+        func add(_ ch: Channel) { candidates |= 1 << UInt16(ch.ordinal) }
+        switch params?.targetParam {
+        case .cryptoIDs?: add(.cryptoLatestPrice)
+        case .poolAddress?: add(.poolMetric)
+        case .walletAddress?: add(.holderWalletUpdate)
+        default: break
+        }
+        if c.base[dataStart] == UInt8(ascii: "{") {
+            var hasTx = false
+            var hasWA = false
+            var tp: TextSlice? = nil
+            do throws(DecodeError) {
+                _ = try c.forEachMember(dataStart, depth: 2) { (k, v) throws(DecodeError) -> Int in
+                    switch k.packed {
+                    case 0x64_6963: add(.cryptoLatestPrice)  // "cid"
+                    case 0x73_7473: add(.tokenMetric)  // "sts"
+                    case 0x7061: add(.tokenAggEvent)  // "ap"
+                    case 0x7874: hasTx = true  // "tx"
+                    case 0x6177: hasWA = true  // "wa"
+                    case 0x7074:  // "tp"
+                        if c.base[v] == UInt8(ascii: "\"") {
+                            let (slice, end) = try c.scanString(v)
+                            tp = slice
+                            return end
+                        }
+                    default: break
+                    }
+                    return try c.skipValue(v, depth: 3)
+                }
+            } catch {
+                return nil  // not reached: the frame was scanned whole before
+            }
+            if let tp {
+                if hasTx && SwapSide(tp, in: c) != .other { add(.transaction) }
+                if hasTx && LiquidityKind(tp, in: c) != .other { add(.liquidityEvent) }
+                if hasWA && WalletUpdateKind(tp, in: c) != .other { add(.holderWalletUpdate) }
+                if !hasWA && HolderMetricKind(tp, in: c) != .other { add(.holdersMetrics) }
+            }
+        }
+        guard candidates != 0, candidates & (candidates &- 1) == 0 else { return nil }
+        return Channel.allCases.first { $0.ordinal == UInt64(candidates.trailingZeroBitCount) }
     }
 
     static func classify(_ s: TextSlice, _ c: JSONCursor) -> FrameType {
@@ -283,21 +377,23 @@ public struct FrameDecoder: Sendable {
 
     // MARK: - Envelope fields
 
-    static func optionalInt(_ c: JSONCursor, _ v: Int, _ out: inout Int64?, key: StaticString) throws(DecodeError) -> Int {
+    /// An integer envelope field: `nil` when null or of another type (a mistyped value reads as absent).
+    static func optionalInt(_ c: JSONCursor, _ v: Int, _ out: inout Int64?, depth: Int = 2) throws(DecodeError) -> Int {
         var value: Int64 = 0
         var present: UInt64 = 0
         var nulls: UInt64 = 0
-        let e = try c.readInt(v, into: &value, bit: 1, present: &present, nulls: &nulls, key: key)
-        out = nulls == 0 ? value : nil
+        let e = try c.readInt(v, into: &value, bit: 1, present: &present, nulls: &nulls, depth: depth)
+        out = present != 0 && nulls == 0 ? value : nil
         return e
     }
 
-    static func optionalText(_ c: JSONCursor, _ v: Int, _ out: inout TextSlice?, key: StaticString) throws(DecodeError) -> Int {
+    /// A text envelope field: `nil` when null or of another type.
+    static func optionalText(_ c: JSONCursor, _ v: Int, _ out: inout TextSlice?, depth: Int = 2) throws(DecodeError) -> Int {
         var value = TextSlice(offset: 0, count: 0, hasEscapes: false)
         var present: UInt64 = 0
         var nulls: UInt64 = 0
-        let e = try c.readText(v, into: &value, bit: 1, present: &present, nulls: &nulls, key: key)
-        out = nulls == 0 ? value : nil
+        let e = try c.readText(v, into: &value, bit: 1, present: &present, nulls: &nulls, depth: depth)
+        out = present != 0 && nulls == 0 ? value : nil
         return e
     }
 
@@ -316,8 +412,8 @@ public struct FrameDecoder: Sendable {
     }
 
     static func decodeParams(_ c: JSONCursor, _ v: Int, into p: inout ParamsEcho) throws(DecodeError) -> Int {
-        if c.base[v] == UInt8(ascii: "n") { return try c.literal(v, "null") }
-        guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "params") }
+        // Null or not an object: no echo (the frame is delivered unattributed, or classified by its payload).
+        guard c.base[v] == UInt8(ascii: "{") else { return try c.skipValue(v, depth: 2) }
         guard 2 <= c.maxDepth else { throw DecodeError(.tooDeep, at: v) }
         // The echo of a data push, as the server writes it: `crypto_ids`, or `platform_id`, then the address
         // (token, pool or wallet), then `interval` where the channel has one. Anything else goes to the loop.
@@ -328,7 +424,7 @@ public struct FrameDecoder: Sendable {
                 guard c.pastComma(&i) else { break ordered }
             }
             if let w = c.expectMember(i, 0x6D72_6F66_7461_6C70, 0x3A_2264_695F, 13) {  // "platform_id":
-                i = try optionalInt(c, w, &p.platformID, key: "platform_id")
+                i = try optionalInt(c, w, &p.platformID, depth: 3)
                 guard c.pastComma(&i) else { break ordered }
             }
             var target: Int? = nil
@@ -344,7 +440,7 @@ public struct FrameDecoder: Sendable {
                 guard c.pastComma(&i) else { break ordered }
             }
             if let w = c.expectMember(i, 0x6C61_7672_6574_6E69, 0x3A22, 10) {  // "interval":
-                i = try optionalText(c, w, &p.interval, key: "interval")
+                i = try optionalText(c, w, &p.interval, depth: 3)
             }
         }
         let end = try c.members(continuing: i, in: v) { (k, w) throws(DecodeError) -> Int in
@@ -352,11 +448,11 @@ public struct FrameDecoder: Sendable {
             case 0x73_7365_7264_6461:  // "address"
                 return try decodeTarget(c, w, .address, &p)
             case 0x6C61_7672_6574_6E69:  // "interval"
-                return try optionalText(c, w, &p.interval, key: "interval")
+                return try optionalText(c, w, &p.interval, depth: 3)
             case 0:
                 switch k.long {
                 case (0x6D72_6F66_7461_6C70, 0x64_695F):  // "platform_id"
-                    return try optionalInt(c, w, &p.platformID, key: "platform_id")
+                    return try optionalInt(c, w, &p.platformID, depth: 3)
                 case (0x695F_6F74_7079_7263, 0x7364):  // "crypto_ids"
                     return try decodeTarget(c, w, .cryptoIDs, &p)
                 case (0x6464_615F_6C6F_6F70, 0x7373_6572):  // "pool_address"
@@ -402,37 +498,40 @@ public struct FrameDecoder: Sendable {
         _ p: inout ParamsEcho
     ) throws(DecodeError) -> Int {
         if param == .cryptoIDs {
-            return try optionalInt(c, v, &p.cryptoID, key: "crypto_ids")
+            return try optionalInt(c, v, &p.cryptoID)
         }
-        return try optionalText(c, v, &p.address, key: "address")
+        return try optionalText(c, v, &p.address)
     }
 
     static func decodeStatus(_ c: JSONCursor, _ v: Int, into s: inout ErrorStatus) throws(DecodeError) -> Int {
-        if c.base[v] == UInt8(ascii: "n") { return try c.literal(v, "null") }
-        guard c.base[v] == UInt8(ascii: "{") else { throw DecodeError(.typeMismatch, at: v, key: "status") }
+        // Null or not an object: an error frame without status.
+        guard c.base[v] == UInt8(ascii: "{") else { return try c.skipValue(v, depth: 2) }
         return try c.forEachMember(v, depth: 2) { (k, w) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x7972_6F67_6574_6163:  // "category"
-                return try optionalText(c, w, &s.category, key: "category")
+                return try optionalText(c, w, &s.category)
             case 0:
                 switch k.long {
                 case (0x6F63_5F72_6F72_7265, 0x6564):  // "error_code"
                     // A string ("2401") in the official example, a number in some clients: accept both. Anything
                     // else leaves the code unknown rather than losing the error frame.
                     var code: Int64? = nil
-                    do throws(DecodeError) {
-                        let e = try optionalInt(c, w, &code, key: "error_code")
-                        s.errorCode = code.map { StreamErrorCode(rawValue: Int(truncatingIfNeeded: $0)) }
-                        return e
-                    } catch where error.code == .typeMismatch || error.code == .invalidNumber {
-                        return try c.skipValue(w, depth: 3)
+                    let e: Int
+                    if c.base[w] == UInt8(ascii: "\"") {
+                        let (n, end) = try c.quotedNumber(w)
+                        code = n.flatMap { JSONCursor.exactInteger($0) }
+                        e = end
+                    } else {
+                        e = try optionalInt(c, w, &code, depth: 3)
                     }
+                    s.errorCode = code.map { StreamErrorCode(rawValue: Int(truncatingIfNeeded: $0)) }
+                    return e
                 case (0x656D_5F72_6F72_7265, 0x65_6761_7373):  // "error_message"
-                    return try optionalText(c, w, &s.errorMessage, key: "error_message")
+                    return try optionalText(c, w, &s.errorMessage)
                 case (0x6564_5F72_6F72_7265, 0x6C69_6174):  // "error_detail"
-                    return try optionalText(c, w, &s.errorDetail, key: "error_detail")
+                    return try optionalText(c, w, &s.errorDetail)
                 case (0x6D61_7473_656D_6974, 0x70):  // "timestamp"
-                    return try optionalText(c, w, &s.timestamp, key: "timestamp")
+                    return try optionalText(c, w, &s.timestamp)
                 default:
                     return try c.skipValue(w, depth: 3)
                 }

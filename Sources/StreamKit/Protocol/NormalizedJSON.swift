@@ -49,7 +49,13 @@ public enum NormalizedJSON {
             switch f.kind {
             case .data:
                 w.key("type"); w.string("data")
-                if let name = f.channelName { w.key("channel"); w.string(name.string(in: raw)) }
+                if let name = f.channelName {
+                    w.key("channel"); w.string(name.string(in: raw))
+                } else if let channel = f.channel {
+                    // Not sent: classified by the frame's shape (FrameDecoder.inferChannel), and said so.
+                    w.key("channel"); w.string(channel.rawValue)
+                    w.key("channel_inferred"); w.bool(true)
+                }
                 if let params = f.params { w.key("params"); w.raw(raw[params.region.range]) }
                 if let ts = f.ts { w.key("ts"); w.int(ts) }
                 if let region = f.payloadRegion {

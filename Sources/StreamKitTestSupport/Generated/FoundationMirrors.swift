@@ -149,7 +149,7 @@ public struct PoolMetricWindowDTO: Decodable, Sendable {
 /// `CryptoLatestPrice` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
 public struct CryptoLatestPriceDTO: Decodable, Sendable {
     public let cid: Int64
-    public let p: Double
+    public let p: Double?
     public let vu: Double?
     public let mc: Double?
     public let cs: Double?
@@ -626,10 +626,10 @@ public struct UniqueTraderDTO: Decodable, Sendable {
 
 /// `HoldersMetrics` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
 public struct HoldersMetricsDTO: Decodable, Sendable {
-    public let pid: Int64
-    public let a: String
-    public let tp: String
-    public let ts: Int64
+    public let pid: Int64?
+    public let a: String?
+    public let tp: String?
+    public let ts: Int64?
     public let devp: Double?
     public let khc: Int64?
     public let whc: Int64?
@@ -706,10 +706,10 @@ public struct HoldersMetricsDTO: Decodable, Sendable {
 
 /// `HolderWalletUpdate` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
 public struct HolderWalletUpdateDTO: Decodable, Sendable {
-    public let pid: Int64
-    public let wa: String
-    public let tp: String
-    public let ts: Int64
+    public let pid: Int64?
+    public let wa: String?
+    public let tp: String?
+    public let ts: Int64?
     public let bh: Int64?
     public let a: String?
     public let b: Double?

@@ -12,7 +12,6 @@ import gc
 import io
 import json
 import pickle
-import re
 import sys
 from decimal import Decimal
 from functools import cached_property
@@ -41,7 +40,7 @@ class Payload(_Record):
     any number exactly as sent.
 
     A tuple subclass: the items are the fields in the order of ``_fields`` (a newer library may append more),
-    then the native library's bookkeeping, read from the end: presence and null masks, unknown keys, the frame, and
+    then the native library's bookkeeping, read from the end: mistyped, presence and null masks, unknown keys, the frame, and
     the windows (payloads) or the window's name (windows). Compared and hashed by identity, as objects."""
 
     _fields: Tuple = ()
@@ -57,12 +56,23 @@ class Payload(_Record):
         """True when the payload carried ``key`` as null."""
         return bool(self[-4] >> self._field(key)[0] & 1)
 
+    def is_mistyped(self, key: str) -> bool:
+        """True when the payload carried ``key`` with a value of the wrong JSON type (a string for a number, ``0``
+        for a boolean): the value is not read, and the field reads as None (``present`` is False)."""
+        return bool(self[-6] >> self._field(key)[0] & 1)
+
+    @property
+    def mistyped(self) -> Tuple[str, ...]:
+        """The wire keys whose value had the wrong JSON type (read as None), in field order."""
+        mask = self[-6]
+        return tuple(wire for i, (wire, *_) in enumerate(self._fields) if mask >> i & 1)
+
     def decimal(self, key: str) -> Optional[Decimal]:
         """The number under ``key`` exactly as the server sent it (no float rounding); None if absent or null.
 
         It reads the frame the way the typed fields do: where a key is repeated the last value counts, a window
         object repeated under its name (pool windows) is read over the earlier one, of two ``sts`` entries for
-        the same window the last counts, and a number sent as a string counts as that number. Raises OverflowError
+        the same window the last counts, and a value that is not a JSON number (a string) reads as None. Raises OverflowError
         for a number whose exponent is beyond what Decimal holds (about 10**18)."""
         wire = self._field(key)[1]
         data = _last(self._members, "data")
@@ -76,8 +86,6 @@ class Payload(_Record):
             else:
                 data = _Members(m for k, v in data if k == win and isinstance(v, _Members) for m in v)
         value = _last(data, wire) if isinstance(data, _Members) else None
-        if isinstance(value, str) and _JSON_NUMBER.fullmatch(value):
-            value = _exact(value)
         if isinstance(value, _BeyondDecimal):
             raise OverflowError(f"{key} is {value}: its exponent is beyond what decimal.Decimal can hold "
                                 "(the typed field reads it as a float)")
@@ -124,9 +132,6 @@ def _last(members: Any, key: str) -> Any:
         if k == key:
             return v
     return None
-
-
-_JSON_NUMBER = re.compile(r"-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][-+]?[0-9]+)?")
 
 
 class _BeyondDecimal(str):

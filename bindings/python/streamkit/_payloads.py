@@ -15,6 +15,7 @@ class sk_token_metric_window(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("win", sk_str),
         ("vn", ctypes.c_double),
         ("vu", ctypes.c_double),
@@ -39,6 +40,7 @@ class sk_pool_metric_window(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("bvn", ctypes.c_double),
         ("bvu", ctypes.c_double),
         ("svn", ctypes.c_double),
@@ -54,6 +56,7 @@ class sk_crypto_latest_price(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("cid", ctypes.c_int64),
         ("p", ctypes.c_double),
         ("vu", ctypes.c_double),
@@ -76,6 +79,7 @@ class sk_token_agg_event(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("a", sk_str),
         ("ap", ctypes.c_double),
@@ -90,6 +94,7 @@ class sk_transaction(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("f", sk_str),
         ("bh", ctypes.c_int64),
@@ -124,6 +129,7 @@ class sk_liquidity_event(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("f", sk_str),
         ("ts", ctypes.c_int64),
@@ -148,6 +154,7 @@ class sk_kline(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("o", ctypes.c_double),
         ("h", ctypes.c_double),
         ("l", ctypes.c_double),
@@ -162,6 +169,7 @@ class sk_token_metric(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("a", sk_str),
         ("p", ctypes.c_double),
@@ -179,6 +187,7 @@ class sk_pool_metric(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("pa", sk_str),
         ("window_present", ctypes.c_uint32),
@@ -193,6 +202,7 @@ class sk_unique_trader(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("ut", ctypes.c_int64),
         ("ot", ctypes.c_int64),
         ("unknown_keys", ctypes.c_int32),
@@ -203,6 +213,7 @@ class sk_holders_metrics(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("a", sk_str),
         ("tp", sk_str),
@@ -227,6 +238,7 @@ class sk_holder_wallet_update(ctypes.Structure):
     _fields_ = [
         ("present", ctypes.c_uint64),
         ("nulls", ctypes.c_uint64),
+        ("mistyped", ctypes.c_uint64),
         ("pid", ctypes.c_int64),
         ("wa", sk_str),
         ("tp", sk_str),

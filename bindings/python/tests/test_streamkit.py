@@ -463,14 +463,35 @@ def test_decode_single_frames():
     assert isinstance(price.data, streamkit.CryptoLatestPrice) and price.channel == "market@crypto_latest_price"
     assert price.params == {"crypto_ids": 1} and price.ts == 1778663880111
     assert price.data.p == 81187.93284788371 and price.data.decimal("p") == Decimal("81187.93284788371")
-    assert price.data.p24h == 0.53 and price.data.decimal("p24h") == Decimal("0.53")  # a quoted number
+    # A quoted number is not a number: the field reads as None and says it was mistyped.
+    assert price.data.p24h is None and price.data.decimal("p24h") is None and price.data.is_mistyped("p24h")
+    assert not price.data.present("p24h") and price.data.mistyped == ("p24h",)
     assert price.data.vu is None and price.data.is_null("vu") and price.data.decimal("vu") is None
+    assert not price.data.is_mistyped("vu") and not price.data.is_mistyped("p")
     assert price.raw.startswith(b'{"type":"data"')
     assert streamkit.decode(b'{"type":"pong","id":1,"code":0}') is None
     with pytest.raises(streamkit.InvalidFrameError, match="offset|byte"):
         streamkit.decode(b'{"type":"data","channel":')
     with pytest.raises(streamkit.InvalidArgumentError):
         streamkit.decode(12)
+
+
+def test_null_and_mistyped_fields_read_as_none():
+    """Issue #20: `p` may be null or absent, a holder push may lack `ts`, and a field of the wrong JSON type reads
+    as None with its mistyped bit; the rest of the payload is intact."""
+    price = streamkit.decode('{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},'
+                             '"data":{"cid":1,"p":null,"vu":"12.5"},"ts":1}')
+    assert price.data.cid == 1 and price.data.price is None and price.data.is_null("p")
+    assert price.data.vu is None and price.data.mistyped == ("vu",)
+    swap = streamkit.decode('{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"x"},'
+                            '"data":{"pid":14,"tx":"0x1","ex":0,"txtp":"1","vu":2.5},"ts":1}')
+    assert swap.data.ex is None and swap.data.txtp is None and swap.data.vu == 2.5
+    assert swap.data.mistyped == ("ex", "txtp") and swap.data.is_mistyped("ex")
+    holder = streamkit.decode('{"type":"data","channel":"onchain@holders_metrics","params":{"platform_id":16,'
+                              '"address":"A"},"data":{"pid":16,"a":"A","tp":"holder_count"},"ts":1}')
+    assert holder.data.ts is None and holder.data.pid == 16 and holder.data.mistyped == ()
+    unattributed = streamkit.decode('{"type":"data","data":{"x":1},"ts":1}')
+    assert unattributed.channel is None and unattributed.data is None
 
 
 def test_repeated_keys_read_alike_in_fields_and_decimals():

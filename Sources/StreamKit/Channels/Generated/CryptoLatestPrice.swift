@@ -13,7 +13,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
     public enum Field: Int, PayloadField {
         /// `cid`: CMC cryptocurrency id. [DOC]
         case cid = 0
-        /// `p`: Spot price, USD. [DOC]
+        /// `p`: Spot price, USD; may be null when unavailable (overview, best practices). [DOC]
         case p = 1
         /// `vu`: 24 h volume, USD. [OBS]
         case vu = 2
@@ -100,23 +100,30 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             switch self {
-            case .cid, .p: true
+            case .cid: true
             default: false
             }
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _cid: Int64 = 0
@@ -141,23 +148,26 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// CMC cryptocurrency id. [DOC]
     ///
-    /// Wire key `cid`. Always present: decoding fails with `missingField` without it.
+    /// Wire key `cid`. Required: a payload without it (absent, null or mistyped) is delivered as
+    /// ``Payload/unknown``, with no channel.
     @inlinable public var cid: Int64 { self._cid }
 
     /// CMC cryptocurrency id. [DOC] Same as ``cid``.
     @inlinable public var cryptoID: Int64 { self.cid }
 
-    /// Spot price, USD. [DOC]
+    /// Spot price, USD; may be null when unavailable (overview, best practices). [DOC]
     ///
-    /// Wire key `p`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var p: Double { self._p }
+    /// Wire key `p`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var p: Double? {
+        self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._p : nil
+    }
 
-    /// Spot price, USD. [DOC] Same as ``p``.
-    @inlinable public var price: Double { self.p }
+    /// Spot price, USD; may be null when unavailable (overview, best practices). [DOC] Same as ``p``.
+    @inlinable public var price: Double? { self.p }
 
     /// 24 h volume, USD. [OBS]
     ///
-    /// Wire key `vu`. `nil` when absent or `null`.
+    /// Wire key `vu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var vu: Double? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._vu : nil
     }
@@ -167,7 +177,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Market cap, USD (`p * cs`). [OBS]
     ///
-    /// Wire key `mc`. `nil` when absent or `null`.
+    /// Wire key `mc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var mc: Double? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._mc : nil
     }
@@ -177,7 +187,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Circulating supply. [DOC]
     ///
-    /// Wire key `cs`. `nil` when absent or `null`.
+    /// Wire key `cs`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var cs: Double? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._cs : nil
     }
@@ -187,7 +197,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over 24 h, %. [DOC]
     ///
-    /// Wire key `p24h`. `nil` when absent or `null`.
+    /// Wire key `p24h`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p24h: Double? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._p24h : nil
     }
@@ -197,7 +207,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over 7 d, %. [DOC]
     ///
-    /// Wire key `p7d`. `nil` when absent or `null`.
+    /// Wire key `p7d`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p7d: Double? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._p7d : nil
     }
@@ -207,7 +217,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over 30 d, %. [DOC]
     ///
-    /// Wire key `p30d`. `nil` when absent or `null`.
+    /// Wire key `p30d`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p30d: Double? {
         self.presentFields & 0x80 != 0 && self.nullFields & 0x80 == 0 ? self._p30d : nil
     }
@@ -217,7 +227,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over 60 d, %. [DOC]
     ///
-    /// Wire key `p60d`. `nil` when absent or `null`.
+    /// Wire key `p60d`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p60d: Double? {
         self.presentFields & 0x100 != 0 && self.nullFields & 0x100 == 0 ? self._p60d : nil
     }
@@ -227,7 +237,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over 3 months, %. [DOC]
     ///
-    /// Wire key `p3m`. `nil` when absent or `null`.
+    /// Wire key `p3m`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p3m: Double? {
         self.presentFields & 0x200 != 0 && self.nullFields & 0x200 == 0 ? self._p3m : nil
     }
@@ -237,7 +247,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over 1 year, %. [DOC]
     ///
-    /// Wire key `p1y`. `nil` when absent or `null`.
+    /// Wire key `p1y`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p1y: Double? {
         self.presentFields & 0x400 != 0 && self.nullFields & 0x400 == 0 ? self._p1y : nil
     }
@@ -247,7 +257,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change year to date, %. [DOC]
     ///
-    /// Wire key `pytd`. `nil` when absent or `null`.
+    /// Wire key `pytd`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pytd: Double? {
         self.presentFields & 0x800 != 0 && self.nullFields & 0x800 == 0 ? self._pytd : nil
     }
@@ -257,7 +267,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Price change over all time, %. [DOC]
     ///
-    /// Wire key `pall`. `nil` when absent or `null`.
+    /// Wire key `pall`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pall: Double? {
         self.presentFields & 0x1000 != 0 && self.nullFields & 0x1000 == 0 ? self._pall : nil
     }
@@ -267,7 +277,7 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
 
     /// Fully diluted market cap change over 24 h, % (mirrors `p24h` in practice). [DOC][OBS]
     ///
-    /// Wire key `fdv24h`. `nil` when absent or `null`.
+    /// Wire key `fdv24h`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var fdv24h: Double? {
         self.presentFields & 0x2000 != 0 && self.nullFields & 0x2000 == 0 ? self._fdv24h : nil
     }
@@ -283,7 +293,10 @@ public struct CryptoLatestPrice: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -316,103 +329,102 @@ extension CryptoLatestPrice {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646963, 5) {  // "cid":
-                i = try c.readInt(v, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "cid")
+                i = try c.readInt(v, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270, 3) {  // "p":
-                i = try c.readDouble(v, into: &p._p, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "p")
+                i = try c.readDouble(v, into: &p._p, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
+                i = try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22636D, 4) {  // "mc":
-                i = try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
+                i = try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227363, 4) {  // "cs":
-                i = try c.readDouble(v, into: &p._cs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "cs")
+                i = try c.readDouble(v, into: &p._cs, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2268343270, 6) {  // "p24h":
-                i = try c.readDouble(v, into: &p._p24h, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "p24h")
+                i = try c.readDouble(v, into: &p._p24h, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22643770, 5) {  // "p7d":
-                i = try c.readDouble(v, into: &p._p7d, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "p7d")
+                i = try c.readDouble(v, into: &p._p7d, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2264303370, 6) {  // "p30d":
-                i = try c.readDouble(v, into: &p._p30d, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "p30d")
+                i = try c.readDouble(v, into: &p._p30d, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2264303670, 6) {  // "p60d":
-                i = try c.readDouble(v, into: &p._p60d, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "p60d")
+                i = try c.readDouble(v, into: &p._p60d, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226D3370, 5) {  // "p3m":
-                i = try c.readDouble(v, into: &p._p3m, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "p3m")
+                i = try c.readDouble(v, into: &p._p3m, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22793170, 5) {  // "p1y":
-                i = try c.readDouble(v, into: &p._p1y, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "p1y")
+                i = try c.readDouble(v, into: &p._p1y, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2264747970, 6) {  // "pytd":
-                i = try c.readDouble(v, into: &p._pytd, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "pytd")
+                i = try c.readDouble(v, into: &p._pytd, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226C6C6170, 6) {  // "pall":
-                i = try c.readDouble(v, into: &p._pall, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "pall")
+                i = try c.readDouble(v, into: &p._pall, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22683432766466, 8) {  // "fdv24h":
-                i = try c.readDouble(v, into: &p._fdv24h, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "fdv24h")
+                i = try c.readDouble(v, into: &p._fdv24h, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646963:  // "cid"
-                return try c.readInt(v, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "cid")
+                return try c.readInt(v, into: &p._cid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70:  // "p"
-                return try c.readDouble(v, into: &p._p, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "p")
+                return try c.readDouble(v, into: &p._p, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7576:  // "vu"
-                return try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
+                return try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x636D:  // "mc"
-                return try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
+                return try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7363:  // "cs"
-                return try c.readDouble(v, into: &p._cs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "cs")
+                return try c.readDouble(v, into: &p._cs, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x68343270:  // "p24h"
-                return try c.readDouble(v, into: &p._p24h, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "p24h")
+                return try c.readDouble(v, into: &p._p24h, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x643770:  // "p7d"
-                return try c.readDouble(v, into: &p._p7d, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "p7d")
+                return try c.readDouble(v, into: &p._p7d, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x64303370:  // "p30d"
-                return try c.readDouble(v, into: &p._p30d, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "p30d")
+                return try c.readDouble(v, into: &p._p30d, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x64303670:  // "p60d"
-                return try c.readDouble(v, into: &p._p60d, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "p60d")
+                return try c.readDouble(v, into: &p._p60d, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6D3370:  // "p3m"
-                return try c.readDouble(v, into: &p._p3m, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "p3m")
+                return try c.readDouble(v, into: &p._p3m, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x793170:  // "p1y"
-                return try c.readDouble(v, into: &p._p1y, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "p1y")
+                return try c.readDouble(v, into: &p._p1y, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x64747970:  // "pytd"
-                return try c.readDouble(v, into: &p._pytd, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "pytd")
+                return try c.readDouble(v, into: &p._pytd, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6C6C6170:  // "pall"
-                return try c.readDouble(v, into: &p._pall, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "pall")
+                return try c.readDouble(v, into: &p._pall, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x683432766466:  // "fdv24h"
-                return try c.readDouble(v, into: &p._fdv24h, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "fdv24h")
+                return try c.readDouble(v, into: &p._fdv24h, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
             }
         }
-        let required: UInt64 = 0x3
-        if p._present & required != required || p._nulls & required != 0 {
-            let missing = (required & ~p._present) | (required & p._nulls)
-            let field = Field(rawValue: missing.trailingZeroBitCount)
-            throw DecodeError(.missingField, at: start, keyText: field?.wireKey)
-        }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        self._present & 0x1 == 0x1 && self._nulls & 0x1 == 0
     }
 }

@@ -85,23 +85,27 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
-            switch self {
-            case .pid, .wa, .tp, .ts: true
-            default: false
-            }
+            false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -124,39 +128,49 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
 
     /// Platform id. [DOC]
     ///
-    /// Wire key `pid`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var pid: Int64 { self._pid }
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var pid: Int64? {
+        self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
+    }
 
     /// Platform id. [DOC] Same as ``pid``.
-    @inlinable public var platformID: Int64 { self.pid }
+    @inlinable public var platformID: Int64? { self.pid }
 
     /// Wallet address. [DOC]
     ///
-    /// Wire key `wa`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var wa: TextSlice { self._wa }
+    /// Wire key `wa`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var wa: TextSlice? {
+        self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._wa : nil
+    }
 
     /// Wallet address. [DOC] Same as ``wa``.
-    @inlinable public var walletAddress: TextSlice { self.wa }
+    @inlinable public var walletAddress: TextSlice? { self.wa }
 
     /// The variant. [DOC]
     ///
-    /// Wire key `tp`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var tp: TextSlice { self._tp }
+    /// Wire key `tp`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var tp: TextSlice? {
+        self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._tp : nil
+    }
 
     /// ``tp`` as a ``WalletUpdateKind`` (`.other` for a value this version does not know).
-    @inlinable public var kind: WalletUpdateKind { self._tpEnum }
+    @inlinable public var kind: WalletUpdateKind? {
+        self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._tpEnum : nil
+    }
 
     /// Update time, epoch ms. [DOC]
     ///
-    /// Wire key `ts`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var ts: Int64 { self._ts }
+    /// Wire key `ts`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var ts: Int64? {
+        self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._ts : nil
+    }
 
     /// Update time, epoch ms. [DOC] Same as ``ts``.
-    @inlinable public var time: Int64 { self.ts }
+    @inlinable public var time: Int64? { self.ts }
 
     /// Block height (slot on Solana). [INF]
     ///
-    /// Wire key `bh`. `nil` when absent or `null`.
+    /// Wire key `bh`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bh: Int64? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._bh : nil
     }
@@ -166,7 +180,7 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
 
     /// token_balance: token address (mint). [EX]
     ///
-    /// Wire key `a`. `nil` when absent or `null`.
+    /// Wire key `a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a: TextSlice? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._a : nil
     }
@@ -176,7 +190,7 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
 
     /// token_balance: balance, decimal-adjusted. [INF]
     ///
-    /// Wire key `b`. `nil` when absent or `null`.
+    /// Wire key `b`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var b: Double? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._b : nil
     }
@@ -186,7 +200,7 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
 
     /// token_balance: the wallet's share of supply, %. [DOC][INF]
     ///
-    /// Wire key `hp`. `nil` when absent or `null`.
+    /// Wire key `hp`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var hp: Double? {
         self.presentFields & 0x80 != 0 && self.nullFields & 0x80 == 0 ? self._hp : nil
     }
@@ -196,7 +210,7 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
 
     /// last_active: last activity, epoch ms. [DOC lists it as a time][INF]
     ///
-    /// Wire key `lat`. `nil` when absent or `null`.
+    /// Wire key `lat`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var lat: Int64? {
         self.presentFields & 0x100 != 0 && self.nullFields & 0x100 == 0 ? self._lat : nil
     }
@@ -206,14 +220,14 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
 
     /// position_time: an epoch-ms time whose meaning is [UNKNOWN]. [DOC]
     ///
-    /// Wire key `spot`. `nil` when absent or `null`.
+    /// Wire key `spot`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var spot: Int64? {
         self.presentFields & 0x200 != 0 && self.nullFields & 0x200 == 0 ? self._spot : nil
     }
 
     /// position_time: an epoch-ms time whose meaning is [UNKNOWN]. [DOC]
     ///
-    /// Wire key `spct`. `nil` when absent or `null`.
+    /// Wire key `spct`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var spct: Int64? {
         self.presentFields & 0x400 != 0 && self.nullFields & 0x400 == 0 ? self._spct : nil
     }
@@ -226,7 +240,10 @@ public struct HolderWalletUpdate: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -256,74 +273,74 @@ extension HolderWalletUpdate {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226177, 4) {  // "wa":
-                i = try c.readText(v, into: &p._wa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "wa")
+                i = try c.readText(v, into: &p._wa, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
+                i = try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
+                i = try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226862, 4) {  // "bh":
-                i = try c.readInt(v, into: &p._bh, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "bh")
+                i = try c.readInt(v, into: &p._bh, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v, into: &p._a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "a")
+                i = try c.readText(v, into: &p._a, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2262, 3) {  // "b":
-                i = try c.readDouble(v, into: &p._b, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "b")
+                i = try c.readDouble(v, into: &p._b, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227068, 4) {  // "hp":
-                i = try c.readDouble(v, into: &p._hp, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "hp")
+                i = try c.readDouble(v, into: &p._hp, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2274616C, 5) {  // "lat":
-                i = try c.readInt(v, into: &p._lat, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "lat")
+                i = try c.readInt(v, into: &p._lat, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22746F7073, 6) {  // "spot":
-                i = try c.readInt(v, into: &p._spot, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "spot")
+                i = try c.readInt(v, into: &p._spot, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2274637073, 6) {  // "spct":
-                i = try c.readInt(v, into: &p._spct, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "spct")
+                i = try c.readInt(v, into: &p._spct, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6177:  // "wa"
-                return try c.readText(v, into: &p._wa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "wa")
+                return try c.readText(v, into: &p._wa, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7074:  // "tp"
-                return try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
+                return try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7374:  // "ts"
-                return try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
+                return try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6862:  // "bh"
-                return try c.readInt(v, into: &p._bh, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "bh")
+                return try c.readInt(v, into: &p._bh, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x61:  // "a"
-                return try c.readText(v, into: &p._a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "a")
+                return try c.readText(v, into: &p._a, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x62:  // "b"
-                return try c.readDouble(v, into: &p._b, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "b")
+                return try c.readDouble(v, into: &p._b, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7068:  // "hp"
-                return try c.readDouble(v, into: &p._hp, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "hp")
+                return try c.readDouble(v, into: &p._hp, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x74616C:  // "lat"
-                return try c.readInt(v, into: &p._lat, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "lat")
+                return try c.readInt(v, into: &p._lat, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x746F7073:  // "spot"
-                return try c.readInt(v, into: &p._spot, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "spot")
+                return try c.readInt(v, into: &p._spot, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x74637073:  // "spct"
-                return try c.readInt(v, into: &p._spct, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "spct")
+                return try c.readInt(v, into: &p._spct, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
@@ -332,12 +349,11 @@ extension HolderWalletUpdate {
         if p._present & 0x4 != 0 && p._nulls & 0x4 == 0 {
             p._tpEnum = WalletUpdateKind(p._tp, in: c)
         }
-        let required: UInt64 = 0xF
-        if p._present & required != required || p._nulls & required != 0 {
-            let missing = (required & ~p._present) | (required & p._nulls)
-            let field = Field(rawValue: missing.trailingZeroBitCount)
-            throw DecodeError(.missingField, at: start, keyText: field?.wireKey)
-        }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }

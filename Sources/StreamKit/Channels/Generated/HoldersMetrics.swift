@@ -105,23 +105,27 @@ public struct HoldersMetrics: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
-            switch self {
-            case .pid, .a, .tp, .ts: true
-            default: false
-            }
+            false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -148,39 +152,49 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// Platform id. [DOC]
     ///
-    /// Wire key `pid`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var pid: Int64 { self._pid }
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var pid: Int64? {
+        self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
+    }
 
     /// Platform id. [DOC] Same as ``pid``.
-    @inlinable public var platformID: Int64 { self.pid }
+    @inlinable public var platformID: Int64? { self.pid }
 
     /// Token address. [DOC]
     ///
-    /// Wire key `a`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var a: TextSlice { self._a }
+    /// Wire key `a`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var a: TextSlice? {
+        self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._a : nil
+    }
 
     /// Token address. [DOC] Same as ``a``.
-    @inlinable public var address: TextSlice { self.a }
+    @inlinable public var address: TextSlice? { self.a }
 
     /// The variant. [DOC]
     ///
-    /// Wire key `tp`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var tp: TextSlice { self._tp }
+    /// Wire key `tp`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var tp: TextSlice? {
+        self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._tp : nil
+    }
 
     /// ``tp`` as a ``HolderMetricKind`` (`.other` for a value this version does not know).
-    @inlinable public var kind: HolderMetricKind { self._tpEnum }
+    @inlinable public var kind: HolderMetricKind? {
+        self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._tpEnum : nil
+    }
 
     /// Update time, epoch ms. [DOC]
     ///
-    /// Wire key `ts`. Always present: decoding fails with `missingField` without it.
-    @inlinable public var ts: Int64 { self._ts }
+    /// Wire key `ts`. `nil` when absent, `null` or of the wrong JSON type.
+    @inlinable public var ts: Int64? {
+        self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._ts : nil
+    }
 
     /// Update time, epoch ms. [DOC] Same as ``ts``.
-    @inlinable public var time: Int64 { self.ts }
+    @inlinable public var time: Int64? { self.ts }
 
     /// tag_distribution: developer (creator) holding, %. [DOC][INF]
     ///
-    /// Wire key `devp`. `nil` when absent or `null`.
+    /// Wire key `devp`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var devp: Double? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._devp : nil
     }
@@ -190,7 +204,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// tag_distribution: KOL holders. [INF]
     ///
-    /// Wire key `khc`. `nil` when absent or `null`.
+    /// Wire key `khc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var khc: Int64? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._khc : nil
     }
@@ -200,7 +214,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// tag_distribution: whale holders. [INF]
     ///
-    /// Wire key `whc`. `nil` when absent or `null`.
+    /// Wire key `whc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var whc: Int64? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._whc : nil
     }
@@ -210,7 +224,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// tag_distribution: bundler holders. [INF]
     ///
-    /// Wire key `bdhc`. `nil` when absent or `null`.
+    /// Wire key `bdhc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bdhc: Int64? {
         self.presentFields & 0x80 != 0 && self.nullFields & 0x80 == 0 ? self._bdhc : nil
     }
@@ -220,7 +234,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// tag_distribution: sniper holders. [INF]
     ///
-    /// Wire key `shc`. `nil` when absent or `null`.
+    /// Wire key `shc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var shc: Int64? {
         self.presentFields & 0x100 != 0 && self.nullFields & 0x100 == 0 ? self._shc : nil
     }
@@ -230,7 +244,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// tag_distribution: bot holders. [INF]
     ///
-    /// Wire key `bhc`. `nil` when absent or `null`.
+    /// Wire key `bhc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bhc: Int64? {
         self.presentFields & 0x200 != 0 && self.nullFields & 0x200 == 0 ? self._bhc : nil
     }
@@ -240,7 +254,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// tag_distribution: smart-money holders. [INF]
     ///
-    /// Wire key `smhc`. `nil` when absent or `null`.
+    /// Wire key `smhc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var smhc: Int64? {
         self.presentFields & 0x400 != 0 && self.nullFields & 0x400 == 0 ? self._smhc : nil
     }
@@ -250,7 +264,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// top_share: supply held by the top 10 holders, %. [DOC][OBS]
     ///
-    /// Wire key `t10p`. `nil` when absent or `null`.
+    /// Wire key `t10p`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t10p: Double? {
         self.presentFields & 0x800 != 0 && self.nullFields & 0x800 == 0 ? self._t10p : nil
     }
@@ -260,7 +274,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// top_share: supply held by the top 50 holders, %. [DOC][OBS]
     ///
-    /// Wire key `t50p`. `nil` when absent or `null`.
+    /// Wire key `t50p`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t50p: Double? {
         self.presentFields & 0x1000 != 0 && self.nullFields & 0x1000 == 0 ? self._t50p : nil
     }
@@ -270,7 +284,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// top_share: supply held by the top 100 holders, %. [DOC][OBS]
     ///
-    /// Wire key `t100p`. `nil` when absent or `null`.
+    /// Wire key `t100p`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t100p: Double? {
         self.presentFields & 0x2000 != 0 && self.nullFields & 0x2000 == 0 ? self._t100p : nil
     }
@@ -280,7 +294,7 @@ public struct HoldersMetrics: PayloadFields, Sendable {
 
     /// top_share: aggregate balance of the top 100 holders. [OBS][INF]
     ///
-    /// Wire key `t100ab`. `nil` when absent or `null`.
+    /// Wire key `t100ab`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t100ab: Double? {
         self.presentFields & 0x4000 != 0 && self.nullFields & 0x4000 == 0 ? self._t100ab : nil
     }
@@ -296,7 +310,10 @@ public struct HoldersMetrics: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -330,98 +347,98 @@ extension HoldersMetrics {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
+                i = try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
+                i = try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270766564, 6) {  // "devp":
-                i = try c.readDouble(v, into: &p._devp, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "devp")
+                i = try c.readDouble(v, into: &p._devp, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2263686B, 5) {  // "khc":
-                i = try c.readInt(v, into: &p._khc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "khc")
+                i = try c.readInt(v, into: &p._khc, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22636877, 5) {  // "whc":
-                i = try c.readInt(v, into: &p._whc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "whc")
+                i = try c.readInt(v, into: &p._whc, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2263686462, 6) {  // "bdhc":
-                i = try c.readInt(v, into: &p._bdhc, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bdhc")
+                i = try c.readInt(v, into: &p._bdhc, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22636873, 5) {  // "shc":
-                i = try c.readInt(v, into: &p._shc, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "shc")
+                i = try c.readInt(v, into: &p._shc, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22636862, 5) {  // "bhc":
-                i = try c.readInt(v, into: &p._bhc, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bhc")
+                i = try c.readInt(v, into: &p._bhc, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2263686D73, 6) {  // "smhc":
-                i = try c.readInt(v, into: &p._smhc, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "smhc")
+                i = try c.readInt(v, into: &p._smhc, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270303174, 6) {  // "t10p":
-                i = try c.readDouble(v, into: &p._t10p, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t10p")
+                i = try c.readDouble(v, into: &p._t10p, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270303574, 6) {  // "t50p":
-                i = try c.readDouble(v, into: &p._t50p, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t50p")
+                i = try c.readDouble(v, into: &p._t50p, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227030303174, 7) {  // "t100p":
-                i = try c.readDouble(v, into: &p._t100p, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "t100p")
+                i = try c.readDouble(v, into: &p._t100p, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22626130303174, 8) {  // "t100ab":
-                i = try c.readDouble(v, into: &p._t100ab, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "t100ab")
+                i = try c.readDouble(v, into: &p._t100ab, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x61:  // "a"
-                return try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                return try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7074:  // "tp"
-                return try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "tp")
+                return try c.readText(v, into: &p._tp, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7374:  // "ts"
-                return try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "ts")
+                return try c.readInt(v, into: &p._ts, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70766564:  // "devp"
-                return try c.readDouble(v, into: &p._devp, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "devp")
+                return try c.readDouble(v, into: &p._devp, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x63686B:  // "khc"
-                return try c.readInt(v, into: &p._khc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "khc")
+                return try c.readInt(v, into: &p._khc, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x636877:  // "whc"
-                return try c.readInt(v, into: &p._whc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "whc")
+                return try c.readInt(v, into: &p._whc, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x63686462:  // "bdhc"
-                return try c.readInt(v, into: &p._bdhc, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bdhc")
+                return try c.readInt(v, into: &p._bdhc, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x636873:  // "shc"
-                return try c.readInt(v, into: &p._shc, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "shc")
+                return try c.readInt(v, into: &p._shc, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x636862:  // "bhc"
-                return try c.readInt(v, into: &p._bhc, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bhc")
+                return try c.readInt(v, into: &p._bhc, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x63686D73:  // "smhc"
-                return try c.readInt(v, into: &p._smhc, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "smhc")
+                return try c.readInt(v, into: &p._smhc, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70303174:  // "t10p"
-                return try c.readDouble(v, into: &p._t10p, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t10p")
+                return try c.readDouble(v, into: &p._t10p, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70303574:  // "t50p"
-                return try c.readDouble(v, into: &p._t50p, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t50p")
+                return try c.readDouble(v, into: &p._t50p, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7030303174:  // "t100p"
-                return try c.readDouble(v, into: &p._t100p, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "t100p")
+                return try c.readDouble(v, into: &p._t100p, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x626130303174:  // "t100ab"
-                return try c.readDouble(v, into: &p._t100ab, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "t100ab")
+                return try c.readDouble(v, into: &p._t100ab, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
@@ -430,12 +447,11 @@ extension HoldersMetrics {
         if p._present & 0x4 != 0 && p._nulls & 0x4 == 0 {
             p._tpEnum = HolderMetricKind(p._tp, in: c)
         }
-        let required: UInt64 = 0xF
-        if p._present & required != required || p._nulls & required != 0 {
-            let missing = (required & ~p._present) | (required & p._nulls)
-            let field = Field(rawValue: missing.trailingZeroBitCount)
-            throw DecodeError(.missingField, at: start, keyText: field?.wireKey)
-        }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }

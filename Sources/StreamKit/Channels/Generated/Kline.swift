@@ -60,20 +60,27 @@ public struct Kline: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _o: Double = 0
@@ -90,7 +97,7 @@ public struct Kline: PayloadFields, Sendable {
 
     /// Open price, USD. [DOC]
     ///
-    /// Wire key `o`. `nil` when absent or `null`.
+    /// Wire key `o`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var o: Double? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._o : nil
     }
@@ -100,7 +107,7 @@ public struct Kline: PayloadFields, Sendable {
 
     /// High price, USD. [DOC]
     ///
-    /// Wire key `h`. `nil` when absent or `null`.
+    /// Wire key `h`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var h: Double? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._h : nil
     }
@@ -110,7 +117,7 @@ public struct Kline: PayloadFields, Sendable {
 
     /// Low price, USD. [DOC]
     ///
-    /// Wire key `l`. `nil` when absent or `null`.
+    /// Wire key `l`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var l: Double? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._l : nil
     }
@@ -120,7 +127,7 @@ public struct Kline: PayloadFields, Sendable {
 
     /// Close price, USD. [DOC]
     ///
-    /// Wire key `c`. `nil` when absent or `null`.
+    /// Wire key `c`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var c: Double? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._c : nil
     }
@@ -130,7 +137,7 @@ public struct Kline: PayloadFields, Sendable {
 
     /// Volume, USD. [DOC]
     ///
-    /// Wire key `vu`. `nil` when absent or `null`.
+    /// Wire key `vu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var vu: Double? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._vu : nil
     }
@@ -140,7 +147,7 @@ public struct Kline: PayloadFields, Sendable {
 
     /// Candle open time, epoch ms. [DOC]
     ///
-    /// Wire key `ot`. `nil` when absent or `null`.
+    /// Wire key `ot`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ot: Int64? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._ot : nil
     }
@@ -156,7 +163,10 @@ public struct Kline: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -181,49 +191,54 @@ extension Kline {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A226F, 3) {  // "o":
-                i = try c.readDouble(v, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "o")
+                i = try c.readDouble(v, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2268, 3) {  // "h":
-                i = try c.readDouble(v, into: &p._h, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "h")
+                i = try c.readDouble(v, into: &p._h, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226C, 3) {  // "l":
-                i = try c.readDouble(v, into: &p._l, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "l")
+                i = try c.readDouble(v, into: &p._l, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2263, 3) {  // "c":
-                i = try c.readDouble(v, into: &p._c, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "c")
+                i = try c.readDouble(v, into: &p._c, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v, into: &p._vu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "vu")
+                i = try c.readDouble(v, into: &p._vu, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22746F, 4) {  // "ot":
-                i = try c.readInt(v, into: &p._ot, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "ot")
+                i = try c.readInt(v, into: &p._ot, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6F:  // "o"
-                return try c.readDouble(v, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "o")
+                return try c.readDouble(v, into: &p._o, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x68:  // "h"
-                return try c.readDouble(v, into: &p._h, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "h")
+                return try c.readDouble(v, into: &p._h, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6C:  // "l"
-                return try c.readDouble(v, into: &p._l, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "l")
+                return try c.readDouble(v, into: &p._l, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x63:  // "c"
-                return try c.readDouble(v, into: &p._c, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "c")
+                return try c.readDouble(v, into: &p._c, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7576:  // "vu"
-                return try c.readDouble(v, into: &p._vu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "vu")
+                return try c.readDouble(v, into: &p._vu, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x746F:  // "ot"
-                return try c.readInt(v, into: &p._ot, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "ot")
+                return try c.readInt(v, into: &p._ot, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
             }
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }

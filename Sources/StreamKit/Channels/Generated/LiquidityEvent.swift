@@ -105,20 +105,27 @@ public struct LiquidityEvent: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -145,7 +152,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC]
     ///
-    /// Wire key `pid`. `nil` when absent or `null`.
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pid: Int64? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
     }
@@ -155,7 +162,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// DEX factory contract address. [INF]
     ///
-    /// Wire key `f`. `nil` when absent or `null`.
+    /// Wire key `f`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var f: TextSlice? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._f : nil
     }
@@ -165,7 +172,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Event time, epoch ms. [EX]
     ///
-    /// Wire key `ts`. `nil` when absent or `null`.
+    /// Wire key `ts`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ts: Int64? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._ts : nil
     }
@@ -175,7 +182,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// `add`, `remove` or `migrate`. [DOC]
     ///
-    /// Wire key `tp`. `nil` when absent or `null`.
+    /// Wire key `tp`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var tp: TextSlice? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._tp : nil
     }
@@ -187,7 +194,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Token0 symbol. [EX]
     ///
-    /// Wire key `t0s`. `nil` when absent or `null`.
+    /// Wire key `t0s`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t0s: TextSlice? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._t0s : nil
     }
@@ -197,7 +204,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Token1 symbol. [EX]
     ///
-    /// Wire key `t1s`. `nil` when absent or `null`.
+    /// Wire key `t1s`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t1s: TextSlice? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._t1s : nil
     }
@@ -207,7 +214,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Token0 address. [EX]
     ///
-    /// Wire key `t0a`. `nil` when absent or `null`.
+    /// Wire key `t0a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t0a: TextSlice? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._t0a : nil
     }
@@ -217,7 +224,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Token1 address. [EX]
     ///
-    /// Wire key `t1a`. `nil` when absent or `null`.
+    /// Wire key `t1a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t1a: TextSlice? {
         self.presentFields & 0x80 != 0 && self.nullFields & 0x80 == 0 ? self._t1a : nil
     }
@@ -227,7 +234,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Token0 amount (may be 0). [EX]
     ///
-    /// Wire key `a0`. `nil` when absent or `null`.
+    /// Wire key `a0`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a0: Double? {
         self.presentFields & 0x100 != 0 && self.nullFields & 0x100 == 0 ? self._a0 : nil
     }
@@ -237,7 +244,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Token1 amount (may be 0). [EX]
     ///
-    /// Wire key `a1`. `nil` when absent or `null`.
+    /// Wire key `a1`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a1: Double? {
         self.presentFields & 0x200 != 0 && self.nullFields & 0x200 == 0 ? self._a1 : nil
     }
@@ -247,7 +254,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// USD value of the change. [EX]
     ///
-    /// Wire key `vu`. `nil` when absent or `null`.
+    /// Wire key `vu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var vu: Double? {
         self.presentFields & 0x400 != 0 && self.nullFields & 0x400 == 0 ? self._vu : nil
     }
@@ -257,7 +264,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Provider address. [INF]
     ///
-    /// Wire key `ma`. `nil` when absent or `null`.
+    /// Wire key `ma`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ma: TextSlice? {
         self.presentFields & 0x800 != 0 && self.nullFields & 0x800 == 0 ? self._ma : nil
     }
@@ -267,7 +274,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Transaction hash. [EX]
     ///
-    /// Wire key `tx`. `nil` when absent or `null`.
+    /// Wire key `tx`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var tx: TextSlice? {
         self.presentFields & 0x1000 != 0 && self.nullFields & 0x1000 == 0 ? self._tx : nil
     }
@@ -277,7 +284,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Log index; absent on some real frames. [EX][OBS]
     ///
-    /// Wire key `lgid`. `nil` when absent or `null`.
+    /// Wire key `lgid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var lgid: Int64? {
         self.presentFields & 0x2000 != 0 && self.nullFields & 0x2000 == 0 ? self._lgid : nil
     }
@@ -287,7 +294,7 @@ public struct LiquidityEvent: PayloadFields, Sendable {
 
     /// Solana instruction index. [INF]
     ///
-    /// Wire key `iix`. `nil` when absent or `null`.
+    /// Wire key `iix`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var iix: Int64? {
         self.presentFields & 0x4000 != 0 && self.nullFields & 0x4000 == 0 ? self._iix : nil
     }
@@ -303,7 +310,10 @@ public struct LiquidityEvent: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -337,98 +347,98 @@ extension LiquidityEvent {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2266, 3) {  // "f":
-                i = try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
+                i = try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v, into: &p._ts, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "ts")
+                i = try c.readInt(v, into: &p._ts, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
+                i = try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22733074, 5) {  // "t0s":
-                i = try c.readText(v, into: &p._t0s, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "t0s")
+                i = try c.readText(v, into: &p._t0s, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22733174, 5) {  // "t1s":
-                i = try c.readText(v, into: &p._t1s, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t1s")
+                i = try c.readText(v, into: &p._t1s, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22613074, 5) {  // "t0a":
-                i = try c.readText(v, into: &p._t0a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t0a")
+                i = try c.readText(v, into: &p._t0a, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22613174, 5) {  // "t1a":
-                i = try c.readText(v, into: &p._t1a, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t1a")
+                i = try c.readText(v, into: &p._t1a, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A223061, 4) {  // "a0":
-                i = try c.readDouble(v, into: &p._a0, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "a0")
+                i = try c.readDouble(v, into: &p._a0, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A223161, 4) {  // "a1":
-                i = try c.readDouble(v, into: &p._a1, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "a1")
+                i = try c.readDouble(v, into: &p._a1, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v, into: &p._vu, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "vu")
+                i = try c.readDouble(v, into: &p._vu, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22616D, 4) {  // "ma":
-                i = try c.readText(v, into: &p._ma, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ma")
+                i = try c.readText(v, into: &p._ma, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227874, 4) {  // "tx":
-                i = try c.readText(v, into: &p._tx, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "tx")
+                i = try c.readText(v, into: &p._tx, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226469676C, 6) {  // "lgid":
-                i = try c.readInt(v, into: &p._lgid, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "lgid")
+                i = try c.readInt(v, into: &p._lgid, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22786969, 5) {  // "iix":
-                i = try c.readInt(v, into: &p._iix, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "iix")
+                i = try c.readInt(v, into: &p._iix, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x66:  // "f"
-                return try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
+                return try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7374:  // "ts"
-                return try c.readInt(v, into: &p._ts, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "ts")
+                return try c.readInt(v, into: &p._ts, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7074:  // "tp"
-                return try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
+                return try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x733074:  // "t0s"
-                return try c.readText(v, into: &p._t0s, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "t0s")
+                return try c.readText(v, into: &p._t0s, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x733174:  // "t1s"
-                return try c.readText(v, into: &p._t1s, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t1s")
+                return try c.readText(v, into: &p._t1s, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x613074:  // "t0a"
-                return try c.readText(v, into: &p._t0a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t0a")
+                return try c.readText(v, into: &p._t0a, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x613174:  // "t1a"
-                return try c.readText(v, into: &p._t1a, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t1a")
+                return try c.readText(v, into: &p._t1a, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x3061:  // "a0"
-                return try c.readDouble(v, into: &p._a0, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "a0")
+                return try c.readDouble(v, into: &p._a0, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x3161:  // "a1"
-                return try c.readDouble(v, into: &p._a1, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "a1")
+                return try c.readDouble(v, into: &p._a1, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7576:  // "vu"
-                return try c.readDouble(v, into: &p._vu, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "vu")
+                return try c.readDouble(v, into: &p._vu, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x616D:  // "ma"
-                return try c.readText(v, into: &p._ma, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ma")
+                return try c.readText(v, into: &p._ma, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7874:  // "tx"
-                return try c.readText(v, into: &p._tx, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "tx")
+                return try c.readText(v, into: &p._tx, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6469676C:  // "lgid"
-                return try c.readInt(v, into: &p._lgid, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "lgid")
+                return try c.readInt(v, into: &p._lgid, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x786969:  // "iix"
-                return try c.readInt(v, into: &p._iix, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "iix")
+                return try c.readInt(v, into: &p._iix, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
@@ -438,5 +448,10 @@ extension LiquidityEvent {
             p._tpEnum = LiquidityKind(p._tp, in: c)
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }

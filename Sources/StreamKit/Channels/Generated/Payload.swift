@@ -25,7 +25,9 @@ public enum Payload: Sendable {
     case holdersMetrics(HoldersMetrics)
     /// `onchain@holder_wallet_update`
     case holderWalletUpdate(HolderWalletUpdate)
-    /// A channel this version of StreamKit does not know; every key is in the raw payload.
+    /// A channel this version of StreamKit does not know, a data frame whose channel is unknown (none sent, and
+    /// its shape fits no one channel), or a payload without what routing needs (a price without `cid`, a
+    /// `data` that is not an object); every key is in the raw payload.
     case unknown
 
     /// The channel the payload belongs to, or `nil` for ``unknown``.
@@ -79,40 +81,60 @@ struct PayloadSlots: Sendable {
 
     @usableFromInline init() {}
 
-    /// Resets the slot of `channel` and decodes the payload object at `start` into it.
-    /// Returns the offset just past the object.
-    mutating func decode(_ channel: Channel, _ c: JSONCursor, _ start: Int, depth: Int) throws(DecodeError) -> Int {
+    /// Resets the slot of `channel` and decodes the payload object at `start` into it. Returns the offset
+    /// just past the object; `complete` says whether it carried every field routing needs.
+    mutating func decode(_ channel: Channel, _ c: JSONCursor, _ start: Int, depth: Int, complete: inout Bool) throws(DecodeError) -> Int {
         switch channel {
         case .cryptoLatestPrice:
             self.cryptoLatestPrice = CryptoLatestPrice()
-            return try CryptoLatestPrice.decode(c, start, depth: depth, into: &self.cryptoLatestPrice)
+            let end = try CryptoLatestPrice.decode(c, start, depth: depth, into: &self.cryptoLatestPrice)
+            complete = self.cryptoLatestPrice.hasRequiredFields
+            return end
         case .tokenAggEvent:
             self.tokenAggEvent = TokenAggEvent()
-            return try TokenAggEvent.decode(c, start, depth: depth, into: &self.tokenAggEvent)
+            let end = try TokenAggEvent.decode(c, start, depth: depth, into: &self.tokenAggEvent)
+            complete = self.tokenAggEvent.hasRequiredFields
+            return end
         case .transaction:
             self.transaction = Transaction()
-            return try Transaction.decode(c, start, depth: depth, into: &self.transaction)
+            let end = try Transaction.decode(c, start, depth: depth, into: &self.transaction)
+            complete = self.transaction.hasRequiredFields
+            return end
         case .liquidityEvent:
             self.liquidityEvent = LiquidityEvent()
-            return try LiquidityEvent.decode(c, start, depth: depth, into: &self.liquidityEvent)
+            let end = try LiquidityEvent.decode(c, start, depth: depth, into: &self.liquidityEvent)
+            complete = self.liquidityEvent.hasRequiredFields
+            return end
         case .kline:
             self.kline = Kline()
-            return try Kline.decode(c, start, depth: depth, into: &self.kline)
+            let end = try Kline.decode(c, start, depth: depth, into: &self.kline)
+            complete = self.kline.hasRequiredFields
+            return end
         case .tokenMetric:
             self.tokenMetric = TokenMetric()
-            return try TokenMetric.decode(c, start, depth: depth, into: &self.tokenMetric)
+            let end = try TokenMetric.decode(c, start, depth: depth, into: &self.tokenMetric)
+            complete = self.tokenMetric.hasRequiredFields
+            return end
         case .poolMetric:
             self.poolMetric = PoolMetric()
-            return try PoolMetric.decode(c, start, depth: depth, into: &self.poolMetric)
+            let end = try PoolMetric.decode(c, start, depth: depth, into: &self.poolMetric)
+            complete = self.poolMetric.hasRequiredFields
+            return end
         case .uniqueTrader:
             self.uniqueTrader = UniqueTrader()
-            return try UniqueTrader.decode(c, start, depth: depth, into: &self.uniqueTrader)
+            let end = try UniqueTrader.decode(c, start, depth: depth, into: &self.uniqueTrader)
+            complete = self.uniqueTrader.hasRequiredFields
+            return end
         case .holdersMetrics:
             self.holdersMetrics = HoldersMetrics()
-            return try HoldersMetrics.decode(c, start, depth: depth, into: &self.holdersMetrics)
+            let end = try HoldersMetrics.decode(c, start, depth: depth, into: &self.holdersMetrics)
+            complete = self.holdersMetrics.hasRequiredFields
+            return end
         case .holderWalletUpdate:
             self.holderWalletUpdate = HolderWalletUpdate()
-            return try HolderWalletUpdate.decode(c, start, depth: depth, into: &self.holderWalletUpdate)
+            let end = try HolderWalletUpdate.decode(c, start, depth: depth, into: &self.holderWalletUpdate)
+            complete = self.holderWalletUpdate.hasRequiredFields
+            return end
         }
     }
 

@@ -40,20 +40,27 @@ public struct PoolMetric: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -67,10 +74,13 @@ public struct PoolMetric: PayloadFields, Sendable {
     @inlinable public var windowMask: UInt8 { self._windowMask }
     /// Bit `1 << name.rawValue` is set for each window that was `null`.
     @inlinable public var nullWindowMask: UInt8 { self._nullWindowMask }
+    /// Bits of windows whose value had the wrong JSON type (a window key whose value is not an object); such a window reads as absent.
+    @inlinable public var mistypedWindowMask: UInt8 { self._mistypedWindowMask }
     /// Windows whose name this version of StreamKit does not know (kept in the raw payload).
     @inlinable public var unknownWindowCount: Int { self._unknownWindows }
     @usableFromInline var _windowMask: UInt8 = 0
     @usableFromInline var _nullWindowMask: UInt8 = 0
+    @usableFromInline var _mistypedWindowMask: UInt8 = 0
     @usableFromInline var _unknownWindows: Int = 0
 
     /// An empty payload (every field absent).
@@ -80,7 +90,7 @@ public struct PoolMetric: PayloadFields, Sendable {
 
     /// Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC]
     ///
-    /// Wire key `pid`. `nil` when absent or `null`.
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pid: Int64? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
     }
@@ -90,7 +100,7 @@ public struct PoolMetric: PayloadFields, Sendable {
 
     /// Pool address. [EX]
     ///
-    /// Wire key `pa`. `nil` when absent or `null`.
+    /// Wire key `pa`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pa: TextSlice? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._pa : nil
     }
@@ -106,7 +116,10 @@ public struct PoolMetric: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -150,50 +163,50 @@ extension PoolMetric {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226170, 4) {  // "pa":
-                i = try c.readText(v, into: &p._pa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "pa")
+                i = try c.readText(v, into: &p._pa, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226D35, 4) {  // "5m":
-                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 1, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_m5)
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 1, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_m5)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226831, 4) {  // "1h":
-                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 2, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h1)
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 2, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_h1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226834, 4) {  // "4h":
-                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 4, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h4)
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 4, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_h4)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22683432, 5) {  // "24h":
-                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 8, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h24)
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 8, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_h24)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226437, 4) {  // "7d":
-                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 16, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_d7)
+                i = try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 16, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_d7)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6170:  // "pa"
-                return try c.readText(v, into: &p._pa, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "pa")
+                return try c.readText(v, into: &p._pa, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6D35:  // "5m"
-                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 1, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_m5)
+                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 1, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_m5)
             case 0x6831:  // "1h"
-                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 2, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h1)
+                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 2, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_h1)
             case 0x6834:  // "4h"
-                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 4, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h4)
+                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 4, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_h4)
             case 0x683432:  // "24h"
-                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 8, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_h24)
+                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 8, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_h24)
             case 0x6437:  // "7d"
-                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 16, mask: &p._windowMask, nullMask: &p._nullWindowMask, into: &p._window_d7)
+                return try Self.decodeWindow(c, v, depth: depth &+ 1, bit: 16, mask: &p._windowMask, nullMask: &p._nullWindowMask, mistypedMask: &p._mistypedWindowMask, into: &p._window_d7)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
@@ -202,12 +215,27 @@ extension PoolMetric {
         return end
     }
 
-    static func decodeWindow(_ c: JSONCursor, _ v: Int, depth: Int, bit: UInt8, mask: inout UInt8, nullMask: inout UInt8, into w: inout PoolMetricWindow) throws(DecodeError) -> Int {
-        mask |= bit
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
+    }
+
+    static func decodeWindow(_ c: JSONCursor, _ v: Int, depth: Int, bit: UInt8, mask: inout UInt8, nullMask: inout UInt8, mistypedMask: inout UInt8, into w: inout PoolMetricWindow) throws(DecodeError) -> Int {
         if c.base[v] == UInt8(ascii: "n") {
+            mask |= bit
             nullMask |= bit
+            mistypedMask &= ~bit
             return try c.literal(v, "null")
         }
+        guard c.base[v] == UInt8(ascii: "{") else {
+            // Not an object: the window reads as absent.
+            mask &= ~bit
+            nullMask &= ~bit
+            mistypedMask |= bit
+            return try c.skipValue(v, depth: depth)
+        }
+        mask |= bit
+        mistypedMask &= ~bit
         nullMask &= ~bit  // a repeated key: a later object is decoded over the earlier one
         return try PoolMetricWindow.decode(c, v, depth: depth, into: &w)
     }

@@ -61,20 +61,27 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _bvn: Double = 0
@@ -92,7 +99,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Buy volume, native units. [INF]
     ///
-    /// Wire key `bvn`. `nil` when absent or `null`.
+    /// Wire key `bvn`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bvn: Double? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._bvn : nil
     }
@@ -102,7 +109,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Buy volume, USD. [INF]
     ///
-    /// Wire key `bvu`. `nil` when absent or `null`.
+    /// Wire key `bvu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bvu: Double? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._bvu : nil
     }
@@ -112,7 +119,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Sell volume, native units. [INF]
     ///
-    /// Wire key `svn`. `nil` when absent or `null`.
+    /// Wire key `svn`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var svn: Double? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._svn : nil
     }
@@ -122,7 +129,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Sell volume, USD. [INF]
     ///
-    /// Wire key `svu`. `nil` when absent or `null`.
+    /// Wire key `svu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var svu: Double? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._svu : nil
     }
@@ -132,7 +139,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Unique traders (a de-duplicated union: `ut <= but + sut`). [INF]
     ///
-    /// Wire key `ut`. `nil` when absent or `null`.
+    /// Wire key `ut`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ut: Int64? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._ut : nil
     }
@@ -142,7 +149,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Unique buyers. [INF]
     ///
-    /// Wire key `but`. `nil` when absent or `null`.
+    /// Wire key `but`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var but: Int64? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._but : nil
     }
@@ -152,7 +159,7 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
 
     /// Unique sellers. [INF]
     ///
-    /// Wire key `sut`. `nil` when absent or `null`.
+    /// Wire key `sut`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var sut: Int64? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._sut : nil
     }
@@ -168,7 +175,10 @@ public struct PoolMetricWindow: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -194,56 +204,61 @@ extension PoolMetricWindow {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A226E7662, 5) {  // "bvn":
-                i = try c.readDouble(v, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "bvn")
+                i = try c.readDouble(v, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22757662, 5) {  // "bvu":
-                i = try c.readDouble(v, into: &p._bvu, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "bvu")
+                i = try c.readDouble(v, into: &p._bvu, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226E7673, 5) {  // "svn":
-                i = try c.readDouble(v, into: &p._svn, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "svn")
+                i = try c.readDouble(v, into: &p._svn, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22757673, 5) {  // "svu":
-                i = try c.readDouble(v, into: &p._svu, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "svu")
+                i = try c.readDouble(v, into: &p._svu, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227475, 4) {  // "ut":
-                i = try c.readInt(v, into: &p._ut, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "ut")
+                i = try c.readInt(v, into: &p._ut, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22747562, 5) {  // "but":
-                i = try c.readInt(v, into: &p._but, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "but")
+                i = try c.readInt(v, into: &p._but, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22747573, 5) {  // "sut":
-                i = try c.readInt(v, into: &p._sut, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sut")
+                i = try c.readInt(v, into: &p._sut, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6E7662:  // "bvn"
-                return try c.readDouble(v, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "bvn")
+                return try c.readDouble(v, into: &p._bvn, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x757662:  // "bvu"
-                return try c.readDouble(v, into: &p._bvu, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "bvu")
+                return try c.readDouble(v, into: &p._bvu, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6E7673:  // "svn"
-                return try c.readDouble(v, into: &p._svn, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "svn")
+                return try c.readDouble(v, into: &p._svn, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x757673:  // "svu"
-                return try c.readDouble(v, into: &p._svu, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "svu")
+                return try c.readDouble(v, into: &p._svu, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7475:  // "ut"
-                return try c.readInt(v, into: &p._ut, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "ut")
+                return try c.readInt(v, into: &p._ut, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x747562:  // "but"
-                return try c.readInt(v, into: &p._but, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "but")
+                return try c.readInt(v, into: &p._but, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x747573:  // "sut"
-                return try c.readInt(v, into: &p._sut, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sut")
+                return try c.readInt(v, into: &p._sut, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
             }
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }
 

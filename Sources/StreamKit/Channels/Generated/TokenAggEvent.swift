@@ -60,20 +60,27 @@ public struct TokenAggEvent: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -90,7 +97,7 @@ public struct TokenAggEvent: PayloadFields, Sendable {
 
     /// Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC]
     ///
-    /// Wire key `pid`. `nil` when absent or `null`.
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pid: Int64? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
     }
@@ -100,7 +107,7 @@ public struct TokenAggEvent: PayloadFields, Sendable {
 
     /// Token address. [EX]
     ///
-    /// Wire key `a`. `nil` when absent or `null`.
+    /// Wire key `a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a: TextSlice? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._a : nil
     }
@@ -110,7 +117,7 @@ public struct TokenAggEvent: PayloadFields, Sendable {
 
     /// Price aggregated across pools, USD. [EX]
     ///
-    /// Wire key `ap`. `nil` when absent or `null`.
+    /// Wire key `ap`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ap: Double? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._ap : nil
     }
@@ -120,7 +127,7 @@ public struct TokenAggEvent: PayloadFields, Sendable {
 
     /// Single-pool price (the triggering swap's pool), USD. Absent on some real frames. [EX][OBS]
     ///
-    /// Wire key `p`. `nil` when absent or `null`.
+    /// Wire key `p`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p: Double? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._p : nil
     }
@@ -130,7 +137,7 @@ public struct TokenAggEvent: PayloadFields, Sendable {
 
     /// Total token liquidity across pools, USD. [EX][OBS]
     ///
-    /// Wire key `lu`. `nil` when absent or `null`.
+    /// Wire key `lu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var lu: Double? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._lu : nil
     }
@@ -140,7 +147,7 @@ public struct TokenAggEvent: PayloadFields, Sendable {
 
     /// Event time, epoch ms. [EX]
     ///
-    /// Wire key `ts`. `nil` when absent or `null`.
+    /// Wire key `ts`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ts: Int64? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._ts : nil
     }
@@ -156,7 +163,10 @@ public struct TokenAggEvent: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -181,49 +191,54 @@ extension TokenAggEvent {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227061, 4) {  // "ap":
-                i = try c.readDouble(v, into: &p._ap, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "ap")
+                i = try c.readDouble(v, into: &p._ap, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270, 3) {  // "p":
-                i = try c.readDouble(v, into: &p._p, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "p")
+                i = try c.readDouble(v, into: &p._p, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22756C, 4) {  // "lu":
-                i = try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "lu")
+                i = try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v, into: &p._ts, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "ts")
+                i = try c.readInt(v, into: &p._ts, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x61:  // "a"
-                return try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                return try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7061:  // "ap"
-                return try c.readDouble(v, into: &p._ap, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "ap")
+                return try c.readDouble(v, into: &p._ap, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70:  // "p"
-                return try c.readDouble(v, into: &p._p, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "p")
+                return try c.readDouble(v, into: &p._p, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x756C:  // "lu"
-                return try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "lu")
+                return try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7374:  // "ts"
-                return try c.readInt(v, into: &p._ts, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "ts")
+                return try c.readInt(v, into: &p._ts, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
             }
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }

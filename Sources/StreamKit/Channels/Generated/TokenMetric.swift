@@ -55,20 +55,27 @@ public struct TokenMetric: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -85,10 +92,13 @@ public struct TokenMetric: PayloadFields, Sendable {
     @inlinable public var windowMask: UInt8 { self._windowMask }
     /// Bit `1 << name.rawValue` is set for each window that was `null`.
     @inlinable public var nullWindowMask: UInt8 { self._nullWindowMask }
+    /// Bits of windows whose value had the wrong JSON type (a `sts` that is not an array sets every bit (0xFF)); such a window reads as absent.
+    @inlinable public var mistypedWindowMask: UInt8 { self._mistypedWindowMask }
     /// Windows whose name this version of StreamKit does not know (kept in the raw payload).
     @inlinable public var unknownWindowCount: Int { self._unknownWindows }
     @usableFromInline var _windowMask: UInt8 = 0
     @usableFromInline var _nullWindowMask: UInt8 = 0
+    @usableFromInline var _mistypedWindowMask: UInt8 = 0
     @usableFromInline var _unknownWindows: Int = 0
 
     /// An empty payload (every field absent).
@@ -98,7 +108,7 @@ public struct TokenMetric: PayloadFields, Sendable {
 
     /// Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC]
     ///
-    /// Wire key `pid`. `nil` when absent or `null`.
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pid: Int64? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
     }
@@ -108,7 +118,7 @@ public struct TokenMetric: PayloadFields, Sendable {
 
     /// Token address. [EX]
     ///
-    /// Wire key `a`. `nil` when absent or `null`.
+    /// Wire key `a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a: TextSlice? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._a : nil
     }
@@ -118,7 +128,7 @@ public struct TokenMetric: PayloadFields, Sendable {
 
     /// Price, USD. [EX]
     ///
-    /// Wire key `p`. `nil` when absent or `null`.
+    /// Wire key `p`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var p: Double? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._p : nil
     }
@@ -128,7 +138,7 @@ public struct TokenMetric: PayloadFields, Sendable {
 
     /// Market cap, USD (often null). [EX]
     ///
-    /// Wire key `mc`. `nil` when absent or `null`.
+    /// Wire key `mc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var mc: Double? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._mc : nil
     }
@@ -138,7 +148,7 @@ public struct TokenMetric: PayloadFields, Sendable {
 
     /// Liquidity, USD (often null). [EX]
     ///
-    /// Wire key `lu`. `nil` when absent or `null`.
+    /// Wire key `lu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var lu: Double? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._lu : nil
     }
@@ -154,7 +164,10 @@ public struct TokenMetric: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -201,23 +214,23 @@ extension TokenMetric {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2261, 3) {  // "a":
-                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                i = try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270, 3) {  // "p":
-                i = try c.readDouble(v, into: &p._p, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "p")
+                i = try c.readDouble(v, into: &p._p, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22636D, 4) {  // "mc":
-                i = try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
+                i = try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22756C, 4) {  // "lu":
-                i = try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "lu")
+                i = try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22737473, 5) {  // "sts":
@@ -228,15 +241,15 @@ extension TokenMetric {
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x61:  // "a"
-                return try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "a")
+                return try c.readText(v, into: &p._a, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70:  // "p"
-                return try c.readDouble(v, into: &p._p, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "p")
+                return try c.readDouble(v, into: &p._p, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x636D:  // "mc"
-                return try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "mc")
+                return try c.readDouble(v, into: &p._mc, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x756C:  // "lu"
-                return try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "lu")
+                return try c.readDouble(v, into: &p._lu, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x737473:  // "sts"
                 return try p.decodeWindowArray(c, v, depth: depth &+ 1)
             default:
@@ -247,16 +260,28 @@ extension TokenMetric {
         return end
     }
 
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
+    }
+
     mutating func decodeWindowArray(_ c: JSONCursor, _ v: Int, depth: Int) throws(DecodeError) -> Int {
         switch c.base[v] {
         case UInt8(ascii: "n"):
             self._nullWindowMask = 0xFF
+            self._mistypedWindowMask = 0
             return try c.literal(v, "null")
         case UInt8(ascii: "["):
             // A repeated key: the last array wins, whole.
             self._windowMask = 0
             self._nullWindowMask = 0
+            self._mistypedWindowMask = 0
             return try c.forEachElement(v, depth: depth) { (e) throws(DecodeError) -> Int in
+                guard c.base[e] == UInt8(ascii: "{") else {
+                    // Not a window object: nameless, so counted with the unknown windows.
+                    self._unknownWindows &+= 1
+                    return try c.skipValue(e, depth: depth &+ 1)
+                }
                 var w = TokenMetricWindow()
                 let end = try TokenMetricWindow.decode(c, e, depth: depth &+ 1, into: &w)
                 guard let name = w.window.flatMap({ TokenMetricWindow.Name($0, in: c) }) else {
@@ -274,7 +299,11 @@ extension TokenMetric {
                 return end
             }
         default:
-            throw DecodeError(.typeMismatch, at: v, key: "sts")
+            // Not an array: every window reads as absent, and the mask says why.
+            self._windowMask = 0
+            self._nullWindowMask = 0
+            self._mistypedWindowMask = 0xFF
+            return try c.skipValue(v, depth: depth)
         }
     }
 }

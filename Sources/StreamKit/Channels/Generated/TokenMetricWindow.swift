@@ -106,20 +106,27 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _win: TextSlice = TextSlice(offset: 0, count: 0, hasEscapes: false)
@@ -146,7 +153,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Window name: `1m`, `5m`, `1h`, `4h` or `24h`. [DOC]
     ///
-    /// Wire key `win`. `nil` when absent or `null`.
+    /// Wire key `win`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var win: TextSlice? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._win : nil
     }
@@ -156,7 +163,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Volume in native token units. [INF]
     ///
-    /// Wire key `vn`. `nil` when absent or `null`.
+    /// Wire key `vn`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var vn: Double? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._vn : nil
     }
@@ -166,7 +173,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Volume, USD. [EX]
     ///
-    /// Wire key `vu`. `nil` when absent or `null`.
+    /// Wire key `vu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var vu: Double? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._vu : nil
     }
@@ -176,7 +183,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Price change over the window, 0-100 scale (-0.01 = -0.01 %). [DOC]
     ///
-    /// Wire key `pc`. `nil` when absent or `null`.
+    /// Wire key `pc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pc: Double? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._pc : nil
     }
@@ -186,7 +193,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Transaction count. [INF]
     ///
-    /// Wire key `txs`. `nil` when absent or `null`.
+    /// Wire key `txs`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var txs: Int64? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._txs : nil
     }
@@ -196,7 +203,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Buy count. [DOC]
     ///
-    /// Wire key `bc`. `nil` when absent or `null`.
+    /// Wire key `bc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bc: Int64? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._bc : nil
     }
@@ -206,7 +213,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Sell count. [DOC]
     ///
-    /// Wire key `sc`. `nil` when absent or `null`.
+    /// Wire key `sc`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var sc: Int64? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._sc : nil
     }
@@ -216,7 +223,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Buy volume, USD. [INF]
     ///
-    /// Wire key `bvu`. `nil` when absent or `null`.
+    /// Wire key `bvu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bvu: Double? {
         self.presentFields & 0x80 != 0 && self.nullFields & 0x80 == 0 ? self._bvu : nil
     }
@@ -226,7 +233,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Sell volume, USD. [INF]
     ///
-    /// Wire key `svu`. `nil` when absent or `null`.
+    /// Wire key `svu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var svu: Double? {
         self.presentFields & 0x100 != 0 && self.nullFields & 0x100 == 0 ? self._svu : nil
     }
@@ -236,7 +243,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Buy volume, native units. [INF]
     ///
-    /// Wire key `bvn`. `nil` when absent or `null`.
+    /// Wire key `bvn`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bvn: Double? {
         self.presentFields & 0x200 != 0 && self.nullFields & 0x200 == 0 ? self._bvn : nil
     }
@@ -246,7 +253,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Sell volume, native units. [INF]
     ///
-    /// Wire key `svn`. `nil` when absent or `null`.
+    /// Wire key `svn`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var svn: Double? {
         self.presentFields & 0x400 != 0 && self.nullFields & 0x400 == 0 ? self._svn : nil
     }
@@ -256,7 +263,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Unique traders. [INF]
     ///
-    /// Wire key `ut`. `nil` when absent or `null`.
+    /// Wire key `ut`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ut: Int64? {
         self.presentFields & 0x800 != 0 && self.nullFields & 0x800 == 0 ? self._ut : nil
     }
@@ -266,7 +273,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Unique buyers. [INF]
     ///
-    /// Wire key `but`. `nil` when absent or `null`.
+    /// Wire key `but`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var but: Int64? {
         self.presentFields & 0x1000 != 0 && self.nullFields & 0x1000 == 0 ? self._but : nil
     }
@@ -276,7 +283,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Unique sellers. [INF]
     ///
-    /// Wire key `sut`. `nil` when absent or `null`.
+    /// Wire key `sut`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var sut: Int64? {
         self.presentFields & 0x2000 != 0 && self.nullFields & 0x2000 == 0 ? self._sut : nil
     }
@@ -286,7 +293,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Window high price, USD. [DOC]
     ///
-    /// Wire key `h`. `nil` when absent or `null`.
+    /// Wire key `h`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var h: Double? {
         self.presentFields & 0x4000 != 0 && self.nullFields & 0x4000 == 0 ? self._h : nil
     }
@@ -296,7 +303,7 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
 
     /// Window low price, USD. [INF]
     ///
-    /// Wire key `l`. `nil` when absent or `null`.
+    /// Wire key `l`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var l: Double? {
         self.presentFields & 0x8000 != 0 && self.nullFields & 0x8000 == 0 ? self._l : nil
     }
@@ -312,7 +319,10 @@ public struct TokenMetricWindow: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -347,110 +357,115 @@ extension TokenMetricWindow {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A226E6977, 5) {  // "win":
-                i = try c.readText(v, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "win")
+                i = try c.readText(v, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226E76, 4) {  // "vn":
-                i = try c.readDouble(v, into: &p._vn, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "vn")
+                i = try c.readDouble(v, into: &p._vn, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
+                i = try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226370, 4) {  // "pc":
-                i = try c.readDouble(v, into: &p._pc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "pc")
+                i = try c.readDouble(v, into: &p._pc, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22737874, 5) {  // "txs":
-                i = try c.readInt(v, into: &p._txs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "txs")
+                i = try c.readInt(v, into: &p._txs, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226362, 4) {  // "bc":
-                i = try c.readInt(v, into: &p._bc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "bc")
+                i = try c.readInt(v, into: &p._bc, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226373, 4) {  // "sc":
-                i = try c.readInt(v, into: &p._sc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sc")
+                i = try c.readInt(v, into: &p._sc, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22757662, 5) {  // "bvu":
-                i = try c.readDouble(v, into: &p._bvu, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bvu")
+                i = try c.readDouble(v, into: &p._bvu, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22757673, 5) {  // "svu":
-                i = try c.readDouble(v, into: &p._svu, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "svu")
+                i = try c.readDouble(v, into: &p._svu, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226E7662, 5) {  // "bvn":
-                i = try c.readDouble(v, into: &p._bvn, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bvn")
+                i = try c.readDouble(v, into: &p._bvn, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226E7673, 5) {  // "svn":
-                i = try c.readDouble(v, into: &p._svn, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "svn")
+                i = try c.readDouble(v, into: &p._svn, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227475, 4) {  // "ut":
-                i = try c.readInt(v, into: &p._ut, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ut")
+                i = try c.readInt(v, into: &p._ut, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22747562, 5) {  // "but":
-                i = try c.readInt(v, into: &p._but, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "but")
+                i = try c.readInt(v, into: &p._but, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22747573, 5) {  // "sut":
-                i = try c.readInt(v, into: &p._sut, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "sut")
+                i = try c.readInt(v, into: &p._sut, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2268, 3) {  // "h":
-                i = try c.readDouble(v, into: &p._h, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "h")
+                i = try c.readDouble(v, into: &p._h, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226C, 3) {  // "l":
-                i = try c.readDouble(v, into: &p._l, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "l")
+                i = try c.readDouble(v, into: &p._l, bit: 0x8000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x6E6977:  // "win"
-                return try c.readText(v, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "win")
+                return try c.readText(v, into: &p._win, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6E76:  // "vn"
-                return try c.readDouble(v, into: &p._vn, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "vn")
+                return try c.readDouble(v, into: &p._vn, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7576:  // "vu"
-                return try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "vu")
+                return try c.readDouble(v, into: &p._vu, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6370:  // "pc"
-                return try c.readDouble(v, into: &p._pc, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "pc")
+                return try c.readDouble(v, into: &p._pc, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x737874:  // "txs"
-                return try c.readInt(v, into: &p._txs, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "txs")
+                return try c.readInt(v, into: &p._txs, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6362:  // "bc"
-                return try c.readInt(v, into: &p._bc, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "bc")
+                return try c.readInt(v, into: &p._bc, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6373:  // "sc"
-                return try c.readInt(v, into: &p._sc, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "sc")
+                return try c.readInt(v, into: &p._sc, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x757662:  // "bvu"
-                return try c.readDouble(v, into: &p._bvu, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "bvu")
+                return try c.readDouble(v, into: &p._bvu, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x757673:  // "svu"
-                return try c.readDouble(v, into: &p._svu, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "svu")
+                return try c.readDouble(v, into: &p._svu, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6E7662:  // "bvn"
-                return try c.readDouble(v, into: &p._bvn, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "bvn")
+                return try c.readDouble(v, into: &p._bvn, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6E7673:  // "svn"
-                return try c.readDouble(v, into: &p._svn, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "svn")
+                return try c.readDouble(v, into: &p._svn, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7475:  // "ut"
-                return try c.readInt(v, into: &p._ut, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "ut")
+                return try c.readInt(v, into: &p._ut, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x747562:  // "but"
-                return try c.readInt(v, into: &p._but, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "but")
+                return try c.readInt(v, into: &p._but, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x747573:  // "sut"
-                return try c.readInt(v, into: &p._sut, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "sut")
+                return try c.readInt(v, into: &p._sut, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x68:  // "h"
-                return try c.readDouble(v, into: &p._h, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "h")
+                return try c.readDouble(v, into: &p._h, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6C:  // "l"
-                return try c.readDouble(v, into: &p._l, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "l")
+                return try c.readDouble(v, into: &p._l, bit: 0x8000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
             }
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }
 

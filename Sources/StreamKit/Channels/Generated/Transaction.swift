@@ -155,20 +155,27 @@ public struct Transaction: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _pid: Int64 = 0
@@ -205,7 +212,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Platform id (14 = BSC, 16 = Solana; not an EVM chain id). [DOC]
     ///
-    /// Wire key `pid`. `nil` when absent or `null`.
+    /// Wire key `pid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pid: Int64? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._pid : nil
     }
@@ -215,7 +222,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// DEX factory contract address. [INF]
     ///
-    /// Wire key `f`. `nil` when absent or `null`.
+    /// Wire key `f`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var f: TextSlice? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._f : nil
     }
@@ -225,7 +232,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Block height. [INF]
     ///
-    /// Wire key `bh`. `nil` when absent or `null`.
+    /// Wire key `bh`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var bh: Int64? {
         self.presentFields & 0x4 != 0 && self.nullFields & 0x4 == 0 ? self._bh : nil
     }
@@ -235,7 +242,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// `buy` or `sell`, relative to the pair; use `qi`/`tii` for token-level direction. [DOC]
     ///
-    /// Wire key `tp`. `nil` when absent or `null`.
+    /// Wire key `tp`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var tp: TextSlice? {
         self.presentFields & 0x8 != 0 && self.nullFields & 0x8 == 0 ? self._tp : nil
     }
@@ -247,7 +254,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Pool (pair) address. [INF]
     ///
-    /// Wire key `pa`. `nil` when absent or `null`.
+    /// Wire key `pa`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var pa: TextSlice? {
         self.presentFields & 0x10 != 0 && self.nullFields & 0x10 == 0 ? self._pa : nil
     }
@@ -257,7 +264,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token0 (base) address. [INF]
     ///
-    /// Wire key `t0a`. `nil` when absent or `null`.
+    /// Wire key `t0a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t0a: TextSlice? {
         self.presentFields & 0x20 != 0 && self.nullFields & 0x20 == 0 ? self._t0a : nil
     }
@@ -267,7 +274,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token1 (quote) address. [INF]
     ///
-    /// Wire key `t1a`. `nil` when absent or `null`.
+    /// Wire key `t1a`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t1a: TextSlice? {
         self.presentFields & 0x40 != 0 && self.nullFields & 0x40 == 0 ? self._t1a : nil
     }
@@ -277,7 +284,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token0 symbol. [INF]
     ///
-    /// Wire key `t0s`. `nil` when absent or `null`.
+    /// Wire key `t0s`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t0s: TextSlice? {
         self.presentFields & 0x80 != 0 && self.nullFields & 0x80 == 0 ? self._t0s : nil
     }
@@ -287,7 +294,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token1 symbol. [INF]
     ///
-    /// Wire key `t1s`. `nil` when absent or `null`.
+    /// Wire key `t1s`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t1s: TextSlice? {
         self.presentFields & 0x100 != 0 && self.nullFields & 0x100 == 0 ? self._t1s : nil
     }
@@ -297,7 +304,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Swap value, USD. [EX][OBS]
     ///
-    /// Wire key `vu`. `nil` when absent or `null`.
+    /// Wire key `vu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var vu: Double? {
         self.presentFields & 0x200 != 0 && self.nullFields & 0x200 == 0 ? self._vu : nil
     }
@@ -307,7 +314,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Price of token0 in token1 units. [INF]
     ///
-    /// Wire key `q`. `nil` when absent or `null`.
+    /// Wire key `q`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var q: Double? {
         self.presentFields & 0x400 != 0 && self.nullFields & 0x400 == 0 ? self._q : nil
     }
@@ -317,7 +324,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token0 price, USD. [INF]
     ///
-    /// Wire key `t0pu`. `nil` when absent or `null`.
+    /// Wire key `t0pu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t0pu: Double? {
         self.presentFields & 0x800 != 0 && self.nullFields & 0x800 == 0 ? self._t0pu : nil
     }
@@ -327,7 +334,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token1 price, USD. [INF]
     ///
-    /// Wire key `t1pu`. `nil` when absent or `null`.
+    /// Wire key `t1pu`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var t1pu: Double? {
         self.presentFields & 0x1000 != 0 && self.nullFields & 0x1000 == 0 ? self._t1pu : nil
     }
@@ -337,7 +344,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Transaction hash (base58 signature on Solana). [DOC]
     ///
-    /// Wire key `tx`. `nil` when absent or `null`.
+    /// Wire key `tx`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var tx: TextSlice? {
         self.presentFields & 0x2000 != 0 && self.nullFields & 0x2000 == 0 ? self._tx : nil
     }
@@ -347,7 +354,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Transaction time, epoch ms. [EX]
     ///
-    /// Wire key `ts`. `nil` when absent or `null`.
+    /// Wire key `ts`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ts: Int64? {
         self.presentFields & 0x4000 != 0 && self.nullFields & 0x4000 == 0 ? self._ts : nil
     }
@@ -357,7 +364,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Maker (trader) address. [INF]
     ///
-    /// Wire key `ma`. `nil` when absent or `null`.
+    /// Wire key `ma`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ma: TextSlice? {
         self.presentFields & 0x8000 != 0 && self.nullFields & 0x8000 == 0 ? self._ma : nil
     }
@@ -367,14 +374,14 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// An address whose meaning is [UNKNOWN] (BSC-USDT in the official example).
     ///
-    /// Wire key `ba`. `nil` when absent or `null`.
+    /// Wire key `ba`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ba: TextSlice? {
         self.presentFields & 0x10000 != 0 && self.nullFields & 0x10000 == 0 ? self._ba : nil
     }
 
     /// Token0 amount, decimal-adjusted. [INF]
     ///
-    /// Wire key `a0`. `nil` when absent or `null`.
+    /// Wire key `a0`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a0: Double? {
         self.presentFields & 0x20000 != 0 && self.nullFields & 0x20000 == 0 ? self._a0 : nil
     }
@@ -384,7 +391,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Token1 amount, decimal-adjusted. [INF]
     ///
-    /// Wire key `a1`. `nil` when absent or `null`.
+    /// Wire key `a1`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var a1: Double? {
         self.presentFields & 0x40000 != 0 && self.nullFields & 0x40000 == 0 ? self._a1 : nil
     }
@@ -394,7 +401,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Which token is the quote, 0 or 1. [INF]
     ///
-    /// Wire key `qi`. `nil` when absent or `null`.
+    /// Wire key `qi`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var qi: Int64? {
         self.presentFields & 0x80000 != 0 && self.nullFields & 0x80000 == 0 ? self._qi : nil
     }
@@ -404,7 +411,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Which token went into the pool, 0 or 1. [INF]
     ///
-    /// Wire key `tii`. `nil` when absent or `null`.
+    /// Wire key `tii`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var tii: Int64? {
         self.presentFields & 0x100000 != 0 && self.nullFields & 0x100000 == 0 ? self._tii : nil
     }
@@ -414,7 +421,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// EVM log index; dedupe key with `tx`. Absent on some real frames. [DOC]
     ///
-    /// Wire key `lgid`. `nil` when absent or `null`.
+    /// Wire key `lgid`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var lgid: Int64? {
         self.presentFields & 0x200000 != 0 && self.nullFields & 0x200000 == 0 ? self._lgid : nil
     }
@@ -424,7 +431,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Solana instruction index; dedupe key with `tx` on Solana. [DOC]
     ///
-    /// Wire key `iix`. `nil` when absent or `null`.
+    /// Wire key `iix`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var iix: Int64? {
         self.presentFields & 0x400000 != 0 && self.nullFields & 0x400000 == 0 ? self._iix : nil
     }
@@ -434,7 +441,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Excluded from CMC aggregates; `txtp` says why. [DOC]
     ///
-    /// Wire key `ex`. `nil` when absent or `null`.
+    /// Wire key `ex`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ex: Bool? {
         self.presentFields & 0x800000 != 0 && self.nullFields & 0x800000 == 0 ? self._ex : nil
     }
@@ -444,7 +451,7 @@ public struct Transaction: PayloadFields, Sendable {
 
     /// Transaction type / exclusion reason code (values [UNKNOWN]). [DOC]
     ///
-    /// Wire key `txtp`. `nil` when absent or `null`.
+    /// Wire key `txtp`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var txtp: Int64? {
         self.presentFields & 0x1000000 != 0 && self.nullFields & 0x1000000 == 0 ? self._txtp : nil
     }
@@ -460,7 +467,10 @@ public struct Transaction: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -504,158 +514,158 @@ extension Transaction {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A22646970, 5) {  // "pid":
-                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                i = try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2266, 3) {  // "f":
-                i = try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
+                i = try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226862, 4) {  // "bh":
-                i = try c.readInt(v, into: &p._bh, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "bh")
+                i = try c.readInt(v, into: &p._bh, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227074, 4) {  // "tp":
-                i = try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
+                i = try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226170, 4) {  // "pa":
-                i = try c.readText(v, into: &p._pa, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "pa")
+                i = try c.readText(v, into: &p._pa, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22613074, 5) {  // "t0a":
-                i = try c.readText(v, into: &p._t0a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t0a")
+                i = try c.readText(v, into: &p._t0a, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22613174, 5) {  // "t1a":
-                i = try c.readText(v, into: &p._t1a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t1a")
+                i = try c.readText(v, into: &p._t1a, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22733074, 5) {  // "t0s":
-                i = try c.readText(v, into: &p._t0s, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t0s")
+                i = try c.readText(v, into: &p._t0s, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22733174, 5) {  // "t1s":
-                i = try c.readText(v, into: &p._t1s, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "t1s")
+                i = try c.readText(v, into: &p._t1s, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227576, 4) {  // "vu":
-                i = try c.readDouble(v, into: &p._vu, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "vu")
+                i = try c.readDouble(v, into: &p._vu, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2271, 3) {  // "q":
-                i = try c.readDouble(v, into: &p._q, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "q")
+                i = try c.readDouble(v, into: &p._q, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2275703074, 6) {  // "t0pu":
-                i = try c.readDouble(v, into: &p._t0pu, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t0pu")
+                i = try c.readDouble(v, into: &p._t0pu, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2275703174, 6) {  // "t1pu":
-                i = try c.readDouble(v, into: &p._t1pu, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t1pu")
+                i = try c.readDouble(v, into: &p._t1pu, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227874, 4) {  // "tx":
-                i = try c.readText(v, into: &p._tx, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "tx")
+                i = try c.readText(v, into: &p._tx, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227374, 4) {  // "ts":
-                i = try c.readInt(v, into: &p._ts, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "ts")
+                i = try c.readInt(v, into: &p._ts, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22616D, 4) {  // "ma":
-                i = try c.readText(v, into: &p._ma, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "ma")
+                i = try c.readText(v, into: &p._ma, bit: 0x8000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226162, 4) {  // "ba":
-                i = try c.readText(v, into: &p._ba, bit: 0x10000, present: &p._present, nulls: &p._nulls, key: "ba")
+                i = try c.readText(v, into: &p._ba, bit: 0x10000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A223061, 4) {  // "a0":
-                i = try c.readDouble(v, into: &p._a0, bit: 0x20000, present: &p._present, nulls: &p._nulls, key: "a0")
+                i = try c.readDouble(v, into: &p._a0, bit: 0x20000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A223161, 4) {  // "a1":
-                i = try c.readDouble(v, into: &p._a1, bit: 0x40000, present: &p._present, nulls: &p._nulls, key: "a1")
+                i = try c.readDouble(v, into: &p._a1, bit: 0x40000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226971, 4) {  // "qi":
-                i = try c.readInt(v, into: &p._qi, bit: 0x80000, present: &p._present, nulls: &p._nulls, key: "qi")
+                i = try c.readInt(v, into: &p._qi, bit: 0x80000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22696974, 5) {  // "tii":
-                i = try c.readInt(v, into: &p._tii, bit: 0x100000, present: &p._present, nulls: &p._nulls, key: "tii")
+                i = try c.readInt(v, into: &p._tii, bit: 0x100000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A226469676C, 6) {  // "lgid":
-                i = try c.readInt(v, into: &p._lgid, bit: 0x200000, present: &p._present, nulls: &p._nulls, key: "lgid")
+                i = try c.readInt(v, into: &p._lgid, bit: 0x200000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22786969, 5) {  // "iix":
-                i = try c.readInt(v, into: &p._iix, bit: 0x400000, present: &p._present, nulls: &p._nulls, key: "iix")
+                i = try c.readInt(v, into: &p._iix, bit: 0x400000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A227865, 4) {  // "ex":
-                i = try c.readBool(v, into: &p._ex, bit: 0x800000, present: &p._present, nulls: &p._nulls, key: "ex")
+                i = try c.readBool(v, into: &p._ex, bit: 0x800000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A2270747874, 6) {  // "txtp":
-                i = try c.readInt(v, into: &p._txtp, bit: 0x1000000, present: &p._present, nulls: &p._nulls, key: "txtp")
+                i = try c.readInt(v, into: &p._txtp, bit: 0x1000000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x646970:  // "pid"
-                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "pid")
+                return try c.readInt(v, into: &p._pid, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x66:  // "f"
-                return try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "f")
+                return try c.readText(v, into: &p._f, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6862:  // "bh"
-                return try c.readInt(v, into: &p._bh, bit: 0x4, present: &p._present, nulls: &p._nulls, key: "bh")
+                return try c.readInt(v, into: &p._bh, bit: 0x4, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7074:  // "tp"
-                return try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, key: "tp")
+                return try c.readText(v, into: &p._tp, bit: 0x8, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6170:  // "pa"
-                return try c.readText(v, into: &p._pa, bit: 0x10, present: &p._present, nulls: &p._nulls, key: "pa")
+                return try c.readText(v, into: &p._pa, bit: 0x10, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x613074:  // "t0a"
-                return try c.readText(v, into: &p._t0a, bit: 0x20, present: &p._present, nulls: &p._nulls, key: "t0a")
+                return try c.readText(v, into: &p._t0a, bit: 0x20, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x613174:  // "t1a"
-                return try c.readText(v, into: &p._t1a, bit: 0x40, present: &p._present, nulls: &p._nulls, key: "t1a")
+                return try c.readText(v, into: &p._t1a, bit: 0x40, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x733074:  // "t0s"
-                return try c.readText(v, into: &p._t0s, bit: 0x80, present: &p._present, nulls: &p._nulls, key: "t0s")
+                return try c.readText(v, into: &p._t0s, bit: 0x80, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x733174:  // "t1s"
-                return try c.readText(v, into: &p._t1s, bit: 0x100, present: &p._present, nulls: &p._nulls, key: "t1s")
+                return try c.readText(v, into: &p._t1s, bit: 0x100, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7576:  // "vu"
-                return try c.readDouble(v, into: &p._vu, bit: 0x200, present: &p._present, nulls: &p._nulls, key: "vu")
+                return try c.readDouble(v, into: &p._vu, bit: 0x200, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x71:  // "q"
-                return try c.readDouble(v, into: &p._q, bit: 0x400, present: &p._present, nulls: &p._nulls, key: "q")
+                return try c.readDouble(v, into: &p._q, bit: 0x400, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x75703074:  // "t0pu"
-                return try c.readDouble(v, into: &p._t0pu, bit: 0x800, present: &p._present, nulls: &p._nulls, key: "t0pu")
+                return try c.readDouble(v, into: &p._t0pu, bit: 0x800, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x75703174:  // "t1pu"
-                return try c.readDouble(v, into: &p._t1pu, bit: 0x1000, present: &p._present, nulls: &p._nulls, key: "t1pu")
+                return try c.readDouble(v, into: &p._t1pu, bit: 0x1000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7874:  // "tx"
-                return try c.readText(v, into: &p._tx, bit: 0x2000, present: &p._present, nulls: &p._nulls, key: "tx")
+                return try c.readText(v, into: &p._tx, bit: 0x2000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7374:  // "ts"
-                return try c.readInt(v, into: &p._ts, bit: 0x4000, present: &p._present, nulls: &p._nulls, key: "ts")
+                return try c.readInt(v, into: &p._ts, bit: 0x4000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x616D:  // "ma"
-                return try c.readText(v, into: &p._ma, bit: 0x8000, present: &p._present, nulls: &p._nulls, key: "ma")
+                return try c.readText(v, into: &p._ma, bit: 0x8000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6162:  // "ba"
-                return try c.readText(v, into: &p._ba, bit: 0x10000, present: &p._present, nulls: &p._nulls, key: "ba")
+                return try c.readText(v, into: &p._ba, bit: 0x10000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x3061:  // "a0"
-                return try c.readDouble(v, into: &p._a0, bit: 0x20000, present: &p._present, nulls: &p._nulls, key: "a0")
+                return try c.readDouble(v, into: &p._a0, bit: 0x20000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x3161:  // "a1"
-                return try c.readDouble(v, into: &p._a1, bit: 0x40000, present: &p._present, nulls: &p._nulls, key: "a1")
+                return try c.readDouble(v, into: &p._a1, bit: 0x40000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6971:  // "qi"
-                return try c.readInt(v, into: &p._qi, bit: 0x80000, present: &p._present, nulls: &p._nulls, key: "qi")
+                return try c.readInt(v, into: &p._qi, bit: 0x80000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x696974:  // "tii"
-                return try c.readInt(v, into: &p._tii, bit: 0x100000, present: &p._present, nulls: &p._nulls, key: "tii")
+                return try c.readInt(v, into: &p._tii, bit: 0x100000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x6469676C:  // "lgid"
-                return try c.readInt(v, into: &p._lgid, bit: 0x200000, present: &p._present, nulls: &p._nulls, key: "lgid")
+                return try c.readInt(v, into: &p._lgid, bit: 0x200000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x786969:  // "iix"
-                return try c.readInt(v, into: &p._iix, bit: 0x400000, present: &p._present, nulls: &p._nulls, key: "iix")
+                return try c.readInt(v, into: &p._iix, bit: 0x400000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x7865:  // "ex"
-                return try c.readBool(v, into: &p._ex, bit: 0x800000, present: &p._present, nulls: &p._nulls, key: "ex")
+                return try c.readBool(v, into: &p._ex, bit: 0x800000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x70747874:  // "txtp"
-                return try c.readInt(v, into: &p._txtp, bit: 0x1000000, present: &p._present, nulls: &p._nulls, key: "txtp")
+                return try c.readInt(v, into: &p._txtp, bit: 0x1000000, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
@@ -665,5 +675,10 @@ extension Transaction {
             p._tpEnum = SwapSide(p._tp, in: c)
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }

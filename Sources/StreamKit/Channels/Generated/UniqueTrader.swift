@@ -40,20 +40,27 @@ public struct UniqueTrader: PayloadFields, Sendable {
             }
         }
 
-        /// True when the reference says every payload carries the field.
+        /// True when routing needs the field: a payload without it (absent, null or mistyped) is delivered as
+        /// ``Payload/unknown``, with no channel.
         public var isRequired: Bool {
             false
         }
     }
 
-    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included.
+    /// Bit `1 << field.rawValue` is set for each field the payload carried, `null` included (a value of the
+    /// wrong JSON type is not included: see ``mistypedFields``).
     @inlinable public var presentFields: UInt64 { self._present }
     /// Bit `1 << field.rawValue` is set for each field that was `null`.
-    @inlinable public var nullFields: UInt64 { self._nulls }
+    @inlinable public var nullFields: UInt64 { self._nulls & self._present }
+    /// Bit `1 << field.rawValue` is set for each field whose value had another JSON type than the field's
+    /// (`ex: 0` for a boolean, a string for a number, ...). The value is not read: the field reads as absent
+    /// (`nil`, and clear in ``presentFields``); the raw payload still holds it.
+    @inlinable public var mistypedFields: UInt64 { self._nulls & ~self._present }
     /// How many payload keys this version of StreamKit does not know. They are not lost: read them from
     /// the frame's raw payload (``Message/payloadJSON``).
     @inlinable public var unknownKeyCount: Int { self._unknownKeys }
     @usableFromInline var _present: UInt64 = 0
+    /// A field's bit with its `_present` bit: `null`; without it: a value of the wrong JSON type.
     @usableFromInline var _nulls: UInt64 = 0
     @usableFromInline var _unknownKeys: Int = 0
     @usableFromInline var _ut: Int64 = 0
@@ -66,7 +73,7 @@ public struct UniqueTrader: PayloadFields, Sendable {
 
     /// Distinct traders in the interval. [EX]
     ///
-    /// Wire key `ut`. `nil` when absent or `null`.
+    /// Wire key `ut`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ut: Int64? {
         self.presentFields & 0x1 != 0 && self.nullFields & 0x1 == 0 ? self._ut : nil
     }
@@ -76,7 +83,7 @@ public struct UniqueTrader: PayloadFields, Sendable {
 
     /// Interval open time, epoch ms. [EX]
     ///
-    /// Wire key `ot`. `nil` when absent or `null`.
+    /// Wire key `ot`. `nil` when absent, `null` or of the wrong JSON type.
     @inlinable public var ot: Int64? {
         self.presentFields & 0x2 != 0 && self.nullFields & 0x2 == 0 ? self._ot : nil
     }
@@ -92,7 +99,10 @@ public struct UniqueTrader: PayloadFields, Sendable {
     /// True when the payload carried the field as `null`.
     @inlinable public func isNull(_ field: Field) -> Bool { self.nullFields & (1 << field.rawValue) != 0 }
 
-    /// The field's value, with absent and `null` told apart.
+    /// True when the payload carried the field with a value of the wrong JSON type (read as absent).
+    @inlinable public func isMistyped(_ field: Field) -> Bool { self.mistypedFields & (1 << field.rawValue) != 0 }
+
+    /// The field's value, with absent and `null` told apart (a mistyped field is `.absent`).
     public subscript(field: Field) -> FieldValue {
         guard self.contains(field) else { return .absent }
         guard !self.isNull(field) else { return .null }
@@ -113,25 +123,30 @@ extension UniqueTrader {
         var i = start &+ 1
         ordered: do {
             if let v = c.expectMember(i, 0x3A227475, 4) {  // "ut":
-                i = try c.readInt(v, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "ut")
+                i = try c.readInt(v, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
             if let v = c.expectMember(i, 0x3A22746F, 4) {  // "ot":
-                i = try c.readInt(v, into: &p._ot, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "ot")
+                i = try c.readInt(v, into: &p._ot, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
                 guard c.pastComma(&i) else { break ordered }
             }
         }
         let end = try c.members(continuing: i, in: start) { (k, v) throws(DecodeError) -> Int in
             switch k.packed {
             case 0x7475:  // "ut"
-                return try c.readInt(v, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, key: "ut")
+                return try c.readInt(v, into: &p._ut, bit: 0x1, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             case 0x746F:  // "ot"
-                return try c.readInt(v, into: &p._ot, bit: 0x2, present: &p._present, nulls: &p._nulls, key: "ot")
+                return try c.readInt(v, into: &p._ot, bit: 0x2, present: &p._present, nulls: &p._nulls, depth: depth &+ 1)
             default:
                 p._unknownKeys &+= 1
                 return try c.skipValue(v, depth: depth &+ 1)
             }
         }
         return end
+    }
+
+    /// True when every field routing needs (``Field/isRequired``) carried a value of its type.
+    @inlinable var hasRequiredFields: Bool {
+        true
     }
 }
