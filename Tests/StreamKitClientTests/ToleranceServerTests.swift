@@ -314,4 +314,50 @@ func pricePush(_ cid: Int64, echo: String? = nil, p: String = "1.5") -> String {
         #expect(attempts.count >= 3 && attempts.allSatisfy { $0 == 1 }, "\(attempts)")
         await client.stop()
     }
+
+    /// 1: payloads the reference allows (null price, a holder variant without `ts`, an optional field of another
+    /// JSON type, a data frame without `channel`) are delivered on the same connection; none counts as invalid.
+    @Test func tolerablePayloadsAreDeliveredOnOneConnection() async throws {
+        let holder = #"{"type":"data","channel":"onchain@holders_metrics","params":{"platform_id":14,"address":"0x1111111111111111111111111111111111111111"},"data":{"pid":14,"a":"0x1111111111111111111111111111111111111111","tp":"holder_count","hc":12}}"#
+        let frames = [
+            pricePush(1, p: "null"),
+            #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5,"vu":"12.5"},"ts":1778663880111}"#,
+            #"{"type":"data","params":{"crypto_ids":1},"data":{"cid":1,"p":3.5},"ts":1778663880111}"#,
+            pricePush(1, p: "4.5"),
+        ]
+        let server = try LegalServer(.init(answer: { request, id, _, _ in
+            let ack = #"{"type":"ack","id":\#(id),"code":0,"msg":"ok"}"#
+            guard request["method"]?.string == "subscribe" else { return [ack] }
+            return request["channel"]?.string == "onchain@holders_metrics" ? [ack, holder] : [ack] + frames
+        }))
+        defer { server.shutdown() }
+        let client = try Self.client(server)
+        client.start()
+        let holders = try Subscription(channel: .holdersMetrics, target: .address(platformID: 14, address: "0x1111111111111111111111111111111111111111"))
+        try await client.subscribe([.cryptoLatestPrice(1), holders])
+        let events = await StreamClientTests.collect(client) { events in
+            events.filter { if case .message = $0 { true } else { false } }.count >= 5
+        }
+        var prices: [Double?] = []
+        var holderKinds = 0
+        for case .message(let m, let s) in events {
+            guard case .data(let d) = m.frame else { continue }
+            switch d.payload {
+            case .cryptoLatestPrice(let q):
+                prices.append(q.price)
+                #expect(s == .cryptoLatestPrice(1))
+                if q.price == 2.5 { #expect(q.vu == nil && q.isMistyped(.vu)) }
+            case .holdersMetrics(let h):
+                holderKinds += 1
+                #expect(h.ts == nil && s == holders)
+            default: break
+            }
+        }
+        #expect(prices == [nil, 2.5, 3.5, 4.5], "\(prices)")
+        #expect(holderKinds == 1)
+        #expect(server.upgraded == 1)
+        #expect(await client.metrics().invalidFrames == 0)
+        await client.stop()
+    }
 }
+
