@@ -145,10 +145,10 @@ func overflowPolicy(_ raw: sk_overflow) -> OverflowPolicy?? {
 }
 
 @_cdecl("sk_version_number")
-public func skVersionNumber() -> Int32 { 1000 }
+public func skVersionNumber() -> Int32 { Int32(StreamKitVersion.number) }
 
 @_cdecl("sk_version")
-public func skVersion() -> UnsafePointer<CChar> { staticCString("0.1.0") }
+public func skVersion() -> UnsafePointer<CChar> { staticCString("0.2.0") }  // a StaticString; the C test checks it against STREAMKIT_VERSION and StreamKitVersion.string
 
 @_cdecl("sk_status_string")
 public func skStatusString(_ status: Int32) -> UnsafePointer<CChar> {
