@@ -190,6 +190,9 @@ typedef struct sk_subscription_view {
     sk_str interval;
 } sk_subscription_view;
 
+/* Most subscriptions one message can carry (SK_MESSAGE_DATA): a swap's t0a, t1a and pa. */
+#define SK_MAX_SUBSCRIPTIONS 3
+
 /*
 ** One message. Everything in it (the sk_str views, data's text fields, raw) is valid during the callback that
 ** received it, or until the next sk_client_poll() / sk_client_free() for polled messages. Copy what you keep.
@@ -218,6 +221,12 @@ typedef struct sk_message {
     /* Data: 1 when a text view in `data` points outside `raw` (a string with escapes, decoded into scratch memory
     ** that lives as long as the message); 0 when every text view is a slice of `raw`. */
     int text_outside_raw;
+    /* Data: every subscription the message belongs to, subscriptions[0] being `subscription` (0 when it matches
+    ** none). A swap or liquidity event between two subscribed tokens (or a token and its subscribed pool) carries
+    ** each of them, delivered once: the later leg is dropped as a duplicate (with deduplication off, each leg
+    ** carries its own subscription only). Views valid as `subscription`'s. */
+    int subscription_count;
+    sk_subscription_view subscriptions[SK_MAX_SUBSCRIPTIONS];
 } sk_message;
 
 /* ---------------------------------------------------------------------------------------------------------------

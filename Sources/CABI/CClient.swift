@@ -323,6 +323,7 @@ final class CClient: @unchecked Sendable {
         switch event {
         case .message(let message, let subscription):
             message.bytes.withUnsafeBytes { self.fillData(&m, message.frame, subscription, place($0)) }
+            self.fillSubscriptions(&m, message.subscriptions.isEmpty ? SubscriptionMatches(subscription) : message.subscriptions)
         case .dropped(let s, let n):
             m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
             m.event = Int32(SK_EVENT_DROPPED.rawValue)
@@ -333,6 +334,19 @@ final class CClient: @unchecked Sendable {
             m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
             m.connection = Int32(clamping: connection)
             self.fill(&m, e)
+        }
+    }
+
+    /// `subscription_count` and `subscriptions[]`: the first is `subscription`'s view, already made; the others are
+    /// made here (only the second token of a swap between two subscribed tokens has one).
+    private func fillSubscriptions(_ m: inout sk_message, _ matches: SubscriptionMatches) {
+        let n = min(matches.count, Int(SK_MAX_SUBSCRIPTIONS))
+        m.subscription_count = Int32(n)
+        guard n > 0 else { return }
+        let first = m.subscription
+        withUnsafeMutableBytes(of: &m.subscriptions) { raw in
+            let views = raw.bindMemory(to: sk_subscription_view.self)
+            for i in 0..<n { views[i] = i == 0 && matches[0].channel.cChannel == first.channel ? first : self.view(matches[i]) }
         }
     }
 

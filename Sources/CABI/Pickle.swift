@@ -102,7 +102,8 @@ final class PickleWriter {
 
     // MARK: Objects
 
-    /// A message object: channel (None for a channel this version lacks), params, ts, payload, raw, connection.
+    /// A message object: channel (None for a channel this version lacks), params, ts, payload, raw, connection,
+    /// subscriptions (a list of params dicts: every subscription the message belongs to).
     private func data(_ m: UnsafePointer<sk_message>) {
         self.constant(.messageClass)
         self.op(0x28)  // MARK
@@ -120,6 +121,16 @@ final class PickleWriter {
             self.bytes(raw)
         }
         self.int(Int64(m.pointee.connection))
+        self.op(0x5D)  // EMPTY_LIST
+        let count = min(Int(m.pointee.subscription_count), Int(SK_MAX_SUBSCRIPTIONS))
+        if count > 0 {
+            self.op(0x28)  // MARK
+            withUnsafeBytes(of: m.pointee.subscriptions) { raw in
+                let views = raw.bindMemory(to: sk_subscription_view.self)
+                for i in 0..<count { self.params(views[i]) }
+            }
+            self.op(0x65)  // APPENDS
+        }
         self.op(0x74, 0x85, 0x81)  // TUPLE, TUPLE1, NEWOBJ
     }
 

@@ -20,13 +20,17 @@ public struct MessageView {
     public let bytes: UnsafeRawBufferPointer
     /// The subscription the push belongs to (`nil` for a push matching none, e.g. just unsubscribed).
     public let subscription: Subscription?
+    /// Every subscription the push belongs to: ``subscription`` first; for a swap or liquidity event between two
+    /// subscribed tokens, both (the later leg is dropped as a duplicate). See ``SubscriptionMatches``.
+    public let subscriptions: SubscriptionMatches
     /// The connection it arrived on.
     public let connection: Int
 
-    init(frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int) {
+    init(frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, subscriptions: SubscriptionMatches, connection: Int) {
         self.framePointer = frame
         self.bytes = bytes
         self.subscription = subscription
+        self.subscriptions = subscriptions
         self.connection = connection
     }
 
@@ -325,13 +329,14 @@ final class ClientCore: DriverDelegate {
         self.rawHandler?(bytes, connection)
     }
 
-    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int, now: Instant) {
+    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, subscriptions: SubscriptionMatches, connection: Int, now: Instant) {
         if let handler = self.messageHandler {
-            handler(MessageView(frame: frame, bytes: bytes, subscription: subscription, connection: connection))
+            handler(MessageView(frame: frame, bytes: bytes, subscription: subscription, subscriptions: subscriptions, connection: connection))
         }
         let latency = frame.pointee.ts.map { self.wallClock.milliseconds(at: now) &- $0 }
         if self.messagesInEvents {
-            let owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
+            var owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
+            owned.subscriptions = subscriptions
             if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency, deferWake: true) {
                 self.driver.setReading(paused: true)
             }

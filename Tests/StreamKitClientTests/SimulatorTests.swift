@@ -152,6 +152,10 @@ final class RawClient: @unchecked Sendable {
 @Suite(.serialized) struct SimulatorTests {
     static func simulator(_ configure: (inout SimulatorConfiguration) -> Void = { _ in }) async throws -> SimulatorServer {
         var c = SimulatorConfiguration(keys: ["good": .active, "off": .disabled, "basic": .noWebSocketPlan])
+        // No idle close unless a test is about it (it sets its own): on two busy cores under a sanitizer, the
+        // CPU-bound tests beside these can hold the task pool for longer than the default 30 s, and the server
+        // would close a test's connection before it gets to send.
+        c.idleTimeout = .seconds(3600)
         configure(&c)
         return try await SimulatorServer.start(configuration: c)
     }

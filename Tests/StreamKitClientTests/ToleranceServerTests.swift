@@ -359,5 +359,36 @@ func pricePush(_ cid: Int64, echo: String? = nil, p: String = "1.5") -> String {
         #expect(await client.metrics().invalidFrames == 0)
         await client.stop()
     }
+
+    /// 5: a swap between two subscribed tokens reaches both tokens' consumers: delivered once (the second leg is a
+    /// duplicate), carrying both subscriptions.
+    @Test func swapBetweenTwoSubscribedTokensCarriesBoth() async throws {
+        let a = "0x1111111111111111111111111111111111111111"
+        let b = "0x2222222222222222222222222222222222222222"
+        func leg(_ echo: String) -> String {
+            #"{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"\#(echo)"},"data":{"pid":14,"tx":"0xfeed","lgid":3,"tp":"buy","t0a":"\#(a)","t1a":"\#(b)","vu":10.5},"ts":1778663880111}"#
+        }
+        let server = try LegalServer(.init(answer: { request, id, _, before in
+            let ack = #"{"type":"ack","id":\#(id),"code":0,"msg":"ok"}"#
+            guard request["method"]?.string == "subscribe" else { return [ack] }
+            return before == 1 ? [ack, leg(a), leg(b)] : [ack]  // both legs once both tokens are subscribed
+        }))
+        defer { server.shutdown() }
+        let client = try Self.client(server)
+        client.start()
+        let subA = try Subscription(channel: .transaction, target: .address(platformID: 14, address: a))
+        let subB = try Subscription(channel: .transaction, target: .address(platformID: 14, address: b))
+        try await client.subscribe([subA])
+        try await client.subscribe([subB])
+        // Until the first delivery, then a second more for a second one (the later leg was sent right behind it).
+        var events = await StreamClientTests.collect(client) { $0.contains { if case .message = $0 { true } else { false } } }
+        events += await StreamClientTests.collect(client, timeout: .seconds(1)) { _ in false }
+        let swaps = events.compactMap { e -> (Message, Subscription?)? in if case .message(let m, let s) = e { (m, s) } else { nil } }
+        #expect(swaps.count == 1, "\(swaps.count) deliveries")
+        #expect(swaps.first?.1 == subA)
+        #expect(swaps.first.map { Set($0.0.subscriptions) } == [subA, subB])
+        #expect(await client.metrics().duplicatesSuppressed == 1)
+        await client.stop()
+    }
 }
 

@@ -1,6 +1,7 @@
 // This source file is part of StreamKit.
 // SPDX-License-Identifier: Apache-2.0
 
+import Foundation
 import Testing
 
 @testable import StreamKit
@@ -113,6 +114,41 @@ import Testing
         #expect(receive(0, swap(leg: token0)) == .data(subscription: leg0))
         #expect(receive(1, swap(leg: token1)) == .duplicate)
         #expect(pool.duplicatesSuppressed == 1)
+    }
+
+    /// The first leg of a swap between two subscribed tokens, on either connection, carries both subscriptions;
+    /// the later leg is a duplicate. With deduplication off, each leg carries its own subscription only.
+    @Test(arguments: [8192, 0])
+    func firstLegCarriesEverySubscription(dedupeWindow: Int) throws {
+        var config = SessionPool.Configuration()
+        config.session.subscriptionLimit = 1
+        config.dedupeWindow = dedupeWindow
+        var pool = SessionPool(configuration: config, seed: 1)
+        let now = Instant(nanoseconds: 0)
+        var frame = DecodedFrame()
+        let leg0 = try Subscription(channel: .transaction, target: .address(platformID: 14, address: token0))
+        let leg1 = try Subscription(channel: .transaction, target: .address(platformID: 14, address: token1))
+        try pool.subscribe([leg0, leg1], now: now)
+        pool.start(now: now)
+        pool.handleConnected(connection: 0, now: now)
+        pool.handleConnected(connection: 1, now: now)
+        Self.ack(&pool, Self.drain(&pool).sent, now: now, frame: &frame)
+        func leg(_ echo: String) -> String {
+            #"{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"\#(echo)"},"data":{"pid":14,"tx":"0xabc","lgid":7,"t0a":"\#(token0)","t1a":"\#(token1.uppercased().replacingOccurrences(of: "0X", with: "0x"))"},"ts":1}"#
+        }
+        func receive(_ c: Int, _ text: String) -> InboundResult {
+            Array(text.utf8).withUnsafeBytes { pool.handleText(connection: c, $0, now: now, into: &frame) }
+        }
+        #expect(receive(1, leg(token1)) == .data(subscription: leg1))
+        if dedupeWindow > 0 {
+            #expect(Array(pool.lastMatches) == [leg1, leg0])
+            #expect(receive(0, leg(token0)) == .duplicate)
+            #expect(pool.lastMatches.isEmpty)
+        } else {
+            #expect(Array(pool.lastMatches) == [leg1])
+            #expect(receive(0, leg(token0)) == .data(subscription: leg0))
+            #expect(Array(pool.lastMatches) == [leg0])
+        }
     }
 
     @Test func unsubscribeRoutesToTheOwningConnection() throws {

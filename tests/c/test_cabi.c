@@ -207,6 +207,9 @@ static void test_poll(void) {
                 CHECK(q->cid == 1 || q->cid == 1027);
                 CHECK(msg->subscription.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE);
                 CHECK(msg->subscription.crypto_id == q->cid);
+                CHECK(msg->subscription_count == 1);
+                CHECK(msg->subscriptions[0].channel == msg->subscription.channel);
+                CHECK(msg->subscriptions[0].crypto_id == q->cid);
                 CHECK(msg->has_ts && msg->ts > 1700000000000LL);
                 CHECK(msg->raw.len > 20 && msg->raw.ptr[0] == '{');
                 if (q->cid == 1) seen_btc = 1;

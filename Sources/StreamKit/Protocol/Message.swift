@@ -18,6 +18,10 @@ public struct Message: Sendable {
     public let bytes: [UInt8]
     /// The decoded frame.
     public let frame: ServerFrame
+    /// Every subscription a pushed message belongs to (set by the client; empty for a frame decoded on its own):
+    /// usually one; both tokens' subscriptions for a swap or liquidity event between two subscribed tokens. See
+    /// ``SubscriptionMatches``.
+    public var subscriptions = SubscriptionMatches()
 
     /// Pairs a frame with the bytes it was decoded from.
     public init(bytes: [UInt8], frame: ServerFrame) {

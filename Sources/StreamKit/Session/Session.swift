@@ -855,6 +855,12 @@ public struct Session: Sendable {
         else {
             return .data(subscription: nil)
         }
+        self.noteData(slot: slot, entry, now: now)
+        return .data(subscription: entry.subscription)
+    }
+
+    /// Data arrived for the subscription in `slot`: its gap marker (if it was interrupted), its staleness.
+    private mutating func noteData(slot: Int, _ entry: Entry, now: Instant) {
         if let from = entry.interruptedSince, entry.status == .active {
             self.events.append(.gap(entry.subscription, from: from, to: now, reason: entry.interruptionReason ?? .silent))
             self.slots[slot]?.interruptedSince = nil
@@ -865,12 +871,43 @@ public struct Session: Sendable {
             self.slots[slot]?.lastStaleAt = nil
             self.slots[slot]?.quietSince = nil
         }
-        return .data(subscription: entry.subscription)
+    }
+
+    /// Attributes a swap or liquidity event that arrived (on this connection or another) to each subscription of
+    /// this session its payload names (`t0a`, `t1a`, and a swap's `pa`, on its platform), as data of that subscription (gap
+    /// marker first, staleness reset), and adds them to `matches`. Allocates nothing.
+    mutating func attribute(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant, to matches: inout SubscriptionMatches) {
+        guard let channel = frame.channel, channel == .transaction || channel == .liquidityEvent,
+            var params = frame.params
+        else { return }
+        let pid = channel == .transaction ? frame.transaction?.pid : frame.liquidityEvent?.pid
+        if let pid { params.platformID = pid }
+        params.interval = nil
+        params.cryptoID = nil
+        func consider(_ address: TextSlice?, _ session: inout Session) {
+            guard let address else { return }
+            params.address = address
+            guard let slot = session.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
+                let entry = session.slots[slot], entry.status == .active,
+                Self.matches(entry.subscription, params: params, bytes: bytes), !matches.contains(entry.subscription)
+            else { return }
+            matches.append(entry.subscription)
+            session.noteData(slot: slot, entry, now: now)
+        }
+        if channel == .transaction {
+            consider(frame.transaction?.t0a, &self)
+            consider(frame.transaction?.t1a, &self)
+            consider(frame.transaction?.pa, &self)
+        } else {
+            consider(frame.liquidityEvent?.t0a, &self)
+            consider(frame.liquidityEvent?.t1a, &self)
+        }
     }
 
     /// The subscription a push belongs to. A params echo naming one target routes it; one naming several (an
     /// array, `"crypto_ids":[1,1027]`) is ambiguous, so the payload's own id or address decides: `cid` for prices,
-    /// `a`, `pa` or `wa` on-chain, and for swaps and liquidity events each of `t0a`, `t1a`, `pa` in turn. No
+    /// `a`, `pa` or `wa` on-chain, and for swaps and liquidity events each of `t0a`, `t1a` (and a swap's `pa`) in
+    /// turn. No
     /// match: unattributed (delivered with no subscription), never misattributed.
     private func slot(for frame: DecodedFrame, channel: Channel, echoed: ParamsEcho, bytes: UnsafeRawBufferPointer) -> Int? {
         func lookup(_ params: ParamsEcho) -> Int? {

@@ -42,6 +42,10 @@ public struct SessionPool: Sendable {
     public private(set) var sessions: [Session] = []
     /// Duplicates suppressed across connections.
     public private(set) var duplicatesSuppressed = 0
+    /// Every subscription the frame of the last ``handleText(connection:_:now:into:)`` that returned `.data`
+    /// belongs to: its params echo's subscription first, then, for the first leg of a swap or liquidity event
+    /// (deduplication on), every other subscription of the pool its payload names. Read it before the next frame.
+    public private(set) var lastMatches = SubscriptionMatches()
 
     private var owner: [Subscription: Int] = [:]
     private var dedupe: DedupeWindow
@@ -162,10 +166,18 @@ public struct SessionPool: Sendable {
         into frame: inout DecodedFrame
     ) -> InboundResult {
         let result = self.sessions[connection].handleText(bytes, now: now, into: &frame)
-        if case .data = result, let key = Session.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
+        guard case .data(let primary) = result else { return result }
+        self.lastMatches = SubscriptionMatches(primary)
+        // Deduplication off: each leg is delivered with its own subscription.
+        guard self.configuration.dedupeWindow > 0 else { return result }
+        guard let key = Session.dedupeKey(frame, bytes: bytes) else { return result }
+        if !self.dedupe.insert(key) {
             self.duplicatesSuppressed += 1
+            self.lastMatches = SubscriptionMatches()
             return .duplicate
         }
+        // The first leg carries every subscription its payload names, across the pool's connections.
+        for i in self.sessions.indices { self.sessions[i].attribute(frame, bytes: bytes, now: now, to: &self.lastMatches) }
         return result
     }
 

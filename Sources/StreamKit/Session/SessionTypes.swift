@@ -236,3 +236,49 @@ public struct SessionCounters: Sendable, Hashable {
     /// Stale subscriptions detected.
     public var staleSubscriptions: Int = 0
 }
+
+// MARK: - Matches
+
+/// Every subscription one push belongs to, in a fixed inline capacity (no allocation per message): usually one; a
+/// swap or liquidity event between two subscribed tokens (or a token and its subscribed pool) matches two or
+/// three. With deduplication on, the first leg to arrive carries all of them and the later legs are dropped as
+/// duplicates; with it off, each leg carries its own subscription only. The first element is the subscription
+/// the push's params echo named (``MessageView/subscription``), when there is one.
+public struct SubscriptionMatches: Sendable, Hashable, RandomAccessCollection, CustomStringConvertible {
+    /// Most subscriptions one push can match: `t0a`, `t1a` and `pa` of a swap.
+    public static let capacity = 3
+    private var first: Subscription?
+    private var second: Subscription?
+    private var third: Subscription?
+    public private(set) var count = 0
+
+    public init() {}
+
+    /// One subscription, or none for `nil`.
+    public init(_ s: Subscription?) { if let s { self.append(s) } }
+
+    public var startIndex: Int { 0 }
+    public var endIndex: Int { self.count }
+
+    public subscript(i: Int) -> Subscription {
+        precondition(i >= 0 && i < self.count, "SubscriptionMatches index out of range")
+        switch i {
+        case 0: return self.first!
+        case 1: return self.second!
+        default: return self.third!
+        }
+    }
+
+    /// Adds `s` unless it is already there or the capacity is reached.
+    public mutating func append(_ s: Subscription) {
+        guard self.count < Self.capacity, !self.contains(s) else { return }
+        switch self.count {
+        case 0: self.first = s
+        case 1: self.second = s
+        default: self.third = s
+        }
+        self.count += 1
+    }
+
+    public var description: String { "[" + self.map(\.description).joined(separator: ", ") + "]" }
+}

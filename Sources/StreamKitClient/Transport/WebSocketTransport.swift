@@ -22,7 +22,7 @@ protocol DriverDelegate: AnyObject {
     /// A session event of `connection`.
     func driver(event: SessionEvent, connection: Int)
     /// A data push to deliver, received at `now`; `frame` and `bytes` are valid only during the call.
-    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, connection: Int, now: Instant)
+    func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, subscriptions: SubscriptionMatches, connection: Int, now: Instant)
     /// Every text frame as received, before decoding (for recording); valid only during the call.
     func driver(raw bytes: UnsafeRawBufferPointer, connection: Int)
     /// A socket read's frames have all been delivered: wake the consumer once for all of them.
@@ -145,7 +145,7 @@ final class Driver {
         self.drainEvents()
         if case .data(let subscription) = result, let delegate {
             withUnsafePointer(to: &self.frame) {
-                delegate.driver(message: $0, bytes: bytes, subscription: subscription, connection: connection, now: now)
+                delegate.driver(message: $0, bytes: bytes, subscription: subscription, subscriptions: self.pool.lastMatches, connection: connection, now: now)
             }
         }
         self.drainActions()

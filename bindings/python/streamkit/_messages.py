@@ -183,9 +183,11 @@ def _payload_class(name: str, struct_name: str, windows=None, container=None):
 
 class Message(_Record):
     """A data push: ``channel`` (wire name), ``params`` (the subscription's params), ``ts`` (server time, epoch
-    ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received), ``connection``.
+    ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received), ``connection``,
+    ``subscriptions`` (every subscription it belongs to, as params dicts: ``params`` first; both tokens' for a
+    swap or liquidity event between two subscribed tokens, which is delivered once).
 
-    A tuple subclass of those six items, built by the unpickler; compared and hashed by identity, as objects."""
+    A tuple subclass of those seven items, built by the unpickler; compared and hashed by identity, as objects."""
 
     kind = "data"
     channel = property(itemgetter(0), doc="The channel's wire name (None for a channel this version lacks).")
@@ -194,6 +196,7 @@ class Message(_Record):
     data = property(itemgetter(3), doc="The typed payload (None for a channel this version lacks).")
     raw = property(itemgetter(4), doc="The frame's bytes as received.")
     connection = property(itemgetter(5), doc="The connection it arrived on (0-based).")
+    subscriptions = property(itemgetter(6), doc="Every subscription it belongs to, as params dicts (params first).")
 
     @cached_property
     def json(self) -> Dict[str, Any]:

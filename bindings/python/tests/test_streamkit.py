@@ -438,6 +438,7 @@ def test_ctypes_layout_matches_the_header(tmp_path):
         "offsetof(sk_message, data)": _native.sk_message.data.offset,
         "offsetof(sk_message, event)": _native.sk_message.event.offset,
         "offsetof(sk_message, text_outside_raw)": _native.sk_message.text_outside_raw.offset,
+        "offsetof(sk_message, subscriptions)": _native.sk_message.subscriptions.offset,
         "sizeof(sk_metrics)": ctypes.sizeof(_native.sk_metrics),
         "sizeof(sk_subscription_metrics)": ctypes.sizeof(_native.sk_subscription_metrics),
         "sizeof(sk_subscription)": ctypes.sizeof(_native.sk_subscription),
@@ -620,3 +621,64 @@ def test_the_pickle_read_in_place_reads_as_the_copied_one():
     assert view.read(2)[0] == 0x80 and len(view.read()) == d.length.value - 2 and len(view.read(5)) == 0
     with pytest.raises(pickle.UnpicklingError):
         view.readline()
+
+
+def test_price_messages_carry_their_subscription_in_subscriptions(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
+        got = data(take(client, lambda items: len(data(items)) >= 4))
+    assert len(got) >= 4
+    for m in got:
+        assert m.subscriptions == [m.params]
+
+
+def test_a_swap_between_two_subscribed_tokens_reaches_both(tmp_path):
+    """A hand-written server (not the simulator) pushes both legs of one swap: delivered once, carrying both
+    subscriptions; the later leg is a duplicate."""
+    script = tmp_path / "legs.py"
+    script.write_text(textwrap.dedent("""
+        import asyncio, json, sys
+        import websockets
+        A, B = "0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"
+        def leg(echo):
+            return json.dumps({"type": "data", "channel": "onchain@transaction",
+                "params": {"platform_id": 14, "address": echo},
+                "data": {"pid": 14, "tx": "0xfeed", "lgid": 3, "tp": "buy", "t0a": A, "t1a": B, "vu": 10.5},
+                "ts": 1778663880111})
+        async def serve(ws):
+            await ws.send(json.dumps({"type": "welcome", "ping_interval_ms": 10000}))
+            subscribed = set()
+            async for text in ws:
+                r = json.loads(text)
+                if r.get("method") == "ping":
+                    await ws.send(json.dumps({"type": "pong", "id": r.get("id"), "code": 0, "ts": 1}))
+                    continue
+                await ws.send(json.dumps({"type": "ack", "id": r.get("id"), "code": 0, "msg": "ok"}))
+                if r.get("method") == "subscribe":
+                    a = r["params"]["address"]
+                    subscribed.update(a if isinstance(a, list) else [a])
+                    if subscribed == {A, B}:
+                        await ws.send(leg(A))
+                        await ws.send(leg(B))
+        async def main():
+            async with websockets.serve(serve, "127.0.0.1", 0) as server:
+                print(server.sockets[0].getsockname()[1], flush=True)
+                await asyncio.sleep(60)
+        asyncio.run(main())
+    """))
+    server = subprocess.Popen([sys.executable, str(script)], stdout=subprocess.PIPE, text=True)
+    try:
+        port = int(server.stdout.readline())
+        a, b = "0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"
+        with streamkit.Client(url=f"ws://127.0.0.1:{port}/v1", api_key="legal-test-key") as client:
+            client.subscribe("onchain@transaction", platform_id=14, address=a)
+            client.subscribe("onchain@transaction", platform_id=14, address=b)
+            got = data(take(client, lambda items: len(data(items)) >= 1))
+            # A second delivery would come right behind the first: wait a second for it.
+            got += data(client.poll(timeout=1.0))
+        assert len(got) == 1
+        assert sorted(s["address"] for s in got[0].subscriptions) == [a, b]
+        assert got[0].params == got[0].subscriptions[0]
+    finally:
+        server.kill()
+        server.wait()
