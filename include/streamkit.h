@@ -337,6 +337,8 @@ typedef struct sk_subscription_metrics {
     int64_t queued;           /* Waiting for the consumer. */
     int64_t dropped;
     int64_t coalesced;
+    int64_t degraded_fields;  /* Payload fields sent with an unexpected JSON type, read as absent (the message was
+                                 delivered without them; each payload's `mistyped` mask says which). */
 } sk_subscription_metrics;
 
 /* Fills *out with one subscription's counters; SK_INVALID_ARGUMENT if it was never subscribed. */

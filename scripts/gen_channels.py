@@ -517,6 +517,20 @@ def gen_payload_enum():
     L.append("}")
     L.append("")
     L.append("extension DecodedFrame {")
+    L.append("    /// Fields of this data frame's payload that were sent with an unexpected JSON type and read as absent")
+    L.append("    /// (``PayloadFields/mistypedFields``), plus, for the channels with rolling windows, windows sent as")
+    L.append("    /// something other than an object; 0 for anything but a data frame of a known channel. The client counts")
+    L.append("    /// them per subscription (``SubscriptionMetrics/degradedFields``).")
+    L.append("    @inlinable public var degradedFieldCount: Int {")
+    L.append("        guard self.kind == .data else { return 0 }")
+    L.append("        switch self.channel {")
+    for p in PAYLOADS:
+        extra = f" + self.slots.{p.channel_case}.mistypedWindowMask.nonzeroBitCount" if p.windows else ""
+        L.append(f"        case .{p.channel_case}: return self.slots.{p.channel_case}.mistypedFields.nonzeroBitCount{extra}")
+    L.append("        case nil: return 0")
+    L.append("        }")
+    L.append("    }")
+    L.append("")
     for p in PAYLOADS:
         L.append(f"    /// The `{p.channel}` payload, when this is a data frame of that channel.")
         L.append(f"    @inlinable public var {p.channel_case}: {p.type}? {{")

@@ -491,6 +491,7 @@ public func skClientSubscriptionMetrics(
     r.queued = Int64(sm.queued)
     r.dropped = Int64(sm.dropped)
     r.coalesced = Int64(sm.coalesced)
+    r.degraded_fields = Int64(sm.degradedFields)
     out.pointee = r
     return SK_OK
 }

@@ -89,6 +89,9 @@ public struct SubscriptionMetrics: Sendable, Hashable {
     public var dropped: Int
     /// Messages replaced by a newer one under ``OverflowPolicy/conflate``.
     public var coalesced: Int
+    /// Payload fields its messages carried with an unexpected JSON type, read as absent
+    /// (``StreamKit/DecodedFrame/degradedFieldCount``): the message was delivered without them.
+    public var degradedFields: Int
 }
 
 /// A snapshot of a ``StreamClient``'s counters; see ``StreamClient/metrics()``.
@@ -154,6 +157,7 @@ final class DeliveryQueue: @unchecked Sendable {
         var messages = 0
         var dropped = 0
         var coalesced = 0
+        var degradedFields = 0
         var lastAt: Instant?
         var latency = LatencySummary()
         init(_ subscription: Subscription, policy: OverflowPolicy) {
@@ -184,9 +188,9 @@ final class DeliveryQueue: @unchecked Sendable {
     }
 
     /// Counts a data message for the metrics without queueing it (when only the callback consumes).
-    func record(subscription: Subscription, now: Instant, latencyMS: Int64?) {
+    func record(subscription: Subscription, now: Instant, latencyMS: Int64?, degradedFields: Int = 0) {
         self.lock.lock()
-        self.recordLocked(self.state(subscription), now: now, latencyMS: latencyMS)
+        self.recordLocked(self.state(subscription), now: now, latencyMS: latencyMS, degradedFields: degradedFields)
         self.lock.unlock()
     }
 
@@ -203,7 +207,7 @@ final class DeliveryQueue: @unchecked Sendable {
     /// but by the next ``flush()`` (the transport calls it at the end of each socket read, so a read's frames
     /// wake the consumer once).
     @discardableResult
-    func push(message: consuming Message, subscription: Subscription?, now: Instant, latencyMS: Int64?, deferWake: Bool = false) -> Bool {
+    func push(message: consuming Message, subscription: Subscription?, now: Instant, latencyMS: Int64?, degradedFields: Int = 0, deferWake: Bool = false) -> Bool {
         self.lock.lock()
         guard !self.finished else {
             self.lock.unlock()
@@ -216,7 +220,7 @@ final class DeliveryQueue: @unchecked Sendable {
             return false
         }
         let st = self.state(subscription)
-        self.recordLocked(st, now: now, latencyMS: latencyMS)
+        self.recordLocked(st, now: now, latencyMS: latencyMS, degradedFields: degradedFields)
         var full = false
         switch st.policy {
         case .conflate:
@@ -352,7 +356,8 @@ final class DeliveryQueue: @unchecked Sendable {
         for (s, st) in self.subs {
             out[s] = SubscriptionMetrics(
                 policy: st.policy, messages: st.messages, lastUpdateAge: st.lastAt.map { now.duration(since: $0) },
-                latency: st.latency, queued: st.waiting.count, dropped: st.dropped, coalesced: st.coalesced)
+                latency: st.latency, queued: st.waiting.count, dropped: st.dropped, coalesced: st.coalesced,
+                degradedFields: st.degradedFields)
         }
         return (self.live, out)
     }
@@ -366,8 +371,9 @@ final class DeliveryQueue: @unchecked Sendable {
         return st
     }
 
-    private func recordLocked(_ st: SubState, now: Instant, latencyMS: Int64?) {
+    private func recordLocked(_ st: SubState, now: Instant, latencyMS: Int64?, degradedFields: Int) {
         st.messages += 1
+        st.degradedFields &+= degradedFields
         st.lastAt = now
         if let latencyMS { st.latency.record(latencyMS) }
     }

@@ -337,11 +337,11 @@ final class ClientCore: DriverDelegate {
         if self.messagesInEvents {
             var owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
             owned.subscriptions = subscriptions
-            if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency, deferWake: true) {
+            if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount, deferWake: true) {
                 self.driver.setReading(paused: true)
             }
         } else if let subscription {
-            self.queue.record(subscription: subscription, now: now, latencyMS: latency)
+            self.queue.record(subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount)
         }
     }
 }

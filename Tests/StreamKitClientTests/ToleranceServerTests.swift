@@ -356,7 +356,10 @@ func pricePush(_ cid: Int64, echo: String? = nil, p: String = "1.5") -> String {
         #expect(prices == [nil, 2.5, 3.5, 4.5], "\(prices)")
         #expect(holderKinds == 1)
         #expect(server.upgraded == 1)
-        #expect(await client.metrics().invalidFrames == 0)
+        let metrics = await client.metrics()
+        #expect(metrics.invalidFrames == 0)
+        #expect(metrics.subscriptions[.cryptoLatestPrice(1)]?.degradedFields == 1)  // the "vu":"12.5"
+        #expect(metrics.subscriptions[holders]?.degradedFields == 0)
         await client.stop()
     }
 

@@ -257,7 +257,8 @@ class Client:
     def subscription_metrics(self, channel: str, crypto_id: Optional[int] = None, *, platform_id: Optional[int] = None,
                              address: Optional[str] = None, interval: Optional[str] = None) -> Dict[str, Any]:
         """One subscription's counters: messages, last update age (ms, -1 before the first), receive latency
-        (local receive minus server ts, ms), queued, dropped, coalesced."""
+        (local receive minus server ts, ms), queued, dropped, coalesced, degraded_fields (payload fields sent with
+        an unexpected JSON type, read as None)."""
         if crypto_id is not None and not _args._is_index(crypto_id):
             raise InvalidArgumentError(f"crypto_id must be one integer, not {crypto_id!r}")
         if address is not None and not isinstance(address, str):

@@ -63,7 +63,8 @@ class sk_metrics(ctypes.Structure):
 class sk_subscription_metrics(ctypes.Structure):
     _fields_ = [(name, ctypes.c_int64) for name in (
         "messages", "last_update_age_ms", "latency_count", "latency_last", "latency_min", "latency_max")] + [
-        ("latency_mean", ctypes.c_double)] + [(name, ctypes.c_int64) for name in ("queued", "dropped", "coalesced")]
+        ("latency_mean", ctypes.c_double)] + [(name, ctypes.c_int64) for name in (
+        "queued", "dropped", "coalesced", "degraded_fields")]
 
 
 def _library_path():

@@ -157,6 +157,27 @@ struct PayloadSlots: Sendable {
 }
 
 extension DecodedFrame {
+    /// Fields of this data frame's payload that were sent with an unexpected JSON type and read as absent
+    /// (``PayloadFields/mistypedFields``), plus, for the channels with rolling windows, windows sent as
+    /// something other than an object; 0 for anything but a data frame of a known channel. The client counts
+    /// them per subscription (``SubscriptionMetrics/degradedFields``).
+    @inlinable public var degradedFieldCount: Int {
+        guard self.kind == .data else { return 0 }
+        switch self.channel {
+        case .cryptoLatestPrice: return self.slots.cryptoLatestPrice.mistypedFields.nonzeroBitCount
+        case .tokenAggEvent: return self.slots.tokenAggEvent.mistypedFields.nonzeroBitCount
+        case .transaction: return self.slots.transaction.mistypedFields.nonzeroBitCount
+        case .liquidityEvent: return self.slots.liquidityEvent.mistypedFields.nonzeroBitCount
+        case .kline: return self.slots.kline.mistypedFields.nonzeroBitCount
+        case .tokenMetric: return self.slots.tokenMetric.mistypedFields.nonzeroBitCount + self.slots.tokenMetric.mistypedWindowMask.nonzeroBitCount
+        case .poolMetric: return self.slots.poolMetric.mistypedFields.nonzeroBitCount + self.slots.poolMetric.mistypedWindowMask.nonzeroBitCount
+        case .uniqueTrader: return self.slots.uniqueTrader.mistypedFields.nonzeroBitCount
+        case .holdersMetrics: return self.slots.holdersMetrics.mistypedFields.nonzeroBitCount
+        case .holderWalletUpdate: return self.slots.holderWalletUpdate.mistypedFields.nonzeroBitCount
+        case nil: return 0
+        }
+    }
+
     /// The `market@crypto_latest_price` payload, when this is a data frame of that channel.
     @inlinable public var cryptoLatestPrice: CryptoLatestPrice? {
         self.kind == .data && self.channel == .cryptoLatestPrice ? self.slots.cryptoLatestPrice : nil
