@@ -293,7 +293,10 @@ final class RawClient: @unchecked Sendable {
             }
         }
         var shape = ShapeCheck()
-        for _ in 0..<60 {
+        // At least 60 pushes, and on until every documented field has been seen (some only come on one of the two
+        // platforms, `iix` on Solana, whose subscription a busy machine may ack later): by count, not by time.
+        for n in 0..<5000 {
+            if n >= 60 && shape.missing.isEmpty { break }
             let text = try #require(try await c.receive(until: { $0.contains(#""type":"data""#) }, timeout: .seconds(10)))
             let m = try FrameDecoder().decode(text)
             guard case .data(let d) = m.frame else {
