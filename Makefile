@@ -15,7 +15,7 @@ help:
 	@echo "make test-c    the C API tests (AddressSanitizer) and the C examples, against the simulator"
 	@echo "make test-python  the Python package, pip-installed (not the source tree), and its tests"
 	@echo "make test-wheel   the wheel: its tag checked, then installed and streaming with the Swift toolchain hidden (root)"
-	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer, then ThreadSanitizer (~15 min)"
+	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer, then ThreadSanitizer (~2 min warm, ~9 cold)"
 	@echo "make soak      the fault soak: SOAK_SECONDS (default 600) of faults against the simulator, sent vs delivered"
 	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
