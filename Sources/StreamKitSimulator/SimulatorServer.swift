@@ -57,7 +57,7 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
     /// that is acked as usual. Subscribes for anything else are answered as usual meanwhile.
     case internalErrorThenAck(times: Int = 1)
     /// Welcome every connection opened from now on with this `ping_interval_ms` (else
-    /// ``SimulatorConfiguration/pingIntervalMS``), e.g. 60 s. Open connections are unchanged: the interval is only
+    /// ``SimulatorConfiguration/pingIntervalMS``), e.g. 60 s; zero goes back to the configured one. Open connections are unchanged: the interval is only
     /// announced in the welcome, so this fault belongs to the server, not to a connection (``SimulatorServer/inject(_:connection:)``
     /// ignores `connection` and counts it once; follow it with ``drop`` to move a running client over). Those
     /// connections are closed as idle after three such intervals when that is longer than the idle timeout.
@@ -162,6 +162,73 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         return String(frame[..<open.upperBound]) + members.joined(separator: ",") + String(frame[close.lowerBound...])
+    }
+}
+
+// MARK: - Names
+
+extension SimulatorFault {
+    /// One kind of fault as every face names it: the one table behind `sk_fault` (C), `Simulator.inject`
+    /// (Python) and `streamkit sim --fault` (the CLI), so the three cannot drift apart. Numbers are only ever
+    /// appended.
+    public struct Kind: Sendable {
+        /// Python's name; the CLI's is the same with `-` for `_`.
+        public let name: String
+        /// The `sk_fault` constant's value.
+        public let number: Int32
+        /// What the argument means and its range, or `nil` when the kind takes none (any argument is ignored).
+        public let argument: String?
+        private let make: @Sendable (Int64) -> SimulatorFault?
+
+        init(_ name: String, _ number: Int32, _ argument: String? = nil, _ make: @escaping @Sendable (Int64) -> SimulatorFault?) {
+            self.name = name
+            self.number = number
+            self.argument = argument
+            self.make = make
+        }
+
+        /// The fault for `argument` (0 when none is given); `nil` when it is out of range.
+        public func fault(_ argument: Int64) -> SimulatorFault? { self.make(argument) }
+
+        /// `--fault`'s spelling: `pong-delay:MS`, `drop`.
+        public var commandLine: String {
+            let name = String(self.name.map { $0 == "_" ? "-" : $0 })
+            guard let argument = self.argument else { return name }
+            return name + (argument.hasPrefix("optional") ? "[:N]" : ":N")  // "optional: ..." (0 when left out)
+        }
+    }
+
+    /// Every kind, in `sk_fault` order.
+    public static let kinds: [Kind] = [
+        Kind("drop", 1) { _ in .drop },
+        Kind("stall", 2) { _ in .stall },
+        Kind("close", 3, "the close code, 1000 to 65535") { UInt16(exactly: $0).flatMap { $0 >= 1000 ? .close(code: $0) : nil } },
+        Kind("error_5001", 4) { _ in .internalError },
+        Kind("malformed", 5) { _ in .malformedFrame },
+        Kind("oversized", 6, "the frame's bytes, 1 to 64 MiB") { (1...(64 << 20)).contains($0) ? .oversizedFrame(bytes: Int($0)) : nil },
+        Kind("duplicate", 7) { _ in .duplicatePush },
+        Kind("pong_delay", 8, "milliseconds, 0 or more") { $0 >= 0 ? .pongDelay(.milliseconds($0)) : nil },
+        Kind("null_price", 9) { _ in .nullPrice },
+        Kind("holder_without_ts", 10) { _ in .holderWithoutTS },
+        Kind("mistyped", 11) { _ in .mistypedField },
+        Kind("array_echo", 12, "optional: price pushes to alter, 0 (the default) for every later one") {
+            $0 == 0 ? .arrayParamsEcho(pushes: nil) : $0 > 0 ? .arrayParamsEcho(pushes: Int(clamping: $0)) : nil
+        },
+        Kind("subscribe_error", 13, "optional: the error code, 1000 to 9999; 0 (the default) for 1006") {
+            $0 == 0 ? .subscribeError() : (1000...9999).contains($0) ? .subscribeError(code: Int($0)) : nil
+        },
+        Kind("error_5001_then_ack", 14, "optional: 5001 answers before the ack, 1 to 1000; 0 (the default) for 1") {
+            $0 == 0 ? .internalErrorThenAck() : (1...1000).contains($0) ? .internalErrorThenAck(times: Int($0)) : nil
+        },
+        Kind("ping_interval", 15, "milliseconds, 1 to 86400000; 0 restores the configured interval") {
+            (0...86_400_000).contains($0) ? .pingInterval(.milliseconds($0)) : nil
+        },
+    ]
+
+    /// The kind named `name` (Python's or the CLI's spelling; the CLI's older `5001` too).
+    public static func kind(named name: some StringProtocol) -> Kind? {
+        let name = name == "5001" ? "error_5001" : String(name.map { $0 == "-" ? "_" : $0 })
+        return Self.kinds.first { $0.name == name }
     }
 }
 
@@ -339,7 +406,8 @@ public final class SimulatorServer: Sendable {
     public func inject(_ fault: SimulatorFault, connection index: Int? = nil) {
         if case .pingInterval(let d) = fault {
             self.state.withLockedValue { s in
-                s.pingIntervalMS = max(1, SimulatorFault.milliseconds(d))
+                let ms = SimulatorFault.milliseconds(d)
+                s.pingIntervalMS = ms > 0 ? ms : nil
                 s.counters.faults[fault.description, default: 0] += 1
             }
             return

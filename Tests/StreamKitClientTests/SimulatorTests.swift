@@ -580,6 +580,23 @@ final class RawClient: @unchecked Sendable {
         #expect(acked?.contains(#""type":"ack""#) == true && acked?.contains(#""sub_count":4"#) == true, "\(acked ?? "")")
     }
 
+    /// The one table of fault names (C numbers, Python names, CLI spellings): numbers 1, 2, ... in order, names
+    /// unique, each CLI spelling found again, arguments checked.
+    @Test func faultKindsAreOneTable() {
+        let kinds = SimulatorFault.kinds
+        #expect(kinds.map(\.number) == Array(1...Int32(kinds.count)))
+        #expect(Set(kinds.map(\.name)).count == kinds.count)
+        for k in kinds { #expect(SimulatorFault.kind(named: k.commandLine.split(separator: ":")[0].split(separator: "[")[0])?.number == k.number) }
+        #expect(SimulatorFault.kind(named: "5001")?.fault(0) == .internalError)
+        #expect(SimulatorFault.kind(named: "subscribe-error")?.fault(0) == .subscribeError(code: 1006))
+        #expect(SimulatorFault.kind(named: "subscribe_error")?.fault(42) == nil)
+        #expect(SimulatorFault.kind(named: "array_echo")?.fault(0) == .arrayParamsEcho(pushes: nil))
+        #expect(SimulatorFault.kind(named: "error_5001_then_ack")?.fault(0) == .internalErrorThenAck(times: 1))
+        #expect(SimulatorFault.kind(named: "ping-interval")?.fault(60_000) == .pingInterval(.seconds(60)))
+        #expect(SimulatorFault.kind(named: "close")?.fault(5) == nil)
+        #expect(SimulatorFault.kind(named: "quake") == nil)
+    }
+
     /// The request faults' frames, written by hand: the error envelope and the array echo.
     @Test func requestFaultFramesAreTheReferences() {
         #expect(SimulatorFault.errorFrame(id: 7, code: 1006, detail: "d", timestamp: "T") ==
