@@ -57,10 +57,11 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
     /// that is acked as usual. Subscribes for anything else are answered as usual meanwhile.
     case internalErrorThenAck(times: Int = 1)
     /// Welcome every connection opened from now on with this `ping_interval_ms` (else
-    /// ``SimulatorConfiguration/pingIntervalMS``), e.g. 60 s; zero goes back to the configured one. Open connections are unchanged: the interval is only
-    /// announced in the welcome, so this fault belongs to the server, not to a connection (``SimulatorServer/inject(_:connection:)``
-    /// ignores `connection` and counts it once; follow it with ``drop`` to move a running client over). Those
-    /// connections are closed as idle after three such intervals when that is longer than the idle timeout.
+    /// ``SimulatorConfiguration/pingIntervalMS``), e.g. 60 s; zero goes back to the configured one. Open
+    /// connections are unchanged: the interval is only announced in the welcome, so this fault belongs to the
+    /// server, not to a connection (``SimulatorServer/inject(_:connection:)`` ignores `connection` and counts it
+    /// once; follow it with ``drop`` to move a running client over). Those connections are closed as idle after
+    /// three such intervals when that is longer than the idle timeout.
     case pingInterval(Duration)
 
     public var description: String {
