@@ -368,7 +368,9 @@ sk_status sk_sim_start(const char *api_key, int port, double speed, double rate,
 /* The simulator's URL, "ws://127.0.0.1:PORT/v1". Valid until sk_sim_free(). NULL for an invalid handle. */
 const char *sk_sim_url(const sk_sim *sim);
 
-/* Faults the simulator can inject into every live connection. */
+/* Faults the simulator can inject into every live connection (SK_FAULT_PING_INTERVAL: into the connections opened
+** after it). `arg` is used where a constant says so and ignored otherwise; where it is optional, 0 picks the default
+** named. Constants are only ever appended. The names match Python's Simulator.inject and `streamkit sim --fault`. */
 typedef enum sk_fault {
     SK_FAULT_DROP = 1,       /* Close the TCP connection abruptly (no close frame). */
     SK_FAULT_STALL = 2,      /* Keep the socket open and send nothing more, not even pongs. */
@@ -377,10 +379,26 @@ typedef enum sk_fault {
     SK_FAULT_MALFORMED = 5,  /* Send a truncated JSON frame. */
     SK_FAULT_OVERSIZED = 6,  /* Send a frame of `arg` bytes. */
     SK_FAULT_DUPLICATE = 7,  /* Send the last swap or liquidity event again (else the last data frame). */
-    SK_FAULT_PONG_DELAY = 8  /* Delay every later pong by `arg` milliseconds. */
+    SK_FAULT_PONG_DELAY = 8, /* Delay every later pong by `arg` milliseconds. */
+    SK_FAULT_NULL_PRICE = 9, /* Push the first price subscription once with "p": null. */
+    SK_FAULT_HOLDER_WITHOUT_TS = 10, /* Push the first onchain@holders_metrics subscription once without `ts`. */
+    SK_FAULT_MISTYPED = 11,  /* Push once with an optional field of the wrong JSON type ("vu":"12.5" on a price, else
+                             ** "ex":0 on a swap). */
+    SK_FAULT_ARRAY_ECHO = 12, /* The next `arg` price pushes (0: every later one on the connection) echo
+                              ** "crypto_ids" as the array of all ids of the subscribe that made the subscription. */
+    SK_FAULT_SUBSCRIBE_ERROR = 13, /* Answer the next subscribe with an `error` frame carrying its id: code `arg`
+                                   ** (1000..9999; 0: 1006, "Your plan does not support this endpoint."); the
+                                   ** connection stays open and nothing is subscribed. */
+    SK_FAULT_ERROR_5001_THEN_ACK = 14, /* Answer the next subscribe, and its retries for the same subscriptions, with
+                                       ** 5001 carrying its id, `arg` times in all (1..1000; 0: once); the retry
+                                       ** after that is acked. */
+    SK_FAULT_PING_INTERVAL = 15 /* Welcome connections opened from now on with "ping_interval_ms": `arg` (1..86400000;
+                                ** 0: the simulator's 10000 again). Open connections are unchanged: the interval is
+                                ** only announced in the welcome. */
 } sk_fault;
 
-/* Injects `fault` into every live connection (arg as listed above; ignored otherwise). */
+/* Injects `fault` into every live connection (arg as listed above; ignored otherwise). SK_INVALID_ARGUMENT for an
+** unknown fault or an `arg` out of its range, SK_MISUSE for an invalid handle. */
 sk_status sk_sim_inject(sk_sim *sim, sk_fault fault, int64_t arg);
 
 /* What the simulator has sent: frames (all kinds), data frames, and connections accepted. NULL pointers are

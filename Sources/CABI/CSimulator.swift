@@ -58,23 +58,9 @@ public func skSimURL(_ handle: OpaquePointer?) -> UnsafePointer<CChar>? {
 @_cdecl("sk_sim_inject")
 public func skSimInject(_ handle: OpaquePointer?, _ fault: sk_fault, _ arg: Int64) -> sk_status {
     guard let sim = HandleRegistry.shared.lookup(handle, as: CSimulator.self) else { return SK_MISUSE }
-    let f: SimulatorFault
-    switch fault {
-    case SK_FAULT_DROP: f = .drop
-    case SK_FAULT_STALL: f = .stall
-    case SK_FAULT_CLOSE:
-        guard let code = UInt16(exactly: arg), code >= 1000 else { return SK_INVALID_ARGUMENT }
-        f = .close(code: code)
-    case SK_FAULT_ERROR_5001: f = .internalError
-    case SK_FAULT_MALFORMED: f = .malformedFrame
-    case SK_FAULT_OVERSIZED:
-        guard arg > 0, arg <= 64 << 20 else { return SK_INVALID_ARGUMENT }
-        f = .oversizedFrame(bytes: Int(arg))
-    case SK_FAULT_DUPLICATE: f = .duplicatePush
-    case SK_FAULT_PONG_DELAY:
-        guard arg >= 0 else { return SK_INVALID_ARGUMENT }
-        f = .pongDelay(.milliseconds(arg))
-    default:
+    // One table names the kinds for every face (SimulatorFault.kinds); an unknown number or an argument out of
+    // its range is refused.
+    guard let kind = SimulatorFault.kinds.first(where: { UInt32($0.number) == fault.rawValue }), let f = kind.fault(arg) else {
         return SK_INVALID_ARGUMENT
     }
     sim.server.inject(f)

@@ -41,6 +41,28 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
     /// subscription, else `"ex":0` (a number) on the first `onchain@transaction` subscription. Nothing is sent
     /// without either.
     case mistypedField
+    /// Echo the params of the connection's next `pushes` price pushes (every later one when `nil`) as an array of
+    /// all the ids of the subscribe request that made the subscription, `"params":{"crypto_ids":[1,1027]}`, where
+    /// the reference documents a scalar: a server that echoes the request as it was sent. A subscription made by a
+    /// request naming one id echoes `[id]`. Pushes of other channels are unchanged and do not count.
+    case arrayParamsEcho(pushes: Int?)
+    /// Answer the connection's next `subscribe` request (whatever it asks for) with an `error` frame carrying its
+    /// `id` instead of an ack: `code` with its category and message from the reference's error table (by default
+    /// 1006, AUTH, "Your plan does not support this endpoint.": a plan that lacks one channel). A code the table
+    /// does not list is sent without `category`, with `error_message` "Error.". Nothing is subscribed; the
+    /// connection stays open and every later request is answered as usual.
+    case subscribeError(code: Int = 1006)
+    /// Answer the connection's next `subscribe` with 5001 (SERVER, "Internal server error.") carrying its `id`,
+    /// and the next `times - 1` subscribes for the same subscriptions (the client's retries) too; the retry after
+    /// that is acked as usual. Subscribes for anything else are answered as usual meanwhile.
+    case internalErrorThenAck(times: Int = 1)
+    /// Welcome every connection opened from now on with this `ping_interval_ms` (else
+    /// ``SimulatorConfiguration/pingIntervalMS``), e.g. 60 s; zero goes back to the configured one. Open
+    /// connections are unchanged: the interval is only announced in the welcome, so this fault belongs to the
+    /// server, not to a connection (``SimulatorServer/inject(_:connection:)`` ignores `connection` and counts it
+    /// once; follow it with ``drop`` to move a running client over). Those connections are closed as idle after
+    /// three such intervals when that is longer than the idle timeout.
+    case pingInterval(Duration)
 
     public var description: String {
         switch self {
@@ -55,7 +77,61 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
         case .nullPrice: "null price"
         case .holderWithoutTS: "holder without ts"
         case .mistypedField: "mistyped field"
+        case .arrayParamsEcho(let n): "array params echo (\(n.map { "\($0) pushes" } ?? "every push"))"
+        case .subscribeError(let code): "subscribe error \(code)"
+        case .internalErrorThenAck(let n): "5001 then ack (\(n) errors)"
+        case .pingInterval(let d): "ping interval \(Self.milliseconds(d)) ms"
         }
+    }
+
+    static func milliseconds(_ d: Duration) -> Int64 {
+        d.components.seconds * 1000 + d.components.attoseconds / 1_000_000_000_000_000
+    }
+
+    /// The reference's error table (section 1.5), copied by hand rather than read from StreamKit's
+    /// `StreamErrorCode`: the simulator's answers must not share the client's idea of a code.
+    static let documentedErrors: [Int: (category: String, message: String)] = [
+        1001: ("AUTH", "This API Key is invalid."),
+        1002: ("AUTH", "API key missing."),
+        1003: ("AUTH", "Your API Key must be activated."),
+        1004: ("AUTH", "Your API Key subscription plan has expired."),
+        1006: ("AUTH", "Your plan does not support this endpoint."),
+        1007: ("AUTH", "This API Key has been disabled. Please contact support."),
+        1010: ("AUTH", "Monthly credit limit exceeded."),
+        2201: ("PROTOCOL", "Invalid request format."),
+        2202: ("PROTOCOL", "Unknown method."),
+        2203: ("PROTOCOL", "Message length is not right."),
+        2204: ("PROTOCOL", "Missing required field."),
+        2301: ("PROTOCOL", "Channel does not exist."),
+        2302: ("PROTOCOL", "Channel not available on your plan."),
+        2303: ("PROTOCOL", "Subscription limit reached."),
+        2304: ("PROTOCOL", "Connection limit reached."),
+        2401: ("PROTOCOL", "Missing required param for channel."),
+        2402: ("PROTOCOL", "Invalid param for channel."),
+        5001: ("SERVER", "Internal server error."),
+    ]
+
+    /// The `error` frame a request fault answers with: the envelope of the reference's official example
+    /// (`error_code` a string), written by hand.
+    static func errorFrame(id: Int64?, code: Int, detail: String, timestamp: String) -> String {
+        var s = #"{"type":"error""#
+        if let id { s += #","id":\#(id)"# }
+        s += #","status":{"timestamp":"\#(timestamp)","error_code":"\#(code)""#
+        let documented = Self.documentedErrors[code]
+        if let documented { s += #","category":"\#(documented.category)""# }
+        s += #","error_message":"\#(documented?.message ?? "Error.")","error_detail":\#(jsonString(detail))}}"#
+        return s
+    }
+
+    /// A price push of the simulator's own (`"params":{"crypto_ids":N}`) with its echo written as the array `ids`;
+    /// `nil` when the frame has no scalar `crypto_ids` echo.
+    static func echoArray(_ frame: String, ids: [Int64]) -> String? {
+        guard let start = frame.firstRange(of: #""params":{"crypto_ids":"#),
+            let end = frame[start.upperBound...].firstIndex(of: "}"),
+            !frame[start.upperBound..<end].isEmpty, frame[start.upperBound..<end].allSatisfy(\.isNumber)
+        else { return nil }
+        let list = ids.map(String.init).joined(separator: ",")
+        return String(frame[..<start.upperBound]) + "[" + list + "]" + String(frame[end...])
     }
 
     /// `frame` (a push of the simulator's own, `{"type":"data",...,"data":{...},"ts":N}` with a flat payload) with
@@ -87,6 +163,73 @@ public enum SimulatorFault: Sendable, Hashable, CustomStringConvertible {
             return nil
         }
         return String(frame[..<open.upperBound]) + members.joined(separator: ",") + String(frame[close.lowerBound...])
+    }
+}
+
+// MARK: - Names
+
+extension SimulatorFault {
+    /// One kind of fault as every face names it: the one table behind `sk_fault` (C), `Simulator.inject`
+    /// (Python) and `streamkit sim --fault` (the CLI), so the three cannot drift apart. Numbers are only ever
+    /// appended.
+    public struct Kind: Sendable {
+        /// Python's name; the CLI's is the same with `-` for `_`.
+        public let name: String
+        /// The `sk_fault` constant's value.
+        public let number: Int32
+        /// What the argument means and its range, or `nil` when the kind takes none (any argument is ignored).
+        public let argument: String?
+        private let make: @Sendable (Int64) -> SimulatorFault?
+
+        init(_ name: String, _ number: Int32, _ argument: String? = nil, _ make: @escaping @Sendable (Int64) -> SimulatorFault?) {
+            self.name = name
+            self.number = number
+            self.argument = argument
+            self.make = make
+        }
+
+        /// The fault for `argument` (0 when none is given); `nil` when it is out of range.
+        public func fault(_ argument: Int64) -> SimulatorFault? { self.make(argument) }
+
+        /// `--fault`'s spelling: `pong-delay:MS`, `drop`.
+        public var commandLine: String {
+            let name = String(self.name.map { $0 == "_" ? "-" : $0 })
+            guard let argument = self.argument else { return name }
+            return name + (argument.hasPrefix("optional") ? "[:N]" : ":N")  // "optional: ..." (0 when left out)
+        }
+    }
+
+    /// Every kind, in `sk_fault` order.
+    public static let kinds: [Kind] = [
+        Kind("drop", 1) { _ in .drop },
+        Kind("stall", 2) { _ in .stall },
+        Kind("close", 3, "the close code, 1000 to 65535") { UInt16(exactly: $0).flatMap { $0 >= 1000 ? .close(code: $0) : nil } },
+        Kind("error_5001", 4) { _ in .internalError },
+        Kind("malformed", 5) { _ in .malformedFrame },
+        Kind("oversized", 6, "the frame's bytes, 1 to 64 MiB") { (1...(64 << 20)).contains($0) ? .oversizedFrame(bytes: Int($0)) : nil },
+        Kind("duplicate", 7) { _ in .duplicatePush },
+        Kind("pong_delay", 8, "milliseconds, 0 or more") { $0 >= 0 ? .pongDelay(.milliseconds($0)) : nil },
+        Kind("null_price", 9) { _ in .nullPrice },
+        Kind("holder_without_ts", 10) { _ in .holderWithoutTS },
+        Kind("mistyped", 11) { _ in .mistypedField },
+        Kind("array_echo", 12, "optional: price pushes to alter, 0 (the default) for every later one") {
+            $0 == 0 ? .arrayParamsEcho(pushes: nil) : $0 > 0 ? .arrayParamsEcho(pushes: Int(clamping: $0)) : nil
+        },
+        Kind("subscribe_error", 13, "optional: the error code, 1000 to 9999; 0 (the default) for 1006") {
+            $0 == 0 ? .subscribeError() : (1000...9999).contains($0) ? .subscribeError(code: Int($0)) : nil
+        },
+        Kind("error_5001_then_ack", 14, "optional: 5001 answers before the ack, 1 to 1000; 0 (the default) for 1") {
+            $0 == 0 ? .internalErrorThenAck() : (1...1000).contains($0) ? .internalErrorThenAck(times: Int($0)) : nil
+        },
+        Kind("ping_interval", 15, "milliseconds, 1 to 86400000; 0 restores the configured interval") {
+            (0...86_400_000).contains($0) ? .pingInterval(.milliseconds($0)) : nil
+        },
+    ]
+
+    /// The kind named `name` (Python's or the CLI's spelling; the CLI's older `5001` too).
+    public static func kind(named name: some StringProtocol) -> Kind? {
+        let name = name == "5001" ? "error_5001" : String(name.map { $0 == "-" ? "_" : $0 })
+        return Self.kinds.first { $0.name == name }
     }
 }
 
@@ -163,6 +306,9 @@ public final class SimulatorServer: Sendable {
         var repeats = 0
         var paused = false
         var acceptThenClose: [String: Int] = [:]
+        /// `ping_interval_ms` of the welcomes from now on (``SimulatorFault/pingInterval(_:)``), else the
+        /// configuration's.
+        var pingIntervalMS: Int64?
     }
 
     private init(url: String, port: Int, channel: any NIOCore.Channel, state: NIOLockedValueBox<SharedState>, group: MultiThreadedEventLoopGroup) {
@@ -257,7 +403,16 @@ public final class SimulatorServer: Sendable {
     public var liveConnections: Int { self.state.withLockedValue { $0.live.count } }
 
     /// Injects `fault` into every live connection (or the `index`-th opened, counting from 1).
+    /// ``SimulatorFault/pingInterval(_:)`` is the server's instead: it applies to every connection opened after it.
     public func inject(_ fault: SimulatorFault, connection index: Int? = nil) {
+        if case .pingInterval(let d) = fault {
+            self.state.withLockedValue { s in
+                let ms = SimulatorFault.milliseconds(d)
+                s.pingIntervalMS = ms > 0 ? ms : nil
+                s.counters.faults[fault.description, default: 0] += 1
+            }
+            return
+        }
         let targets = self.state.withLockedValue { s in
             s.live.values.filter { index == nil || $0.number == index }
         }
@@ -336,6 +491,14 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private var rendered: [Subscription: (frames: [ByteBuffer], next: Int)] = [:]
     private var unreportedData: [Subscription: Int] = [:]
     private var unreportedFrames = 0
+    // Request faults (`inject`): the code answering the next subscribe; the 5001s still owed to a subscribe and
+    // its retries (the subscriptions it asked for, once known); price pushes left to echo as arrays; the ids of
+    // the subscribe request that made each price subscription; the idle floor of a long announced ping interval.
+    private var subscribeErrorCode: Int?
+    private var internalErrors: (left: Int, targets: Set<Subscription>?)?
+    private var arrayEchoesLeft = 0
+    private var requestIDs: [Subscription: [Int64]] = [:]
+    private var idleFloorMS: Int64 = 0
 
     init(
         configuration: SimulatorConfiguration,
@@ -354,6 +517,15 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     /// Sends the frames of one market event, stamped and entered in the ledger when it is kept.
     private func emit(_ pushes: [(Subscription, String)], context: ChannelHandlerContext, flush: Bool = true) {
         var frames = pushes
+        if self.arrayEchoesLeft > 0 {
+            for i in frames.indices where self.arrayEchoesLeft > 0 {
+                guard case .crypto(let id) = frames[i].0.target,
+                    let echoed = SimulatorFault.echoArray(frames[i].1, ids: self.requestIDs[frames[i].0] ?? [id])
+                else { continue }
+                frames[i].1 = echoed
+                if self.arrayEchoesLeft != .max { self.arrayEchoesLeft -= 1 }
+            }
+        }
         if self.configuration.ledger {
             let now = Self.now().nanoseconds
             self.state.withLockedValue { s in
@@ -401,6 +573,12 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             s.connectionNumber += 1
             self.number = s.connectionNumber
             if self.configuration.ledger { s.connectionKeys[self.number] = self.key }
+            if let ms = s.pingIntervalMS {
+                var configuration = self.configuration
+                configuration.pingIntervalMS = ms
+                self.engine = SimulatorEngine(configuration: configuration, now: Self.now())
+                self.idleFloorMS = 3 * ms
+            }
             if let n = s.acceptThenClose[self.key], n > 0 {
                 s.acceptThenClose[self.key] = n - 1
                 acceptThenClose = true
@@ -469,6 +647,10 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.lastActivity = Self.epochMS()
             self.state.withLockedValue { $0.counters.requests += 1 }
             let bytes = Array(frame.unmaskedData.readableBytesView)
+            if let answer = self.requestFaultAnswer(bytes) {
+                self.send(answer, context: context)
+                return
+            }
             let before = Set(self.engine.subscriptions)
             let outputs = self.engine.handle(bytes, now: Self.now(), epochMS: Self.epochMS())
             let isPing = bytes.count < 64 && String(decoding: bytes, as: UTF8.self).contains(#""ping""#)
@@ -493,7 +675,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             for s in self.engine.subscriptions where !before.contains(s) {
                 self.nextPush[s] = now + Int64(200 / max(self.configuration.speed, 1))
             }
-            for s in before where !self.engine.subscriptions.contains(s) { self.nextPush[s] = nil }
+            for s in before where !self.engine.subscriptions.contains(s) {
+                self.nextPush[s] = nil
+                self.requestIDs[s] = nil
+            }
+            self.recordRequestIDs(bytes, fresh: self.engine.subscriptions.filter { !before.contains($0) && $0.channel == .cryptoLatestPrice })
         case .binary:
             // Binary frames are not part of the protocol: answered as an invalid request.
             self.send(SimulatorEngine.error(nil, .invalidRequestFormat, "Binary frames are not accepted.", isoTimestamp(Self.epochMS())), context: context)
@@ -516,7 +702,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             return
         }
         // Idle: neither requests nor data for too long.
-        if Double(now - self.lastActivity) / 1000 >= Double(self.configuration.idleTimeout.nanoseconds) / 1e9 / max(self.configuration.speed, 1) {
+        let idleMS = max(Double(self.configuration.idleTimeout.nanoseconds) / 1e6 / max(self.configuration.speed, 1), Double(self.idleFloorMS))
+        if Double(now - self.lastActivity) >= idleMS {
             self.closeWith(1001, context: context)
             return
         }
@@ -557,7 +744,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private func pushRendered(_ context: ChannelHandlerContext) {
         let subscriptions = self.engine.subscriptions
         let s = subscriptions[self.roundRobin % subscriptions.count]
-        if s.channel == .transaction || s.channel == .liquidityEvent || self.configuration.ledger {
+        if s.channel == .transaction || s.channel == .liquidityEvent || self.configuration.ledger || self.arrayEchoesLeft > 0 {
             return self.pushNext(context, flush: false)
         }
         self.roundRobin &+= 1
@@ -651,8 +838,54 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 self.pongDelay = d
             case .nullPrice, .holderWithoutTS, .mistypedField:
                 self.emitAltered(fault, context: context)
+            case .arrayParamsEcho(let pushes):
+                self.arrayEchoesLeft = pushes.map { max(0, $0) } ?? .max
+            case .subscribeError(let code):
+                self.subscribeErrorCode = code
+            case .internalErrorThenAck(let times):
+                self.internalErrors = times > 0 ? (times, nil) : nil
+            case .pingInterval:
+                break  // the server's (SimulatorServer.inject), never a connection's
             }
         }
+    }
+
+    // MARK: Request faults
+
+    /// The error frame a pending request fault answers `request` with, instead of the engine's answer; `nil` when
+    /// no fault applies (the request is not a subscribe, or not the one the fault waits for).
+    private func requestFaultAnswer(_ request: [UInt8]) -> String? {
+        guard self.subscribeErrorCode != nil || self.internalErrors != nil,
+            let value = try? JSONValue(parsing: request), value.kind == .object, value["method"]?.string == "subscribe"
+        else { return nil }
+        let id = value["id"]?.int
+        let channel = value["channel"]?.string ?? ""
+        let timestamp = isoTimestamp(Self.epochMS())
+        if let code = self.subscribeErrorCode {
+            self.subscribeErrorCode = nil
+            return SimulatorFault.errorFrame(id: id, code: code, detail: "Injected fault: subscribe to '\(channel)' refused.", timestamp: timestamp)
+        }
+        guard var owed = self.internalErrors else { return nil }
+        // What the subscribe asks for, read as the engine reads it; nil for a request it would refuse.
+        var targets: Set<Subscription>?
+        if let c = Channel(rawValue: channel), let p = value["params"], case .success(let params) = SimulatorEngine.params(p, channel: c) {
+            targets = (try? params.subscriptions(for: c)).map(Set.init)
+        }
+        if owed.targets == nil {
+            owed.targets = targets ?? []
+        } else if targets != owed.targets {
+            return nil  // another subscribe: answered as usual
+        }
+        owed.left -= 1
+        self.internalErrors = owed.left > 0 && !(owed.targets ?? []).isEmpty ? owed : nil
+        return SimulatorFault.errorFrame(id: id, code: 5001, detail: "Injected fault: retry the subscribe.", timestamp: timestamp)
+    }
+
+    /// Remembers the ids of the subscribe request that made the price subscriptions `fresh`, for the array echo.
+    private func recordRequestIDs(_ request: [UInt8], fresh: [Subscription]) {
+        guard !fresh.isEmpty, let value = try? JSONValue(parsing: request), let ids = value["params"]?["crypto_ids"] else { return }
+        let list = (ids.kind == .array ? ids.elements : [ids]).compactMap(\.int)
+        for s in fresh { self.requestIDs[s] = list }
     }
 
     /// One push of the connection's first subscription that the payload fault applies to, altered

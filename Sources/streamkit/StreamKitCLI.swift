@@ -651,7 +651,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "PEM private key, to serve wss://.")
     var tlsKey: String?
 
-    @Option(help: "A fault at a time: KIND@SECONDS, KIND one of drop, stall, 5001, malformed, duplicate, null-price, holder-without-ts, mistyped, close:CODE, oversized:BYTES, pong-delay:MS (repeatable).")
+    @Option(help: "A fault at a time: KIND@SECONDS, KIND one of \(SimulatorFault.kinds.map(\.commandLine).joined(separator: ", ")) (N: see the README; repeatable).")
     var fault: [String] = []
 
     func run() async throws {
@@ -705,27 +705,16 @@ struct Sim: AsyncParsableCommand {
     static func parseFault(_ text: String) throws -> (fault: SimulatorFault, at: Double) {
         let parts = text.split(separator: "@")
         guard parts.count == 2, let at = Double(parts[1]) else { throw ValidationError("fault '\(text)': expected KIND@SECONDS") }
-        let kind = parts[0]
-        let fault: SimulatorFault
-        switch kind {
-        case "drop": fault = .drop
-        case "stall": fault = .stall
-        case "5001": fault = .internalError
-        case "malformed": fault = .malformedFrame
-        case "duplicate": fault = .duplicatePush
-        case "null-price": fault = .nullPrice
-        case "holder-without-ts": fault = .holderWithoutTS
-        case "mistyped": fault = .mistypedField
-        default:
-            if kind.hasPrefix("close:"), let code = UInt16(kind.dropFirst(6)) {
-                fault = .close(code: code)
-            } else if kind.hasPrefix("oversized:"), let n = Int(kind.dropFirst(10)), n > 0 {
-                fault = .oversizedFrame(bytes: n)
-            } else if kind.hasPrefix("pong-delay:"), let ms = Int64(kind.dropFirst(11)), ms >= 0 {
-                fault = .pongDelay(.milliseconds(ms))
-            } else {
-                throw ValidationError("fault '\(text)': unknown kind '\(kind)'")
-            }
+        // KIND or KIND:N, named as in SimulatorFault.kinds (the table C and Python share).
+        let kindAndArgument = parts[0].split(separator: ":", maxSplits: 1)
+        guard let kind = SimulatorFault.kind(named: kindAndArgument[0]) else {
+            throw ValidationError("fault '\(text)': unknown kind '\(kindAndArgument[0])'")
+        }
+        let argument = kindAndArgument.count == 2 ? Int64(kindAndArgument[1]) : 0
+        guard kindAndArgument.count == 2 || kind.argument?.hasPrefix("optional") ?? true, let argument,
+            let fault = kind.fault(argument)
+        else {
+            throw ValidationError("fault '\(text)': \(kind.commandLine) takes \(kind.argument ?? "no argument")")
         }
         return (fault, at)
     }

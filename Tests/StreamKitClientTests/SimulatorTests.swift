@@ -439,6 +439,179 @@ final class RawClient: @unchecked Sendable {
         await client.stop()
     }
 
+    // MARK: Request and welcome faults (issue #20)
+
+    static func client(_ sim: SimulatorServer, _ adjust: (inout StreamClientConfiguration) -> Void = { _ in }) throws -> StreamClient {
+        var c = StreamClientConfiguration(url: sim.url, apiKey: "good")
+        c.pool.session.backoffInitial = .milliseconds(50)
+        adjust(&c)
+        return try StreamClient(configuration: c)
+    }
+
+    static func failed(_ e: StreamEvent) -> (Subscription, SubscriptionFailure)? {
+        if case .session(.subscriptionFailed(let s, let f), _) = e { (s, f) } else { nil }
+    }
+
+    /// A 1006 answering one subscribe fails that subscription only: the price keeps flowing on the one connection.
+    @Test func subscribeErrorFailsOnlyThatSubscription() async throws {
+        let sim = try await Self.simulator { $0.speed = 30 }
+        defer { sim.stop() }
+        let client = try Self.client(sim)
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1)])
+        _ = await StreamClientTests.collect(client) { !StreamClientTests.prices($0).isEmpty }
+        sim.inject(.subscribeError())
+        let swaps = try StreamKit.Subscription(
+            channel: .transaction, target: .address(platformID: 14, address: "0x1111111111111111111111111111111111111111"))
+        await #expect(throws: StreamClientError.self) { try await client.subscribe([swaps]) }
+        let events = await StreamClientTests.collect(client) { StreamClientTests.prices($0).count >= 3 }
+        #expect(StreamClientTests.prices(events).count >= 3)
+        let failures = events.compactMap(Self.failed)
+        #expect(failures.count == 1 && failures.first?.0 == swaps, "\(failures)")
+        if case .rejected(let code, let message, _)? = failures.first?.1 {
+            #expect(code?.rawValue == 1006 && message == "Your plan does not support this endpoint.")
+        } else {
+            Issue.record("not rejected: \(failures)")
+        }
+        // The next subscribe is answered as usual.
+        try await client.subscribe([swaps])
+        #expect(sim.counters.connections == 1)
+        #expect(sim.counters.faults["subscribe error 1006"] == 1)
+        await client.stop()
+    }
+
+    /// 5001 answering a subscribe, then once more for its retry: the client retries on the same connection, the
+    /// second retry is acked and the price flows; nothing failed.
+    @Test func internalErrorThenAckIsRetried() async throws {
+        let sim = try await Self.simulator { $0.speed = 30 }
+        defer { sim.stop() }
+        let client = try Self.client(sim)
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1)])
+        _ = await StreamClientTests.collect(client) { !StreamClientTests.prices($0).isEmpty }
+        sim.inject(.internalErrorThenAck(times: 2))
+        try await client.subscribe([.cryptoLatestPrice(1027)])
+        let events = await StreamClientTests.collect(client) { StreamClientTests.prices($0).contains { $0.0 == 1027 } }
+        #expect(StreamClientTests.prices(events).contains { $0.0 == 1027 })
+        #expect(events.compactMap(Self.failed).isEmpty)
+        #expect(sim.counters.connections == 1)
+        #expect(sim.counters.faults["5001 then ack (2 errors)"] == 1)
+        await client.stop()
+    }
+
+    /// Pushes echoing `"crypto_ids":[1,1027]` (the whole request) are attributed by the payload's `cid`; after the
+    /// injected count the echo is scalar again.
+    @Test func arrayParamsEchoIsAttributedByCID() async throws {
+        let sim = try await Self.simulator { $0.speed = 30 }
+        defer { sim.stop() }
+        let client = try Self.client(sim)
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1), .cryptoLatestPrice(1027)])
+        _ = await StreamClientTests.collect(client) { !StreamClientTests.prices($0).isEmpty }
+        sim.inject(.arrayParamsEcho(pushes: 6))
+        @Sendable func echoed(_ e: StreamEvent) -> Bool {
+            guard case .message(let m, _) = e else { return false }
+            return String(decoding: m.bytes, as: UTF8.self).contains(#""params":{"crypto_ids":[1,1027]}"#)
+        }
+        let events = await StreamClientTests.collect(client) { $0.filter(echoed).count >= 6 && StreamClientTests.prices($0).count >= 8 }
+        let arrays = events.filter(echoed)
+        #expect(arrays.count == 6)
+        var cids: Set<Int64> = []
+        for case .message(let m, let s) in arrays {
+            guard case .data(let d) = m.frame, case .cryptoLatestPrice(let q) = d.payload else { continue }
+            #expect(s == .cryptoLatestPrice(q.cid))
+            cids.insert(q.cid)
+        }
+        #expect(cids == [1, 1027])
+        #expect(sim.counters.connections == 1)
+        await client.stop()
+    }
+
+    /// A welcome announcing a long ping interval, and no data at all: the client pings at that interval and lives
+    /// on its pongs; its own 0.5 s liveness floor would have killed it eight times over.
+    @Test func longPingIntervalIsNotSilence() async throws {
+        let sim = try await Self.simulator()
+        defer { sim.stop() }
+        sim.inject(.pingInterval(.milliseconds(1500)))  // before any connection: it applies to the next ones
+        sim.pausePushes(true)
+        let client = try Self.client(sim) { $0.pool.session.livenessTimeout = .milliseconds(500) }
+        client.start()
+        try await client.subscribe([.cryptoLatestPrice(1)])
+        let events = await StreamClientTests.collect(client, timeout: .seconds(4)) { $0.contains(where: ToleranceServerTests.isReconnect) }
+        #expect(!events.contains(where: ToleranceServerTests.isReconnect), "\(events)")
+        #expect(sim.counters.connections == 1 && sim.counters.faults["ping interval 1500 ms"] == 1)
+        #expect(sim.counters.requests >= 3)  // the subscribe and two pings at least
+        await client.stop()
+    }
+
+    /// The announced interval, and its idle floor: a connection opened after the fault is welcomed with it and
+    /// closed as idle after three intervals, not after the configured idle timeout.
+    @Test func pingIntervalFaultAnnouncesAndStretchesIdle() async throws {
+        let sim = try await Self.simulator { $0.idleTimeout = .milliseconds(200) }
+        defer { sim.stop() }
+        sim.inject(.pingInterval(.milliseconds(400)))
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        let start = ContinuousClock.now
+        #expect(try await c.receive() == .text(#"{"type":"welcome","ping_interval_ms":400}"#))
+        #expect(try await c.receive(timeout: .seconds(5)) == .close(1001))
+        #expect(ContinuousClock.now - start >= .milliseconds(1100))
+    }
+
+    /// On the wire: each request fault answers the subscribe it waits for with its id, and only that one.
+    @Test func requestFaultsAnswerTheSubscribeTheyWaitFor() async throws {
+        let sim = try await Self.simulator()
+        defer { sim.stop() }
+        let c = try await RawClient.connect(port: sim.port, key: "good")
+        _ = try await c.receive()
+        func subscribe(_ id: Int, _ ids: String) async throws -> String? {
+            try await c.send(#"{"id":\#(id),"method":"subscribe","channel":"market@crypto_latest_price","params":{"crypto_ids":\#(ids)}}"#)
+            return try await c.receive(until: { $0.contains(#""id":\#(id),"#) })
+        }
+        sim.inject(.subscribeError(code: 2302))
+        try await Task.sleep(for: .milliseconds(50))  // inject hops to the connection's loop
+        try await c.send(#"{"id":1,"method":"ping"}"#)
+        #expect(try await c.receive(until: { $0.contains("pong") }) != nil)  // not a subscribe: untouched
+        let refused = Self.error(try await subscribe(2, "[1]"))
+        #expect(refused?.code == "2302" && refused?.id == 2)
+        #expect(try await subscribe(3, "[1]")?.contains(#""type":"ack""#) == true)
+        sim.inject(.internalErrorThenAck(times: 2))
+        try await Task.sleep(for: .milliseconds(50))
+        #expect(Self.error(try await subscribe(4, "[1027,52]"))?.code == "5001")
+        #expect(try await subscribe(5, "[74]")?.contains(#""type":"ack""#) == true)  // another subscribe
+        #expect(Self.error(try await subscribe(6, "[52,1027]"))?.code == "5001")  // the same targets, retried
+        let acked = try await subscribe(7, "[1027,52]")
+        #expect(acked?.contains(#""type":"ack""#) == true && acked?.contains(#""sub_count":4"#) == true, "\(acked ?? "")")
+    }
+
+    /// The one table of fault names (C numbers, Python names, CLI spellings): numbers 1, 2, ... in order, names
+    /// unique, each CLI spelling found again, arguments checked.
+    @Test func faultKindsAreOneTable() {
+        let kinds = SimulatorFault.kinds
+        #expect(kinds.map(\.number) == Array(1...Int32(kinds.count)))
+        #expect(Set(kinds.map(\.name)).count == kinds.count)
+        for k in kinds { #expect(SimulatorFault.kind(named: k.commandLine.split(separator: ":")[0].split(separator: "[")[0])?.number == k.number) }
+        #expect(SimulatorFault.kind(named: "5001")?.fault(0) == .internalError)
+        #expect(SimulatorFault.kind(named: "subscribe-error")?.fault(0) == .subscribeError(code: 1006))
+        #expect(SimulatorFault.kind(named: "subscribe_error")?.fault(42) == nil)
+        #expect(SimulatorFault.kind(named: "array_echo")?.fault(0) == .arrayParamsEcho(pushes: nil))
+        #expect(SimulatorFault.kind(named: "error_5001_then_ack")?.fault(0) == .internalErrorThenAck(times: 1))
+        #expect(SimulatorFault.kind(named: "ping-interval")?.fault(60_000) == .pingInterval(.seconds(60)))
+        #expect(SimulatorFault.kind(named: "close")?.fault(5) == nil)
+        #expect(SimulatorFault.kind(named: "quake") == nil)
+    }
+
+    /// The request faults' frames, written by hand: the error envelope and the array echo.
+    @Test func requestFaultFramesAreTheReferences() {
+        #expect(SimulatorFault.errorFrame(id: 7, code: 1006, detail: "d", timestamp: "T") ==
+            #"{"type":"error","id":7,"status":{"timestamp":"T","error_code":"1006","category":"AUTH","error_message":"Your plan does not support this endpoint.","error_detail":"d"}}"#)
+        #expect(SimulatorFault.errorFrame(id: nil, code: 9999, detail: "d", timestamp: "T") ==
+            #"{"type":"error","status":{"timestamp":"T","error_code":"9999","error_message":"Error.","error_detail":"d"}}"#)
+        let price = #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5},"ts":9}"#
+        #expect(SimulatorFault.echoArray(price, ids: [1, 1027]) ==
+            #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":[1,1027]},"data":{"cid":1,"p":2.5},"ts":9}"#)
+        #expect(SimulatorFault.echoArray(#"{"params":{"platform_id":1,"address":"a"}}"#, ids: [1]) == nil)
+    }
+
     @Test func payloadFaultsAlterOnlyTheirMember() {
         let price = #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5,"vu":12.5},"ts":9}"#
         #expect(SimulatorFault.alter(price, .nullPrice) == #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":null,"vu":12.5},"ts":9}"#)

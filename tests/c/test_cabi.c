@@ -494,6 +494,24 @@ static void test_sim(void) {
     CHECK(frames > data);
     CHECK(sk_sim_inject(sim, SK_FAULT_CLOSE, 1011) == SK_OK);
     CHECK(sk_sim_inject(sim, SK_FAULT_PONG_DELAY, 10) == SK_OK);
+    /* The faults of issue #20, each with its default and an explicit arg; args out of range are refused. */
+    CHECK(sk_sim_inject(sim, SK_FAULT_NULL_PRICE, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_HOLDER_WITHOUT_TS, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_MISTYPED, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_ARRAY_ECHO, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_ARRAY_ECHO, 5) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_ARRAY_ECHO, -1) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_inject(sim, SK_FAULT_SUBSCRIBE_ERROR, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_SUBSCRIBE_ERROR, 2302) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_SUBSCRIBE_ERROR, 42) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_inject(sim, SK_FAULT_ERROR_5001_THEN_ACK, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_ERROR_5001_THEN_ACK, 3) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_ERROR_5001_THEN_ACK, 1001) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_inject(sim, SK_FAULT_PING_INTERVAL, 60000) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_PING_INTERVAL, 0) == SK_OK);
+    CHECK(sk_sim_inject(sim, SK_FAULT_PING_INTERVAL, -5) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_inject(sim, (sk_fault)(SK_FAULT_PING_INTERVAL + 1), 0) == SK_INVALID_ARGUMENT);
+    CHECK(sk_sim_inject(NULL, SK_FAULT_PING_INTERVAL, 0) == SK_MISUSE);
     CHECK(sk_client_free(client) == SK_OK);
     CHECK(sk_sim_free(sim) == SK_OK);
     CHECK(sk_sim_free(sim) == SK_MISUSE);

@@ -27,9 +27,10 @@ EVENTS = {
     14: "welcome",
 }
 
-#: sk_fault numbers by name.
+#: sk_fault numbers by name (the names of SimulatorFault.kinds, which the CLI spells with "-").
 FAULTS = {"drop": 1, "stall": 2, "close": 3, "error_5001": 4, "malformed": 5, "oversized": 6, "duplicate": 7,
-          "pong_delay": 8}
+          "pong_delay": 8, "null_price": 9, "holder_without_ts": 10, "mistyped": 11, "array_echo": 12,
+          "subscribe_error": 13, "error_5001_then_ack": 14, "ping_interval": 15}
 
 
 class sk_subscription(ctypes.Structure):

@@ -52,14 +52,27 @@ class Simulator:
         self.url: str = lib.sk_sim_url(handle).decode()
 
     def inject(self, fault: str, arg: int = 0) -> None:
-        """Injects a fault into every live connection: ``drop``, ``stall``, ``close`` (arg: the close code),
-        ``error_5001``, ``malformed``, ``oversized`` (arg: bytes), ``duplicate``, ``pong_delay`` (arg: ms)."""
+        """Injects a fault into every live connection.
+
+        ``drop``, ``stall``, ``close`` (arg: the close code), ``error_5001``, ``malformed``, ``oversized`` (arg:
+        bytes), ``duplicate``, ``pong_delay`` (arg: ms); payloads a client must take, each pushed once:
+        ``null_price`` (``"p": null``), ``holder_without_ts``, ``mistyped`` (``"vu":"12.5"`` on a price, else
+        ``"ex":0`` on a swap); requests: ``array_echo`` (arg: price pushes echoing ``"crypto_ids"`` as the array
+        of their subscribe's ids, 0 for every later one), ``subscribe_error`` (the next subscribe answered with an
+        error carrying its id; arg: the code, 0 for 1006), ``error_5001_then_ack`` (5001 for the next subscribe and
+        its retries, arg times in all, 0 for once; then the ack); ``ping_interval`` (arg: ms, announced in the
+        welcome of connections opened from now on; 0 restores 10000).
+
+        >>> sim.inject("subscribe_error")   # the next subscribe fails with 1006; the connection stays up
+        """
         number = _args.choice("fault", fault, _native.FAULTS)
         arg = _args.integer("arg", arg, *_args.INT64)
         status = lib.sk_sim_inject(self._live(), number, arg)
         if status != _native.SK_OK:
             raise error_for(status, f"arg: {arg} is out of range for {fault} (close: a close code from 1000; "
-                                    "oversized: 1 to 64 MiB; pong_delay: 0 or more ms)")
+                                    "oversized: 1 to 64 MiB; pong_delay: 0 or more ms; array_echo: 0 or more; "
+                                    "subscribe_error: 0 or a code 1000 to 9999; error_5001_then_ack: 0 to 1000; "
+                                    "ping_interval: 0 to 86400000 ms)")
 
     def counters(self) -> Dict[str, int]:
         """Frames sent (all kinds), data frames sent, and connections accepted so far."""

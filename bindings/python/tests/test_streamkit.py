@@ -365,6 +365,40 @@ def test_gap_and_reconnect_events_under_faults(sim):
         assert sim.counters()["connections"] == 2
 
 
+def test_simulator_accepts_every_fault_name(sim):
+    names = ["drop", "stall", "close", "error_5001", "malformed", "oversized", "duplicate", "pong_delay",
+             "null_price", "holder_without_ts", "mistyped", "array_echo", "subscribe_error", "error_5001_then_ack",
+             "ping_interval"]
+    args = {"close": 1011, "oversized": 100, "ping_interval": 60000}
+    for name in names:  # no connection is open: only ping_interval has an effect, reset below
+        sim.inject(name, args.get(name, 0))
+    sim.inject("array_echo", 3)
+    sim.inject("subscribe_error", 2302)
+    sim.inject("error_5001_then_ack", 2)
+    sim.inject("ping_interval", 0)
+    for name, arg in [("array_echo", -1), ("subscribe_error", 42), ("error_5001_then_ack", 1001),
+                      ("ping_interval", -1), ("ping_interval", 86400001)]:
+        with pytest.raises(streamkit.InvalidArgumentError, match="arg"):
+            sim.inject(name, arg)
+    with pytest.raises(streamkit.StreamKitError, match="fault"):
+        sim.inject("subscribe-error")  # the CLI's spelling is not Python's
+    with pytest.raises(streamkit.StreamKitError, match="fault"):
+        sim.inject("earthquake")
+
+
+def test_subscribe_error_fails_that_subscription_only(sim):
+    with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
+        client.subscribe("market@crypto_latest_price", crypto_ids=[1])
+        take(client, lambda xs: len(data(xs)) >= 1)
+        sim.inject("subscribe_error")
+        with pytest.raises(streamkit.SubscriptionFailedError):
+            client.subscribe("market@crypto_latest_price", crypto_ids=[1027], timeout=5)
+        items = take(client, lambda xs: len(data(xs)) >= 2)
+        assert all(m.data.cid == 1 for m in data(items))
+        assert len(data(items)) >= 2
+        assert sim.counters()["connections"] == 1
+
+
 def test_decimal_is_exact(sim):
     with streamkit.Client(url=sim.url, api_key=sim.api_key) as client:
         client.subscribe("market@crypto_latest_price", crypto_ids=[1, 1027])
