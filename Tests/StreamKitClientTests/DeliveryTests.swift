@@ -103,7 +103,7 @@ import Testing
             return
         }
         var batch: [StreamEvent] = []
-        #expect(q.take(max: 10, timeout: .seconds(5), into: &batch))
+        #expect(q.take(max: 10, timeout: .seconds(20), into: &batch))
         #expect(batch.isEmpty)
     }
 

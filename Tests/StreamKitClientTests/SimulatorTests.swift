@@ -266,7 +266,7 @@ final class RawClient: @unchecked Sendable {
         defer { sim.stop() }
         let c = try await RawClient.connect(port: sim.port, key: "good")
         _ = try await c.receive()
-        #expect(try await c.receive(timeout: .seconds(3)) == .close(1001))
+        #expect(try await c.receive(timeout: .seconds(20)) == .close(1001))
     }
 
     /// Every channel pushes payloads StreamKit decodes into the typed struct, with the documented keys.
@@ -553,7 +553,7 @@ final class RawClient: @unchecked Sendable {
         let c = try await RawClient.connect(port: sim.port, key: "good")
         let start = ContinuousClock.now
         #expect(try await c.receive() == .text(#"{"type":"welcome","ping_interval_ms":400}"#))
-        #expect(try await c.receive(timeout: .seconds(5)) == .close(1001))
+        #expect(try await c.receive(timeout: .seconds(20)) == .close(1001))
         #expect(ContinuousClock.now - start >= .milliseconds(1100))
     }
 
@@ -788,7 +788,7 @@ struct ShapeCheck {
         let c = try await RawClient.connect(port: sim.port, key: "good")
         _ = try await c.receive()
         sim.inject(.close(code: code))
-        let got = try await c.receive(timeout: .seconds(5))
+        let got = try await c.receive(timeout: .seconds(20))
         #expect(got == .close(code))
         #expect(sim.counters.faults["close \(code)"] == 1)
     }
@@ -916,7 +916,7 @@ struct ShapeCheck {
         try? await huge.send(opcode: .text, Array(repeating: UInt8(ascii: "a"), count: 2 << 20))
         var closed = false
         for _ in 0..<5 {
-            let r = try await huge.receive(timeout: .seconds(5))
+            let r = try await huge.receive(timeout: .seconds(20))
             if r == nil || r == .close(1009) {
                 closed = true
                 break
