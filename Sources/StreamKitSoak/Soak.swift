@@ -367,7 +367,21 @@ final class Runner: Sendable {
         }
         self.sim.pausePushes(true)
         try await Task.sleep(for: .seconds(1))
-        for _ in 0..<100 where await client.metrics().queued > 0 { try await Task.sleep(for: .milliseconds(100)) }
+        // Until every push sent on a connection still open has arrived and the queue is drained (a slow reader may
+        // be seconds behind the simulator; stopping before it caught up would count its unread frames as lost).
+        let drainBy = ContinuousClock.now + .seconds(60)
+        while ContinuousClock.now < drainBy {
+            let ledger = self.sim.ledger()
+            let unread = observed.withLockedValue { o in
+                ledger.entries.indices.contains { seq in
+                    let e = ledger.entries[seq]
+                    return ledger.keys[e.connection] == "soak" && ledger.closedAt[e.connection] == nil
+                        && (seq >= o.arrivedAt.count || o.arrivedAt[seq] == 0)
+                }
+            }
+            if !unread, await client.metrics().queued == 0 { break }
+            try await Task.sleep(for: .milliseconds(100))
+        }
         let metrics = await client.metrics()
         let rssEnd = Soak.rss()
         report.rssStart = rssStart ?? rssEnd
@@ -420,19 +434,24 @@ final class Runner: Sendable {
         guard let client = try? StreamClient(configuration: config) else { return false }
         client.start()
         let before = self.sim.counters.connectionsByKey["probe"] ?? 0
+        let seen = NIOLockedValueBox((fatal: 0, reconnecting: 0))
         let watcher = Task { () -> (fatal: Int, reconnecting: Int) in
-            var counts = (fatal: 0, reconnecting: 0)
             for await case .session(let e, _) in client.events {
-                if case .fatal = e { counts.fatal += 1 }
-                if case .reconnecting = e { counts.reconnecting += 1 }
+                if case .fatal = e { seen.withLockedValue { $0.fatal += 1 } }
+                if case .reconnecting = e { seen.withLockedValue { $0.reconnecting += 1 } }
             }
-            return counts
+            return seen.withLockedValue { $0 }
         }
         var injected = false
         if (try? await client.subscribe([.cryptoLatestPrice(1)])) != nil, let connection = self.sim.liveConnections(key: "probe").first {
             self.sim.inject(.close(code: code), connection: connection)
             injected = true
-            // Longer than the first backoff: a reconnect would have happened by now.
+            // Waits for the fatal event (a slow machine takes longer, it does not pass by waiting less), then longer
+            // than the first backoff: a reconnect would have happened by then.
+            let deadline = ContinuousClock.now + .seconds(20)
+            while seen.withLockedValue({ $0.fatal + $0.reconnecting }) == 0, ContinuousClock.now < deadline {
+                try? await Task.sleep(for: .milliseconds(20))
+            }
             try? await Task.sleep(for: .seconds(1))
         }
         let after = self.sim.counters.connectionsByKey["probe"] ?? 0
