@@ -38,12 +38,18 @@ test: deps check
 	$(MAKE) test-c
 	$(MAKE) test-python
 	$(MAKE) fuzz-short
-	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" $(PYTHON) -m pytest -q tests/python
+	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" $(PYTHON) -m pytest -q Tests/python
 	$(MAKE) test-wheel
 
 ## Fast static checks: generated code is current; no NIO outside the transport.
 check:
 	python3 scripts/gen_channels.py --check
+	@# No two tracked paths (files or folders) equal but for case: macOS's and Windows' file systems merge them.
+	@git ls-files 2>/dev/null | python3 -c 'import sys, collections; seen = collections.defaultdict(set); \
+		[seen[p.lower()].add(p) for line in sys.stdin for parts in [line.rstrip("\n").split("/")] \
+		for p in ("/".join(parts[:i]) for i in range(1, len(parts) + 1))]; \
+		bad = sorted(v for v in seen.values() if len(v) > 1); \
+		sys.exit("paths equal but for case: %s" % bad if bad else 0)'
 	@! grep -rln 'import NIO' Sources/StreamKit \
 		|| { echo "NIO imported outside the transport (see above)"; exit 1; }
 
@@ -86,7 +92,7 @@ bench:
 test-c: deps
 	swift build --product StreamKitABI
 	swift build --product streamkit
-	tests/c/run.sh "$$(swift build --show-bin-path)" "$$(swift build --show-bin-path)/streamkit"
+	Tests/c/run.sh "$$(swift build --show-bin-path)" "$$(swift build --show-bin-path)/streamkit"
 
 ## The self-contained C library: Swift runtime linked in, only sk_* exported, stripped. Its own build folder,
 ## because the static-stdlib flag would otherwise rebuild everything in .build.
@@ -132,9 +138,9 @@ wheel: deps lib
 
 ## The wheel's tag checked against the library's symbol versions (objdump, auditwheel) and its NEEDED list; then
 ## installed into a fresh venv with the Swift toolchain hidden (a private mount namespace: root; skipped, saying
-## why, otherwise), streaming prices from the package's simulator (tests/wheel).
+## why, otherwise), streaming prices from the package's simulator (Tests/wheel).
 test-wheel: wheel
-	STREAMKIT_WHEEL="$$(ls $(WHEELS)/streamkit-*.whl)" $(PYTHON) -m pytest -q -rs -p no:cacheprovider tests/wheel
+	STREAMKIT_WHEEL="$$(ls $(WHEELS)/streamkit-*.whl)" $(PYTHON) -m pytest -q -rs -p no:cacheprovider Tests/wheel
 
 ## Fuzzing (Fuzz/, a package of its own: libFuzzer needs -sanitize=fuzzer). Seeds: the reference's examples.
 ## Findings are written to .build-fuzz/crash-* and make the run fail; turn each into a regression test.

@@ -132,6 +132,7 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
             ],
+            path: "Sources/StreamKitCLI",  // not Sources/streamkit: it would merge with Sources/StreamKit on a case-insensitive file system
             swiftSettings: strictSettings
         ),
 

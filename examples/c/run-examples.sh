@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Runs both examples briefly against STREAMKIT_URL and checks that they printed data. Used by tests/c/run.sh.
+# Runs both examples briefly against STREAMKIT_URL and checks that they printed data. Used by Tests/c/run.sh.
 set -euo pipefail
 dir=${1:?usage: $0 EXAMPLES_DIR}
 out=$(timeout 60 "$dir/ticker" 4)

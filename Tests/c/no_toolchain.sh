@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Shows that the self-contained library needs no Swift toolchain: hides the toolchain's folder in a private mount
 # namespace (root needed), then runs the C examples against the simulator of the Python package, both loading
-# only .build-dist/lib/libstreamkit.so. Usage (after `make lib`): sudo tests/c/no_toolchain.sh
+# only .build-dist/lib/libstreamkit.so. Usage (after `make lib`): sudo Tests/c/no_toolchain.sh
 set -euo pipefail
 here=$(cd "$(dirname "$0")/../.." && pwd)
 lib="$here/.build-dist/lib"

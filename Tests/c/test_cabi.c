@@ -1,5 +1,5 @@
 /*
-** Tests of the C API, written against include/streamkit.h only. Run by tests/c/run.sh against the simulator
+** Tests of the C API, written against include/streamkit.h only. Run by Tests/c/run.sh against the simulator
 ** (STREAMKIT_URL, key "test"; key "nope" is refused with 4100), under AddressSanitizer/LeakSanitizer.
 */
 #include <pthread.h>
@@ -643,7 +643,7 @@ static void test_pickle(void) {
 int main(void) {
     url = getenv("STREAMKIT_URL");
     if (url == NULL) {
-        fprintf(stderr, "STREAMKIT_URL is not set (tests/c/run.sh starts a simulator)\n");
+        fprintf(stderr, "STREAMKIT_URL is not set (Tests/c/run.sh starts a simulator)\n");
         return 2;
     }
     test_version();

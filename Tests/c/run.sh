@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Builds and runs the C API tests (tests/c/test_cabi.c) and the C examples against a simulator, under
-# AddressSanitizer + LeakSanitizer. Usage: tests/c/run.sh LIBDIR STREAMKIT_BIN
+# Builds and runs the C API tests (Tests/c/test_cabi.c) and the C examples against a simulator, under
+# AddressSanitizer + LeakSanitizer. Usage: Tests/c/run.sh LIBDIR STREAMKIT_BIN
 #   LIBDIR        a folder holding libstreamkit.so (make lib) or SwiftPM's libStreamKitABI.so
 #   STREAMKIT_BIN the streamkit executable (for `streamkit sim`)
 set -euo pipefail
@@ -20,7 +20,7 @@ done
 echo "header compiles cleanly as C99 (gcc -pedantic) and C++17"
 
 cc -std=c99 -Wall -Wextra -Werror -pedantic -D_POSIX_C_SOURCE=200809L -g -fsanitize=address \
-    -I"$here/include" -o "$out/test_cabi" "$here/tests/c/test_cabi.c" -L"$out" -lstreamkit -Wl,-rpath,"$out" -lpthread
+    -I"$here/include" -o "$out/test_cabi" "$here/Tests/c/test_cabi.c" -L"$out" -lstreamkit -Wl,-rpath,"$out" -lpthread
 
 "$bin" sim --port 0 --api-key test --speed 20 > "$out/sim.url" 2> "$out/sim.err" &
 sim=$!

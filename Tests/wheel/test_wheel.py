@@ -2,7 +2,7 @@
 
 Its tag is checked against what the library inside really needs (objdump's symbol versions, readelf's NEEDED
 list, auditwheel's verdict); then it is installed into a fresh virtual environment with the toolchain's folder
-hidden by a tmpfs in a private mount namespace (as tests/c/no_toolchain.sh does; root only, skipped saying why
+hidden by a tmpfs in a private mount namespace (as Tests/c/no_toolchain.sh does; root only, skipped saying why
 otherwise) and streams prices from the package's simulator.
 """
 
@@ -115,7 +115,7 @@ def test_installs_and_streams_without_the_toolchain(wheel, tmp_path):
         print(f"SKIPPED: the wheel without the Swift toolchain: {why}")
         pytest.skip(f"the wheel without the Swift toolchain: {why}")
     swift = shutil.which("swift")
-    # The toolchain's root: .../usr/bin/swift -> ... (tests/c/no_toolchain.sh hides the same folder).
+    # The toolchain's root: .../usr/bin/swift -> ... (Tests/c/no_toolchain.sh hides the same folder).
     toolchain = os.path.dirname(os.path.dirname(os.path.dirname(os.path.realpath(swift)))) if swift else ""
     python = shutil.which("python3") or sys.executable
     (tmp_path / "stream.py").write_text(STREAM)
