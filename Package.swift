@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "StreamKit", targets: ["StreamKit"]),
         .library(name: "StreamKitClient", targets: ["StreamKitClient"]),
         .library(name: "StreamKitSimulator", targets: ["StreamKitSimulator"]),
+        .library(name: "StreamKitCapture", targets: ["StreamKitCapture"]),
         .executable(name: "streamkit", targets: ["streamkit"]),
         /// The C ABI (include/streamkit.h) as a shared library. `make lib` builds it self-contained (Swift runtime
         /// linked in, only `sk_*` exported) as `libstreamkit.so`; the executable above already has that name.
@@ -75,6 +76,18 @@ let package = Package(
             swiftSettings: strictSettings
         ),
 
+        /// zstd's stable streaming types (Sources/CZstd/include/czstd.h), declared by us: libzstd.so.1 is loaded at
+        /// run time, so building needs no zstd headers.
+        .target(name: "CZstd"),
+
+        /// Captures: the record format (header, frame and lifecycle lines), zstd through dlopen, rotation by size
+        /// and time, and the readers. No NIO.
+        .target(
+            name: "StreamKitCapture",
+            dependencies: ["StreamKit", "CZstd"],
+            swiftSettings: strictSettings
+        ),
+
         /// The fault soak: the client against the simulator under scripted and random faults, sent versus delivered.
         .target(
             name: "StreamKitSoak",
@@ -97,6 +110,7 @@ let package = Package(
             dependencies: [
                 "CStreamKit",
                 "StreamKit",
+                "StreamKitCapture",
                 "StreamKitClient",
                 "StreamKitSimulator",
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -126,6 +140,7 @@ let package = Package(
             name: "streamkit",
             dependencies: [
                 "StreamKit",
+                "StreamKitCapture",
                 "StreamKitClient",
                 "StreamKitSimulator",
                 "StreamKitSoak",
@@ -174,6 +189,7 @@ let package = Package(
             name: "StreamKitClientTests",
             dependencies: [
                 "StreamKitClient",
+                "StreamKitCapture",
                 "StreamKitSimulator",
                 "StreamKitSoak",
                 "StreamKit",

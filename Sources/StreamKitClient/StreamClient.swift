@@ -136,11 +136,22 @@ public final class StreamClient: Sendable {
     }
 
     /// Registers a handler called on the I/O event loop for every text frame as received (data, acks, pongs,
-    /// errors, frames that fail to decode), before decoding: what `streamkit record` writes. The bytes are valid
-    /// during the call only. Set it before ``start()``.
+    /// errors, frames that fail to decode): what `streamkit record` writes. It runs once the frame was decoded and
+    /// after the session events it caused went to ``onSessionEvent(_:)`` (a gap marker, an ack's `subscribed`),
+    /// before the frame is delivered: the order a consumer sees. The bytes are valid during the call only. Set it
+    /// before ``start()``.
     public func onRawFrame(_ handler: @escaping @Sendable (UnsafeRawBufferPointer, _ connection: Int) -> Void) {
         let core = self.core
         self.eventLoop.execute { core.value.rawHandler = handler }
+    }
+
+    /// Registers a handler called on the I/O event loop for every session event as it happens, in order with
+    /// ``onRawFrame(_:)``, with the monotonic instant it happened at (the clock of the event's own instants:
+    /// a gap's `from` and `to`). ``events`` still delivers them; this is for a recorder that must keep them in
+    /// place among the frames. Keep it short. Set it before ``start()``.
+    public func onSessionEvent(_ handler: @escaping @Sendable (SessionEvent, _ connection: Int, _ now: Instant) -> Void) {
+        let core = self.core
+        self.eventLoop.execute { core.value.eventHandler = handler }
     }
 
     /// Starts connecting (the connections with subscriptions; more open as subscriptions need them).
@@ -234,6 +245,7 @@ final class ClientCore: DriverDelegate {
     let queue: DeliveryQueue
     var messageHandler: (@Sendable (MessageView) -> Void)?
     var rawHandler: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?
+    var eventHandler: (@Sendable (SessionEvent, Int, Instant) -> Void)?
     let messagesInEvents: Bool
     var billableSubscriptions = 0
     private var wallClock = WallClock()
@@ -276,6 +288,7 @@ final class ClientCore: DriverDelegate {
     }
 
     func driver(event: SessionEvent, connection: Int) {
+        self.eventHandler?(event, connection, Driver.now())
         switch event {
         case .subscribed(let s, let duplicate):
             if !duplicate { self.billableSubscriptions += 1 }

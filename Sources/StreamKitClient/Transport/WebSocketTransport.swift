@@ -23,7 +23,8 @@ protocol DriverDelegate: AnyObject {
     func driver(event: SessionEvent, connection: Int)
     /// A data push to deliver, received at `now`; `frame` and `bytes` are valid only during the call.
     func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, subscriptions: SubscriptionMatches, connection: Int, now: Instant)
-    /// Every text frame as received, before decoding (for recording); valid only during the call.
+    /// Every text frame as received, after the session events it caused and before its delivery (for
+    /// recording); valid only during the call.
     func driver(raw bytes: UnsafeRawBufferPointer, connection: Int)
     /// A socket read's frames have all been delivered: wake the consumer once for all of them.
     func driverReadComplete()
@@ -139,10 +140,11 @@ final class Driver {
     func channelText(_ connection: Int, generation: Int, _ bytes: UnsafeRawBufferPointer) {
         guard self.generation[connection] == generation else { return }
         let delegate = self.delegate  // one weak load per frame
-        delegate?.driver(raw: bytes, connection: connection)
         let now = Self.now()
         let result = self.pool.handleText(connection: connection, bytes, now: now, into: &self.frame)
         self.drainEvents()
+        // After the events the frame caused (a gap marker precedes the data it concerns), before its delivery.
+        delegate?.driver(raw: bytes, connection: connection)
         if case .data(let subscription) = result, let delegate {
             withUnsafePointer(to: &self.frame) {
                 delegate.driver(message: $0, bytes: bytes, subscription: subscription, subscriptions: self.pool.lastMatches, connection: connection, now: now)
