@@ -156,6 +156,7 @@ let package = Package(
             name: "streamkit-bench",
             dependencies: [
                 "StreamKit",
+                "StreamKitCapture",
                 "StreamKitTestSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),

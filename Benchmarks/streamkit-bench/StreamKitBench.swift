@@ -10,6 +10,7 @@ import ArgumentParser
 import Foundation
 import MallocInterposerSwift
 import StreamKit
+import StreamKitCapture
 import StreamKitTestSupport
 
 @main
@@ -37,6 +38,12 @@ struct StreamKitBench: ParsableCommand {
 
     @Option(help: "Corpus seed.")
     var seed: UInt64 = 42
+
+    @Option(help: "Frames of the corpus written as a capture for the replay rows.")
+    var captureFrames = 100_000
+
+    @Flag(help: "Measure only the replay rows (for profiling).")
+    var replayOnly = false
 
     @Flag(help: "Also time StreamKit per channel (2000 frames each).")
     var perChannel = false
@@ -85,6 +92,11 @@ struct StreamKitBench: ParsableCommand {
             return
         }
 
+        if self.replayOnly {  // for profiling the capture reader
+            let replay = try CaptureBench.rows(frames: Array(frames.prefix(self.captureFrames)), rounds: self.rounds)
+            print(Row.table(replay.rows, baseline: replay.rows[0].median, machine: ""))
+            return
+        }
         var results: [Row] = []
 
         // Floor: touch every byte once.
@@ -179,6 +191,12 @@ struct StreamKitBench: ParsableCommand {
         )
         withExtendedLifetime(store) {}  // `datas` borrow its bytes
 
+        // Replay: the same corpus as a capture (plain and zstd), read back through CaptureMessages.
+        let replay = try CaptureBench.rows(frames: Array(frames.prefix(self.captureFrames)), rounds: self.rounds)
+        let replayTable = Row.table(replay.rows, baseline: results[2].median, machine: "")
+        print(replayTable)
+        print(replay.note)
+
         let reference = results[1].checksum
         let table = Row.table(results, baseline: results[1].median, machine: machineDescription())
         print(table)
@@ -213,6 +231,14 @@ struct StreamKitBench: ParsableCommand {
                 \(table)
                 ### StreamKit per channel (in place, 2000 frames each)
                 \(Row.table(perChannel, baseline: results[1].median, machine: ""))
+                ## Replay: reading a capture
+
+                The corpus's first \(replay.frames) frames written as a capture by `CaptureWriter` (as `streamkit \
+                record` writes them: one JSON line per frame, the frame escaped inside), plain and zstd, then read \
+                back by `CaptureMessages` (what `streamkit replay --stats` and the C and Python readers run): read, \
+                decompress, split lines, unescape, decode in place, attribute and deduplicate. The last column is \
+                against *StreamKit, in place, decode only* above. \(replay.note)
+                \(replayTable)
                 """
             try document.write(toFile: output, atomically: true, encoding: .utf8)
         }
@@ -400,4 +426,47 @@ func machineDescription() -> String {
         .split(separator: "\n").first { $0.hasPrefix("model name") }?
         .split(separator: ":").last?.trimmingCharacters(in: .whitespaces) ?? "unknown CPU"
     return "machine: \(cpu), \(ProcessInfo.processInfo.activeProcessorCount) cores; Swift release build"
+}
+
+// MARK: - Replay
+
+/// Captures of the corpus, plain and zstd, read back through `CaptureMessages`.
+enum CaptureBench {
+    static func rows(frames: [[UInt8]], rounds: Int) throws -> (rows: [Row], note: String, frames: Int) {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-bench-\(getpid())").path
+        try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        var rows: [Row] = []
+        var sizes: [String: (lines: Int, file: Int)] = [:]
+        for (name, file) in [("plain", "mixed.ndjson"), ("zstd", "mixed.ndjson.zst")] {
+            let path = dir + "/" + file
+            let t = Counter()
+            let writer = try CaptureWriter(options: .init(path: path), url: "ws://127.0.0.1:8765/v1", subscriptions: [],
+                                           clock: { t.next() })
+            for f in frames { f.withUnsafeBytes { writer.write(frame: $0, connection: 0) } }
+            let summary = try writer.close()
+            sizes[name] = (summary.lineBytes, summary.fileBytes)
+            rows.append(Row.measure("replay, \(name) capture (CaptureMessages)", frames: frames.count, bytes: summary.lineBytes, rounds: rounds) {
+                var h: UInt64 = 0
+                guard let m = try? CaptureMessages([path]) else { return 0 }
+                while let item = try? m.next() {
+                    if case .message(let t, _, let frame, _, _) = item { h &+= UInt64(bitPattern: t) &+ UInt64(frame.pointee.payloadRegion?.count ?? 0) }
+                }
+                return h
+            })
+        }
+        let plain = sizes["plain"]!, zstd = sizes["zstd"]!
+        let note = String(format: "Compression: %d bytes of NDJSON (%d B per frame) to %d with zstd level 3, %.1fx smaller.",
+                          plain.lines, plain.lines / max(1, frames.count), zstd.file, Double(plain.lines) / Double(max(1, zstd.file)))
+        let perSecond = rows.map { "\($0.name): \(Int(1e9 / $0.median)) frames/s" }.joined(separator: "; ")
+        return (rows, note + " " + perSecond + ".", frames.count)
+    }
+
+    final class Counter: @unchecked Sendable {
+        private var t: Int64 = 1_796_000_000_000_000_000
+        func next() -> Int64 {
+            t += 1_000_000
+            return t
+        }
+    }
 }

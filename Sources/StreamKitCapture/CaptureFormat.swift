@@ -306,10 +306,12 @@ public enum CaptureLine {
     }
 
     /// A frame line in the exact form the writer produces, parsed without a DOM: the time, the connection, and
-    /// the frame unescaped into `frame` (cleared first). Nil when the line has another shape (a header, an event,
-    /// or a frame line written by other tools with other spacing or key order: parse those with ``JSONValue``).
+    /// the frame unescaped into `out`, which must have room for `line.count + 16` bytes (an unescaped frame is
+    /// never longer than its escaped form; the 16 are for word-at-a-time stores). Nil when the line has another
+    /// shape (a header, an event, or a frame line written by other tools with other spacing or key order: parse
+    /// those with ``JSONValue``).
     @inline(__always)
-    public static func parseFrame(_ line: UnsafeRawBufferPointer, into frame: inout [UInt8]) -> (time: Int64, connection: Int)? {
+    public static func parseFrame(_ line: UnsafeRawBufferPointer, into out: UnsafeMutablePointer<UInt8>) -> (time: Int64, connection: Int, count: Int)? {
         guard let base = line.baseAddress?.assumingMemoryBound(to: UInt8.self) else { return nil }
         let n = line.count
         // {"t":
@@ -324,9 +326,9 @@ public enum CaptureLine {
             base[i + 2] == UInt8(ascii: "f"), base[i + 3] == 0x22, base[i + 4] == 0x3A, base[i + 5] == 0x22
         else { return nil }
         i += 6
-        frame.removeAll(keepingCapacity: true)
-        guard unescape(base, n, &i, into: &frame), i + 1 <= n, base[i] == 0x7D else { return nil }
-        return (t, Int(c))
+        var o = 0
+        guard unescape(base, n, &i, into: out, &o), i + 1 == n, base[i] == 0x7D else { return nil }
+        return (t, Int(c), o)
     }
 
     @inline(__always)
@@ -346,34 +348,54 @@ public enum CaptureLine {
         return negative ? -v : v
     }
 
-    /// Unescapes the JSON string whose contents start at `i` into `out`; `i` ends past the closing quote.
+    /// Unescapes the JSON string whose contents start at `p[i]` into `out[o...]`; `i` ends past the closing quote.
+    /// Eight bytes at a time between escapes: each word is stored as is, then the first `"` or `\\` in it (if
+    /// any) found with the has-zero-byte trick, exact for the lowest such byte.
     @inline(__always)
-    static func unescape(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int, into out: inout [UInt8]) -> Bool {
-        var run = i
-        while i < n {
-            let b = p[i]
-            if b == 0x22 {
-                out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: i - run))
+    static func unescape(_ p: UnsafePointer<UInt8>, _ n: Int, _ i: inout Int, into out: UnsafeMutablePointer<UInt8>, _ o: inout Int) -> Bool {
+        let ones: UInt64 = 0x0101_0101_0101_0101
+        let highs: UInt64 = 0x8080_8080_8080_8080
+        while true {
+            while i + 8 <= n {
+                let w = UnsafeRawPointer(p + i).loadUnaligned(as: UInt64.self)
+                UnsafeMutableRawPointer(out + o).storeBytes(of: w, as: UInt64.self)
+                let q = w ^ 0x2222_2222_2222_2222
+                let b = w ^ 0x5C5C_5C5C_5C5C_5C5C
+                let m = ((q &- ones) & ~q | (b &- ones) & ~b) & highs
+                if m == 0 {
+                    i += 8
+                    o += 8
+                    continue
+                }
+                let k = m.littleEndian.trailingZeroBitCount >> 3
+                i += k
+                o += k
+                break
+            }
+            guard i < n else { return false }
+            let ch = p[i]
+            if ch == 0x22 {
                 i += 1
                 return true
             }
-            guard b == 0x5C else {
+            guard ch == 0x5C else {
+                out[o] = ch
+                o += 1
                 i += 1
                 continue
             }
-            out.append(contentsOf: UnsafeBufferPointer(start: p + run, count: i - run))
             guard i + 1 < n else { return false }
             let e = p[i + 1]
             i += 2
             switch e {
-            case UInt8(ascii: "\""): out.append(0x22)
-            case UInt8(ascii: "\\"): out.append(0x5C)
-            case UInt8(ascii: "/"): out.append(0x2F)
-            case UInt8(ascii: "b"): out.append(0x08)
-            case UInt8(ascii: "f"): out.append(0x0C)
-            case UInt8(ascii: "n"): out.append(0x0A)
-            case UInt8(ascii: "r"): out.append(0x0D)
-            case UInt8(ascii: "t"): out.append(0x09)
+            case UInt8(ascii: "\""): out[o] = 0x22
+            case UInt8(ascii: "\\"): out[o] = 0x5C
+            case UInt8(ascii: "/"): out[o] = 0x2F
+            case UInt8(ascii: "b"): out[o] = 0x08
+            case UInt8(ascii: "f"): out[o] = 0x0C
+            case UInt8(ascii: "n"): out[o] = 0x0A
+            case UInt8(ascii: "r"): out[o] = 0x0D
+            case UInt8(ascii: "t"): out[o] = 0x09
             case UInt8(ascii: "u"):
                 guard i + 4 <= n, var scalar = hex4(p, i) else { return false }
                 i += 4
@@ -383,13 +405,14 @@ public enum CaptureLine {
                     scalar = 0x10000 + ((scalar - 0xD800) << 10) + (low - 0xDC00)
                     i += 6
                 }
-                appendUTF8(scalar, to: &out)
+                // \\uXXXX is 6 bytes (12 for a pair); its UTF-8 at most 4: it fits where the escape was.
+                o += appendUTF8(scalar, to: out + o)
+                continue
             default:
                 return false
             }
-            run = i
+            o += 1
         }
-        return false
     }
 
     static func hex4(_ p: UnsafePointer<UInt8>, _ at: Int) -> UInt32? {
@@ -410,23 +433,28 @@ public enum CaptureLine {
         }
     }
 
-    static func appendUTF8(_ v: UInt32, to out: inout [UInt8]) {
-        let v = Unicode.Scalar(v).map(\.value) ?? 0xFFFD  // a lone surrogate: U+FFFD
+    /// Writes `v` as UTF-8 at `out` (a lone surrogate as U+FFFD); returns the byte count.
+    static func appendUTF8(_ v: UInt32, to out: UnsafeMutablePointer<UInt8>) -> Int {
+        let v = Unicode.Scalar(v).map(\.value) ?? 0xFFFD
         switch v {
         case 0..<0x80:
-            out.append(UInt8(v))
+            out[0] = UInt8(v)
+            return 1
         case 0x80..<0x800:
-            out.append(0xC0 | UInt8(v >> 6))
-            out.append(0x80 | UInt8(v & 0x3F))
+            out[0] = 0xC0 | UInt8(v >> 6)
+            out[1] = 0x80 | UInt8(v & 0x3F)
+            return 2
         case 0x800..<0x10000:
-            out.append(0xE0 | UInt8(v >> 12))
-            out.append(0x80 | UInt8((v >> 6) & 0x3F))
-            out.append(0x80 | UInt8(v & 0x3F))
+            out[0] = 0xE0 | UInt8(v >> 12)
+            out[1] = 0x80 | UInt8((v >> 6) & 0x3F)
+            out[2] = 0x80 | UInt8(v & 0x3F)
+            return 3
         default:
-            out.append(0xF0 | UInt8(v >> 18))
-            out.append(0x80 | UInt8((v >> 12) & 0x3F))
-            out.append(0x80 | UInt8((v >> 6) & 0x3F))
-            out.append(0x80 | UInt8(v & 0x3F))
+            out[0] = 0xF0 | UInt8(v >> 18)
+            out[1] = 0x80 | UInt8((v >> 12) & 0x3F)
+            out[2] = 0x80 | UInt8((v >> 6) & 0x3F)
+            out[3] = 0x80 | UInt8(v & 0x3F)
+            return 4
         }
     }
 }

@@ -36,7 +36,9 @@ public final class CaptureReader {
     public private(set) var stats = Stats()
     private var index = -1
     private var input: CaptureInput?
-    private var frame: [UInt8] = []
+    /// The current frame, unescaped (grown to the longest line + 16).
+    private var frame = UnsafeMutablePointer<UInt8>.allocate(capacity: 64 << 10)
+    private var frameCapacity = 64 << 10
     private var lineNumber = 0
 
     public struct Stats: Sendable, Hashable {
@@ -72,6 +74,15 @@ public final class CaptureReader {
         self.paths = keyed.map(\.path)
     }
 
+    deinit { self.frame.deallocate() }
+
+    private func reserveFrame(_ n: Int) {
+        guard n > self.frameCapacity else { return }
+        self.frame.deallocate()
+        self.frameCapacity = Swift.max(n, 2 * self.frameCapacity)
+        self.frame = .allocate(capacity: self.frameCapacity)
+    }
+
     /// The next record; nil at the end of the last file. The frame bytes of a `.frame` are valid until the next
     /// call. Never throws for bad content (that is a `.truncated` or `.invalid` record); throws only when a file
     /// that could be read at `init` no longer can.
@@ -104,9 +115,10 @@ public final class CaptureReader {
 
     private func parse(_ line: UnsafeRawBufferPointer, path: String) -> CaptureRecord? {
         if line.isEmpty { return nil }
-        if let (t, c) = CaptureLine.parseFrame(line, into: &self.frame) {
+        self.reserveFrame(line.count + 16)
+        if let (t, c, n) = CaptureLine.parseFrame(line, into: self.frame) {
             self.stats.frames += 1
-            return .frame(time: t, connection: c, bytes: self.frame.withUnsafeBytes { $0 })
+            return .frame(time: t, connection: c, bytes: UnsafeRawBufferPointer(start: self.frame, count: n))
         }
         guard let json = try? JSONValue(parsing: Array(line)), json.kind == .object else {
             self.stats.invalidLines += 1
@@ -118,10 +130,15 @@ public final class CaptureReader {
         }
         if let header = CaptureHeader(json) { return .header(header, path: path) }
         if let t = json["t"]?.int, let f = json["f"]?.string {
-            self.frame.removeAll(keepingCapacity: true)
-            self.frame.append(contentsOf: f.utf8)
+            var f = f
+            let n = f.withUTF8 { text in
+                self.reserveFrame(text.count + 16)
+                self.frame.update(from: text.baseAddress!, count: text.count)
+                return text.count
+            }
             self.stats.frames += 1
-            return .frame(time: t, connection: json["c"]?.int.map { Int(clamping: $0) } ?? 0, bytes: self.frame.withUnsafeBytes { $0 })
+            return .frame(time: t, connection: json["c"]?.int.map { Int(clamping: $0) } ?? 0,
+                          bytes: UnsafeRawBufferPointer(start: self.frame, count: n))
         }
         self.stats.invalidLines += 1
         return .invalid(path: path, line: self.lineNumber, detail: "not a capture line (no \"f\", \"e\" or \"capture\" key)")

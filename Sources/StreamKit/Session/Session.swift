@@ -932,7 +932,7 @@ public struct Session: Sendable {
     }
 
     /// The addresses of an on-chain payload a subscription may name, most specific first.
-    static func payloadAddresses(_ frame: DecodedFrame, channel: Channel) -> [TextSlice?] {
+    private static func payloadAddresses(_ frame: DecodedFrame, channel: Channel) -> [TextSlice?] {
         switch channel {
         case .transaction: [frame.transaction?.t0a, frame.transaction?.t1a, frame.transaction?.pa]
         case .liquidityEvent: [frame.liquidityEvent?.t0a, frame.liquidityEvent?.t1a]

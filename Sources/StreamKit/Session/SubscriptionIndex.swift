@@ -7,8 +7,8 @@
 /// payload names) and tells the later leg of a swap or liquidity event from the first (`tx` + `lgid`/`iix`), so
 /// a reader delivers what the live client delivered.
 ///
-/// A push whose echo names no known subscription (a capture without a header, say) is attributed to the
-/// subscription the echo itself describes, as `sk_decode` reports it.
+/// A push whose echo names no known subscription (a capture without a header, say) matches nothing: read its
+/// params echo (``DecodedFrame/params``) instead, as `sk_decode` reports it. Nothing is allocated per push.
 public struct SubscriptionIndex: Sendable {
     private var byRoute: [UInt64: [Subscription]] = [:]
     private var dedupe: DedupeWindow
@@ -35,14 +35,15 @@ public struct SubscriptionIndex: Sendable {
         guard let channel = frame.channel else { return (matches, false) }
         let echoed = frame.params ?? ParamsEcho()
         if echoed.targetCount <= 1 {
-            if let s = self.lookup(channel, echoed, bytes) ?? Self.described(channel, echoed, bytes) { matches.append(s) }
+            if let s = self.lookup(channel, echoed, bytes) { matches.append(s) }
         } else {
             var params = echoed
             if channel == .cryptoLatestPrice, let cid = frame.cryptoLatestPrice?.cid {
                 params.cryptoID = cid
                 if let s = self.lookup(channel, params, bytes) { matches.append(s) }
             } else {
-                for address in Session.payloadAddresses(frame, channel: channel) {
+                let a = Self.addresses(frame, channel)
+                for address in [a.0, a.1, a.2] {
                     guard let address else { continue }
                     params.address = address
                     if let s = self.lookup(channel, params, bytes) {
@@ -57,11 +58,15 @@ public struct SubscriptionIndex: Sendable {
             if let pid = channel == .transaction ? frame.transaction?.pid : frame.liquidityEvent?.pid { params.platformID = pid }
             params.interval = nil
             params.cryptoID = nil
-            for address in Session.payloadAddresses(frame, channel: channel) {
-                guard let address else { continue }
+            let a = Self.addresses(frame, channel)
+            func consider(_ address: TextSlice?) {
+                guard let address else { return }
                 params.address = address
                 if let s = self.lookup(channel, params, bytes) { matches.append(s) }
             }
+            consider(a.0)
+            consider(a.1)
+            consider(a.2)
         }
         if self.dedupeEnabled, let key = Session.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
             return (matches, true)
@@ -69,17 +74,23 @@ public struct SubscriptionIndex: Sendable {
         return (matches, false)
     }
 
+    /// The addresses of an on-chain payload a subscription may name, most specific first (`Session`'s order),
+    /// without an array per message.
+    private static func addresses(_ frame: DecodedFrame, _ channel: Channel) -> (TextSlice?, TextSlice?, TextSlice?) {
+        switch channel {
+        case .transaction: (frame.transaction?.t0a, frame.transaction?.t1a, frame.transaction?.pa)
+        case .liquidityEvent: (frame.liquidityEvent?.t0a, frame.liquidityEvent?.t1a, nil)
+        case .tokenAggEvent: (frame.tokenAggEvent?.a, nil, nil)
+        case .tokenMetric: (frame.tokenMetric?.a, nil, nil)
+        case .poolMetric: (frame.poolMetric?.pa, nil, nil)
+        case .holdersMetrics: (frame.holdersMetrics?.a, nil, nil)
+        case .holderWalletUpdate: (frame.holderWalletUpdate?.wa, nil, nil)
+        default: (nil, nil, nil)
+        }
+    }
+
     private func lookup(_ channel: Channel, _ params: ParamsEcho, _ bytes: UnsafeRawBufferPointer) -> Subscription? {
         guard let candidates = self.byRoute[Session.route(channel: channel, params: params, bytes: bytes)] else { return nil }
         return candidates.first { Session.matches($0, params: params, bytes: bytes) }
-    }
-
-    /// The subscription a scalar params echo describes.
-    private static func described(_ channel: Channel, _ params: ParamsEcho, _ bytes: UnsafeRawBufferPointer) -> Subscription? {
-        let interval = params.interval.map { $0.string(in: bytes) }
-        if let id = params.cryptoID { return Subscription(uncheckedChannel: channel, target: .crypto(id: id), interval: interval) }
-        guard let address = params.address else { return nil }
-        return Subscription(uncheckedChannel: channel, target: .address(platformID: params.platformID ?? 0, address: address.string(in: bytes)),
-                            interval: interval)
     }
 }
