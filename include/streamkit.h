@@ -83,7 +83,9 @@ typedef enum sk_status {
     SK_STOPPED = 9,             /* The client has stopped (sk_client_stop, or a fatal close): nothing more will come. */
     SK_FATAL = 10,              /* The service refused the key or plan (close 4100/4101/4102, AUTH error). */
     SK_INTERNAL = 11,           /* A bug in StreamKit: please report it with the errmsg. */
-    SK_INVALID_FRAME = 12       /* sk_decode: not a valid frame (the errmsg has the reason and the byte offset). */
+    SK_INVALID_FRAME = 12,      /* sk_decode: not a valid frame (the errmsg has the reason and the byte offset). */
+    SK_IO = 13                  /* A file could not be read, or compressed data is corrupt or needs a missing
+                                   libzstd.so.1 (the errmsg has the path and the reason). */
 } sk_status;
 
 /* A short English description of a status code ("misuse", ...). Static storage. Unknown codes: "unknown status". */
@@ -178,7 +180,13 @@ typedef enum sk_event {
     SK_EVENT_FATAL = 11,               /* Stopped for good (bad key, plan): text says why. Nothing more comes. */
     SK_EVENT_STOPPED = 12,             /* Stopped because sk_client_stop was called. Nothing more comes. */
     SK_EVENT_DROPPED = 13,             /* count messages of subscription dropped (SK_OVERFLOW_DROP_OLDEST). */
-    SK_EVENT_WELCOME = 14              /* The server's welcome: delay_ms is the ping interval in force. */
+    SK_EVENT_WELCOME = 14,             /* The server's welcome: delay_ms is the ping interval in force. */
+    SK_EVENT_CLOSED = 15,              /* Capture readers: a connection ended; code (close code, HTTP status of a
+                                          refused upgrade, 1006 when it just ended), text. The live client reports
+                                          the same within SK_EVENT_RECONNECTING or SK_EVENT_FATAL. */
+    SK_EVENT_TRUNCATED = 16            /* Capture readers: a file ends mid-line or mid-block (a crash, a copy in
+                                          progress): text names it; count is the NDJSON bytes read from it. Reading
+                                          goes on with the next file. */
 } sk_event;
 
 /* The subscription a message or event is about, as views. */
@@ -442,6 +450,62 @@ sk_status sk_decode_pickle(sk_decoder *decoder, const char *frame, size_t len, c
 
 /* The message of the decoder's last failed sk_decode (or ""). Valid until its next sk_decode. */
 const char *sk_decoder_errmsg(const sk_decoder *decoder);
+
+/* ---------------------------------------------------------------------------------------------------------------
+** Captures: the files `streamkit record` writes (NDJSON, or zstd for a name ending in .zst; a header line, then
+** frames and lifecycle lines in the order they happened), read back as the live client delivered them: data
+** messages decoded by the same decoder, attributed to the subscriptions of the header and of every acknowledgement
+** (a message matching none carries its own params echo, as sk_decode gives it), the second leg of a swap or
+** liquidity event dropped as a duplicate, and the lifecycle events (SK_EVENT_CLOSED, SK_EVENT_RECONNECTING,
+** SK_EVENT_GAP, ...) where they happened. Control frames (welcome, acks, pongs) and invalid frames are skipped, as
+** live. zstd needs libzstd.so.1 at run time (not at build time).
+**
+**     const char *files[] = { "prices-2026-12-*.ndjson.zst" };
+**     sk_capture *cap;
+**     if (sk_capture_open(files, 1, &cap) != SK_OK) { fprintf(stderr, "%s\n", sk_capture_errmsg(NULL)); ... }
+**     sk_capture_record r;
+**     while (sk_capture_next(cap, &r) == SK_OK)
+**         if (r.message.kind == SK_MESSAGE_EVENT && r.message.event == SK_EVENT_GAP) { ... mask the outage ... }
+**     sk_capture_free(cap);
+*/
+typedef struct sk_capture sk_capture;
+
+/* One record of a capture: a message (SK_MESSAGE_DATA) or an event (SK_MESSAGE_EVENT), with its times. */
+typedef struct sk_capture_record {
+    int64_t received_ns;   /* Data: the local receive time; events: when it happened (ns since the Unix epoch). */
+    int64_t gap_from_ns;   /* SK_EVENT_GAP: the interruption's start; SK_EVENT_STALE: the last data (0: unknown). */
+    int64_t gap_to_ns;     /* SK_EVENT_GAP: the interruption's end (0 otherwise). */
+    sk_message message;    /* As the live client fills it (connection, subscription(s), channel, ts, data, raw;
+                           ** event, attempt, delay_ms, gap_ms, code, text). */
+} sk_capture_record;
+
+/* Opens `count` files or glob patterns (e.g. "swaps-*.ndjson.zst"), read in the order of their headers' start
+** times (a file without a header, from before 0.3: its first line's time). Plain or zstd, told by content.
+** Ownership: the array and strings are only read during the call; free the capture with sk_capture_free().
+** Blocks: reads the first line of each file. Threads: a capture is used by one thread at a time.
+** Errors: SK_INVALID_ARGUMENT (no paths), SK_IO (a pattern matches nothing, a file cannot be read, libzstd.so.1
+** missing), SK_MISUSE (NULL out or a NULL path); *out is NULL and sk_capture_errmsg(NULL) says why. */
+sk_status sk_capture_open(const char *const *paths, size_t count, sk_capture **out);
+
+/* The next record into *out. SK_OK; SK_STOPPED at the end (and after). Lifetime: everything *out points to is
+** valid until the next sk_capture_next / sk_capture_next_pickle / sk_capture_free on this capture. Blocks: reads
+** and decompresses the file (no waiting on anything else). Errors: SK_IO when a file stopped being readable
+** (then the capture is at its end), SK_MISUSE for an invalid handle or NULL out. Content that is not a capture
+** never fails: a cut file is an SK_EVENT_TRUNCATED record, a line that is not a capture line is skipped. */
+sk_status sk_capture_next(sk_capture *capture, sk_capture_record *out);
+
+/* For Python bindings: up to `max` (1..65536) records of a capture as one pickle, as sk_client_poll_pickle()
+** writes a batch, each data message with its receive time (ns) as item 7 and each event with its time, gap start
+** and gap end as items 9 to 11 (None when 0). SK_STOPPED (with *count 0) at the end. Valid until the next call on
+** the capture. */
+sk_status sk_capture_next_pickle(sk_capture *capture, size_t max, const void **pickle, size_t *length, size_t *count);
+
+/* The message of the capture's last failure ("" if none); with NULL: of the last failed sk_capture_open in the
+** process. Lifetime: valid until the next failing call on it (with NULL: until 8 more sk_capture_open failures). */
+const char *sk_capture_errmsg(const sk_capture *capture);
+
+/* Frees a capture and everything it handed out. NULL or an invalid handle: nothing happens. */
+void sk_capture_free(sk_capture *capture);
 
 #ifdef __cplusplus
 }

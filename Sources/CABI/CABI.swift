@@ -166,6 +166,7 @@ public func skStatusString(_ status: Int32) -> UnsafePointer<CChar> {
     case 10: staticCString("fatal: key or plan refused")
     case 11: staticCString("internal error")
     case 12: staticCString("invalid frame")
+    case 13: staticCString("i/o error")
     default: staticCString("unknown status")
     }
 }

@@ -426,19 +426,22 @@ final class CClient: @unchecked Sendable {
         }
     }
 
-    private func view(_ s: Subscription) -> sk_subscription_view {
-        var v = sk_subscription_view()
-        v.channel = s.channel.cChannel
-        switch s.target {
-        case .crypto(let id):
-            v.crypto_id = id
-        case .address(let platform, let address):
-            v.platform_id = platform
-            v.address = self.arena.copy(address)
-        }
-        if let interval = s.interval { v.interval = self.arena.copy(interval) }
-        return v
+    private func view(_ s: Subscription) -> sk_subscription_view { subscriptionView(s, self.arena) }
+}
+
+/// A subscription as a C view, its texts copied into `arena`.
+func subscriptionView(_ s: Subscription, _ arena: Arena) -> sk_subscription_view {
+    var v = sk_subscription_view()
+    v.channel = s.channel.cChannel
+    switch s.target {
+    case .crypto(let id):
+        v.crypto_id = id
+    case .address(let platform, let address):
+        v.platform_id = platform
+        v.address = arena.copy(address)
     }
+    if let interval = s.interval { v.interval = arena.copy(interval) }
+    return v
 }
 
 extension Duration {

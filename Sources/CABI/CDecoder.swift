@@ -62,7 +62,7 @@ public func skDecode(
         d.errors.set("\(error)")
         return SK_INVALID_FRAME
     }
-    fillDecoded(&out.pointee, d, raw)
+    fillDecoded(&out.pointee, d.frame, d.arena, raw)
     return SK_OK
 }
 
@@ -89,31 +89,30 @@ public func skDecodePickle(
     return SK_OK
 }
 
-/// Fills a message from the decoder's frame: a data push as the client delivers one (the subscription view from
+/// Fills a message from a decoded frame (the decoder's, a capture's): a data push as the client delivers one (the subscription view from
 /// the frame's own params echo), any other valid frame as kind SK_MESSAGE_CONTROL with `raw` alone.
-private func fillDecoded(_ m: inout sk_message, _ d: CDecoder, _ raw: UnsafeRawBufferPointer) {
+func fillDecoded(_ m: inout sk_message, _ frame: DecodedFrame, _ arena: Arena, _ raw: UnsafeRawBufferPointer) {
     m = sk_message()
     let base = raw.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
     m.raw = sk_str(ptr: base, len: raw.count)
     // Read in place: the frame (all payload slots) is kilobytes, a copy per message would cost more than the fill.
-    guard d.frame.kind == .data else {
+    guard frame.kind == .data else {
         m.kind = Int32(SK_MESSAGE_CONTROL.rawValue)
         return
     }
     m.kind = Int32(SK_MESSAGE_DATA.rawValue)
-    if let ts = d.frame.ts {
+    if let ts = frame.ts {
         m.has_ts = 1
         m.ts = ts
     }
-    let arena = d.arena
     var outside: Int32 = 0
-    if let channel = d.frame.channel {
+    if let channel = frame.channel {
         m.channel = withUnsafeMutablePointer(to: &m.data) {
-            fillCPayload(d.frame, into: $0) { arena.view($0, in: raw, outside: &outside) }
+            fillCPayload(frame, into: $0) { arena.view($0, in: raw, outside: &outside) }
         }
         m.subscription.channel = channel.cChannel
     }
-    if let p = d.frame.params {
+    if let p = frame.params {
         m.subscription.crypto_id = p.cryptoID ?? 0
         m.subscription.platform_id = p.platformID ?? 0
         if let a = p.address { m.subscription.address = arena.view(a, in: raw, outside: &outside) }

@@ -70,6 +70,22 @@ final class PickleWriter {
     /// Writes `messages` as `(items, fatal)`: `items` the list of message and event objects in order, `fatal` the last
     /// fatal event among them (the same object) or `None`. The messages' views must still be valid.
     func write(_ messages: UnsafePointer<sk_message>, count n: Int) {
+        self.write(count: n, message: { messages + $0 }, times: nil)
+    }
+
+    /// Writes a capture reader's records as `write` writes messages, each with its times: a data message's receive
+    /// time (ns since the Unix epoch) as its item 7; an event's time, gap start and gap end as its items 9 to 11
+    /// (None where 0).
+    func write(records: UnsafeBufferPointer<sk_capture_record>) {
+        let base = records.baseAddress!
+        let offset = MemoryLayout<sk_capture_record>.offset(of: \sk_capture_record.message)!
+        self.write(
+            count: records.count,
+            message: { (UnsafeRawPointer(base + $0) + offset).assumingMemoryBound(to: sk_message.self) },
+            times: { (base[$0].received_ns, base[$0].gap_from_ns, base[$0].gap_to_ns) })
+    }
+
+    private func write(count n: Int, message: (Int) -> UnsafePointer<sk_message>, times: ((Int) -> (Int64, Int64, Int64))?) {
         self.count = 0
         self.nextSlot = 0
         for i in self.constants.indices { self.constants[i] = -1 }
@@ -80,12 +96,13 @@ final class PickleWriter {
         self.op(0x5D, 0x28)  // EMPTY_LIST, MARK
         var fatal: UInt32?
         for i in 0..<n {
-            let m = messages + i
+            let m = message(i)
+            let t = times?(i)
             switch m.pointee.kind {
             case Int32(SK_MESSAGE_DATA.rawValue):
-                self.data(m)
+                self.data(m, received: t?.0)
             case Int32(SK_MESSAGE_EVENT.rawValue):
-                self.event(m)
+                self.event(m, times: t)
                 if m.pointee.event == Int32(SK_EVENT_FATAL.rawValue) {
                     fatal = self.nextSlot
                     self.put()
@@ -103,8 +120,9 @@ final class PickleWriter {
     // MARK: Objects
 
     /// A message object: channel (None for a channel this version lacks), params, ts, payload, raw, connection,
-    /// subscriptions (a list of params dicts: every subscription the message belongs to).
-    private func data(_ m: UnsafePointer<sk_message>) {
+    /// subscriptions (a list of params dicts: every subscription the message belongs to), receive time (ns since
+    /// the Unix epoch; None when unknown: live messages, for now).
+    private func data(_ m: UnsafePointer<sk_message>, received: Int64?) {
         self.constant(.messageClass)
         self.op(0x28)  // MARK
         let channel = Int(m.pointee.channel.rawValue)
@@ -131,6 +149,7 @@ final class PickleWriter {
             }
             self.op(0x65)  // APPENDS
         }
+        if let received { self.int(received) } else { self.none() }
         self.op(0x74, 0x85, 0x81)  // TUPLE, TUPLE1, NEWOBJ
     }
 
@@ -197,12 +216,13 @@ final class PickleWriter {
 
     private static let eventNames: [StaticString] = [
         "", "connecting", "connected", "subscribed", "unsubscribed", "subscription_failed", "stale", "reconnecting",
-        "restored", "gap", "server_error", "fatal", "stopped", "dropped", "welcome",
+        "restored", "gap", "server_error", "fatal", "stopped", "dropped", "welcome", "closed", "truncated",
     ]
 
     /// An event object: kind, connection, params (None when about no subscription), attempt, delay (s), gap (s),
-    /// count, code, text.
-    private func event(_ p: UnsafePointer<sk_message>) {
+    /// count, code, text; then its time, gap start and gap end (ns since the Unix epoch; None when unknown: live
+    /// events, for now).
+    private func event(_ p: UnsafePointer<sk_message>, times: (Int64, Int64, Int64)?) {
         let m = p.pointee  // events are rare: the copy does not matter
         self.constant(.eventClass)
         self.op(0x28)
@@ -220,6 +240,9 @@ final class PickleWriter {
         self.int(m.count)
         self.int(Int64(m.code))
         self.text(m.text)
+        for v in [times?.0, times?.1, times?.2] {
+            if let v, v != 0 { self.int(v) } else { self.none() }
+        }
         self.op(0x74, 0x85, 0x81)
     }
 

@@ -111,9 +111,9 @@ public final class CaptureWriter: @unchecked Sendable {
         self.lock.withLock { self.subscriptions = subscriptions }
     }
 
-    /// Writes a frame line, stamped with the clock's time now.
-    public func write(frame bytes: UnsafeRawBufferPointer, connection: Int) {
-        let t = self.clock()
+    /// Writes a frame line, stamped with `time` (ns since the Unix epoch; default: the clock's time now).
+    public func write(frame bytes: UnsafeRawBufferPointer, connection: Int, time: Int64? = nil) {
+        let t = time ?? self.clock()
         self.lock.withLock {
             guard self.ready(now: t) else { return }
             self.line.removeAll(keepingCapacity: true)
@@ -135,9 +135,10 @@ public final class CaptureWriter: @unchecked Sendable {
     }
 
     /// Writes a session event as the lifecycle lines it stands for (``CaptureEvent/from(_:connection:time:wall:)``);
-    /// `now` is the monotonic instant it happened at, on the clock its instants use.
-    public func write(_ event: SessionEvent, connection: Int, now: Instant) {
-        let t = self.clock()
+    /// `now` is the monotonic instant it happened at, on the clock its instants use; `time` the same instant in ns
+    /// since the Unix epoch (default: the clock's time now).
+    public func write(_ event: SessionEvent, connection: Int, now: Instant, time: Int64? = nil) {
+        let t = time ?? self.clock()
         let wall = { (i: Instant) -> Int64 in t &- (now.nanoseconds &- i.nanoseconds) }
         for e in CaptureEvent.from(event, connection: connection, time: t, wall: wall) { self.write(e) }
     }
@@ -332,7 +333,8 @@ public struct CaptureNaming: Sendable {
         return s + self.ext
     }
 
-    static func stamp(_ ns: Int64, period: Int64) -> String {
+    /// The UTC start of a period as a file name carries it.
+    public static func stamp(_ ns: Int64, period: Int64) -> String {
         var t = time_t(ns / 1_000_000_000)
         var tm = tm()
         gmtime_r(&t, &tm)

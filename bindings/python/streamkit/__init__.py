@@ -13,12 +13,13 @@ gives any of them exactly as sent. ``streamkit.decode(frame)`` decodes a single 
 same way, without a client.
 """
 
+from ._capture import Capture
 from ._client import DEFAULT_URL, Client
 from ._decode import decode
 from ._messages import PAYLOAD_CLASSES, Event, Message, Payload
 from ._native import library_path, lib as _lib
 from ._sim import Simulator
-from .errors import (CapacityError, FatalError, InternalError, InvalidArgumentError, InvalidFrameError,
+from .errors import (CaptureIOError, CapacityError, FatalError, InternalError, InvalidArgumentError, InvalidFrameError,
                      InvalidKeyError, InvalidURLError, MisuseError, StoppedError, StreamKitError,
                      SubscriptionFailedError, TimeoutError, TLSError)
 
@@ -30,9 +31,9 @@ native_version: str = _lib.sk_version().decode()
 globals().update(PAYLOAD_CLASSES)  # streamkit.CryptoLatestPrice, streamkit.Transaction, ...
 
 __all__ = [
-    "Client", "Simulator", "decode", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
+    "Client", "Simulator", "Capture", "decode", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
     "StreamKitError", "MisuseError", "InvalidArgumentError", "InvalidKeyError", "InvalidURLError", "TLSError",
     "CapacityError", "SubscriptionFailedError", "TimeoutError", "StoppedError", "FatalError", "InternalError",
-    "InvalidFrameError",
+    "InvalidFrameError", "CaptureIOError",
     *PAYLOAD_CLASSES,
 ]

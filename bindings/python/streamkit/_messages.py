@@ -185,9 +185,10 @@ class Message(_Record):
     """A data push: ``channel`` (wire name), ``params`` (the subscription's params), ``ts`` (server time, epoch
     ms, or None), ``data`` (the typed payload), ``raw`` (the frame's bytes as received), ``connection``,
     ``subscriptions`` (every subscription it belongs to, as params dicts: ``params`` first; both tokens' for a
-    swap or liquidity event between two subscribed tokens, which is delivered once).
+    swap or liquidity event between two subscribed tokens, which is delivered once), ``received`` (local receive
+    time in ns, from a capture).
 
-    A tuple subclass of those seven items, built by the unpickler; compared and hashed by identity, as objects."""
+    A tuple subclass of those eight items, built by the unpickler; compared and hashed by identity, as objects."""
 
     kind = "data"
     channel = property(itemgetter(0), doc="The channel's wire name (None for a channel this version lacks).")
@@ -197,6 +198,8 @@ class Message(_Record):
     raw = property(itemgetter(4), doc="The frame's bytes as received.")
     connection = property(itemgetter(5), doc="The connection it arrived on (0-based).")
     subscriptions = property(itemgetter(6), doc="Every subscription it belongs to, as params dicts (params first).")
+    received = property(itemgetter(7), doc="Local receive time, ns since the Unix epoch (read from a capture; None "
+                                           "for live messages, for now).")
 
     @cached_property
     def json(self) -> Dict[str, Any]:
@@ -211,7 +214,8 @@ class Message(_Record):
 class Event(_Record):
     """A lifecycle event, in order with the data: ``kind`` is one of connecting, connected, welcome, subscribed,
     unsubscribed, subscription_failed, stale, reconnecting, restored, gap, server_error, fatal, stopped,
-    dropped. ``params`` names the subscription it is about (if any); ``attempt``, ``delay`` (s), ``gap`` (s),
+    dropped; read from a capture also closed (a connection ended: code, text) and truncated (a file cut short:
+    text names it). ``params`` names the subscription it is about (if any); ``attempt``, ``delay`` (s), ``gap`` (s),
     ``count``, ``code`` and ``text`` are set where they apply. A tuple subclass, compared and hashed by identity."""
 
     channel = None
@@ -225,6 +229,9 @@ class Event(_Record):
     count = property(itemgetter(6))
     code = property(itemgetter(7))
     text = property(itemgetter(8))
+    time = property(itemgetter(9), doc="When it happened, ns since the Unix epoch (captures; None live, for now).")
+    gap_start = property(itemgetter(10), doc="gap: the interruption's start, ns since the Unix epoch (captures).")
+    gap_end = property(itemgetter(11), doc="gap: the interruption's end, ns since the Unix epoch (captures).")
 
     def __repr__(self) -> str:
         extra = {k: getattr(self, k) for k in ("params", "attempt", "delay", "gap", "count", "code", "text")

@@ -130,6 +130,11 @@ def _load():
         "sk_decode": (I, [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(sk_message)]),
         "sk_decode_pickle": (I, [P, ctypes.c_char_p, ctypes.c_size_t, PP, ctypes.POINTER(ctypes.c_size_t)]),
         "sk_decoder_errmsg": (ctypes.c_char_p, [P]),
+        "sk_capture_open": (I, [ctypes.POINTER(ctypes.c_char_p), ctypes.c_size_t, PP]),
+        "sk_capture_next_pickle": (I, [P, ctypes.c_size_t, PP, ctypes.POINTER(ctypes.c_size_t),
+                                       ctypes.POINTER(ctypes.c_size_t)]),
+        "sk_capture_errmsg": (ctypes.c_char_p, [P]),
+        "sk_capture_free": (None, [P]),
     }
     for name, (restype, argtypes) in sigs.items():
         fn = getattr(lib, name)

@@ -69,6 +69,12 @@ class InvalidFrameError(StreamKitError, ValueError):
     status = 12
 
 
+class CaptureIOError(StreamKitError, OSError):
+    """A capture file could not be read (no such file, a glob matching nothing, unreadable), or is zstd and
+    libzstd.so.1 is missing: the message has the path and the reason."""
+    status = 13
+
+
 class UnknownFieldError(InvalidArgumentError, KeyError):
     """A payload has no field by that name (``present``, ``is_null``, ``decimal``): an InvalidArgumentError, and a
     KeyError as it always was."""
@@ -78,7 +84,8 @@ class UnknownFieldError(InvalidArgumentError, KeyError):
 
 _BY_STATUS = {cls.status: cls for cls in (MisuseError, InvalidArgumentError, InvalidKeyError, InvalidURLError,
                                           TLSError, CapacityError, SubscriptionFailedError, TimeoutError,
-                                          StoppedError, FatalError, InternalError, InvalidFrameError)}
+                                          StoppedError, FatalError, InternalError, InvalidFrameError,
+                                          CaptureIOError)}
 
 
 def error_for(status: int, message: str) -> StreamKitError:
