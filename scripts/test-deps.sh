@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs what `make test` needs when it is missing (`make deps` runs it first; so do test-c, test-python, wheel):
 # - Debian packages: make, openssl, pkg-config, gcc, g++ (the C tests, under AddressSanitizer), libjansson-dev (the
-#   C examples), python3-venv (Debian's own python3 has no venv without it). As root they are installed with
+#   C examples), zstd (the capture tests compare `zstd -dc` with the uncompressed capture; the runtime,
+#   libzstd1, is on every Debian already), python3-venv (Debian's own python3 has no venv without it). As root they are installed with
 #   apt-get; otherwise one line names them and the command to run, and the script fails.
 # - Python packages: pytest, websockets (the tests) and auditwheel (the wheel's tag checked), into a virtual
 #   environment of the project's own (default .build-py/venv, git-ignored), never into the user's interpreter.
@@ -18,6 +19,7 @@ command -v make >/dev/null || missing+=(make)
 command -v openssl >/dev/null || missing+=(openssl)
 command -v gcc >/dev/null || missing+=(gcc)
 command -v g++ >/dev/null || missing+=(g++)
+command -v zstd >/dev/null || missing+=(zstd)
 if command -v pkg-config >/dev/null; then
     pkg-config --exists jansson || missing+=(libjansson-dev)
 else

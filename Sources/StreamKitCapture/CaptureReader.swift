@@ -37,7 +37,7 @@ public final class CaptureReader {
     private var index = -1
     private var input: CaptureInput?
     /// The current frame, unescaped (grown to the longest line + 16).
-    private var frame = UnsafeMutablePointer<UInt8>.allocate(capacity: 64 << 10)
+    private var frame: UnsafeMutablePointer<UInt8>
     private var frameCapacity = 64 << 10
     private var lineNumber = 0
 
@@ -72,6 +72,7 @@ public final class CaptureReader {
         }
         keyed.sort { ($0.start, $0.order) < ($1.start, $1.order) }
         self.paths = keyed.map(\.path)
+        self.frame = .allocate(capacity: self.frameCapacity)  // last: an init that throws must not leak it
     }
 
     deinit { self.frame.deallocate() }

@@ -640,6 +640,145 @@ static void test_pickle(void) {
     CHECK(sk_client_poll_pickle(client, 64, 0, &pk, &len, &n) == SK_MISUSE); /* freed */
 }
 
+
+/* ---- capture reader ---- */
+static void capture_frame(FILE *f, int64_t t, int connection, const char *frame) {
+    fprintf(f, "{\"t\":%lld,\"c\":%d,\"f\":\"", (long long)t, connection);
+    for (const char *p = frame; *p; p++) {
+        if (*p == '"' || *p == '\\') fputc('\\', f);
+        fputc(*p, f);
+    }
+    fputs("\"}\n", f);
+}
+
+static void write_capture(const char *path, int cut) {
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (!f) return;
+    fputs("{\"capture\":\"streamkit\",\"format\":1,\"version\":\"" STREAMKIT_VERSION "\",\"start\":1796000000000000000,"
+          "\"host\":\"test\",\"url\":\"ws://127.0.0.1:1/v1\",\"part\":0,\"subscriptions\":["
+          "{\"channel\":\"market@crypto_latest_price\",\"crypto_ids\":1},"
+          "{\"channel\":\"onchain@transaction\",\"platform_id\":14,\"address\":\"0x55d398326f99059ff775485246999027b3197955\"},"
+          "{\"channel\":\"onchain@transaction\",\"platform_id\":14,\"address\":\"0xbb4cdb9cbd36b01bd1cbaebf2de08d9173bc095c\"}]}\n", f);
+    fputs("{\"t\":1796000000000000001,\"c\":0,\"e\":\"connected\"}\n", f);
+    capture_frame(f, 1796000000000000002, 0, "{\"id\":1,\"type\":\"ack\",\"result\":\"subscribed\"}");
+    capture_frame(f, 1796000000000000003, 0,
+                  "{\"type\":\"data\",\"channel\":\"market@crypto_latest_price\",\"params\":{\"crypto_ids\":1},"
+                  "\"data\":{\"cid\":1,\"p\":97000.5},\"ts\":1796000000000}");
+    /* One swap between the two subscribed tokens: both legs were recorded, one is delivered, with both. */
+    static const char swap_a[] =
+        "{\"type\":\"data\",\"channel\":\"onchain@transaction\",\"params\":{\"platform_id\":14,\"address\":"
+        "\"0x55d398326f99059ff775485246999027b3197955\"},\"data\":{\"tx\":\"0xabc\",\"iix\":3,\"pid\":14,"
+        "\"t0a\":\"0x55d398326f99059ff775485246999027b3197955\",\"t1a\":\"0xbb4cdb9cbd36b01bd1cbaebf2de08d9173bc095c\","
+        "\"vu\":12.5},\"ts\":1796000000100}";
+    static const char swap_b[] =
+        "{\"type\":\"data\",\"channel\":\"onchain@transaction\",\"params\":{\"platform_id\":14,\"address\":"
+        "\"0xbb4cdb9cbd36b01bd1cbaebf2de08d9173bc095c\"},\"data\":{\"tx\":\"0xabc\",\"iix\":3,\"pid\":14,"
+        "\"t0a\":\"0x55d398326f99059ff775485246999027b3197955\",\"t1a\":\"0xbb4cdb9cbd36b01bd1cbaebf2de08d9173bc095c\","
+        "\"vu\":12.5},\"ts\":1796000000100}";
+    capture_frame(f, 1796000000000000004, 0, swap_a);
+    capture_frame(f, 1796000000000000005, 0, swap_b);
+    fputs("{\"t\":1796000001000000000,\"c\":0,\"e\":\"closed\",\"code\":1011,\"text\":\"closed by server\"}\n", f);
+    fputs("{\"t\":1796000001000000000,\"c\":0,\"e\":\"reconnecting\",\"attempt\":1,\"delay_ms\":250,\"code\":1011}\n", f);
+    fputs("{\"t\":1796000002000000000,\"c\":0,\"e\":\"gap\",\"sub\":{\"channel\":\"market@crypto_latest_price\","
+          "\"crypto_ids\":1},\"from\":1796000000500000000,\"to\":1796000002000000000,\"text\":\"closed by server\"}\n", f);
+    capture_frame(f, 1796000002000000001, 0,
+                  "{\"type\":\"data\",\"channel\":\"market@crypto_latest_price\",\"params\":{\"crypto_ids\":1},"
+                  "\"data\":{\"cid\":1,\"p\":97001.25},\"ts\":1796000002000}");
+    if (cut) fputs("{\"t\":1796000002000000002,\"c\":0,\"f\":\"{\\\"type\\\":\\\"da", f);
+    fclose(f);
+}
+
+static void check_capture(const char *path, int cut) {
+    sk_capture *cap = NULL;
+    const char *paths[] = { path };
+    CHECK(sk_capture_open(paths, 1, &cap) == SK_OK && cap != NULL);
+    if (!cap) { fprintf(stderr, "%s\n", sk_capture_errmsg(NULL)); return; }
+    sk_capture_record r;
+    int n = 0, prices = 0, swaps = 0, gaps = 0, closed = 0, truncated = 0, reconnecting = 0;
+    while (sk_capture_next(cap, &r) == SK_OK) {
+        n++;
+        const sk_message *m = &r.message;
+        if (m->kind == SK_MESSAGE_DATA && m->channel == SK_CHANNEL_CRYPTO_LATEST_PRICE) {
+            CHECK(m->data.crypto_latest_price.cid == 1);
+            CHECK(m->subscription.channel == SK_CHANNEL_CRYPTO_LATEST_PRICE && m->subscription.crypto_id == 1);
+            CHECK(r.received_ns == (prices == 0 ? 1796000000000000003 : 1796000002000000001));
+            CHECK(m->data.crypto_latest_price.p == (prices == 0 ? 97000.5 : 97001.25));
+            CHECK(gaps == prices); /* the gap comes before the price after the outage */
+            prices++;
+        } else if (m->kind == SK_MESSAGE_DATA && m->channel == SK_CHANNEL_TRANSACTION) {
+            swaps++;
+            CHECK(m->subscription_count == 2);
+            CHECK(m->data.transaction.vu == 12.5);
+            CHECK(m->raw.len > 0 && memcmp(m->raw.ptr, "{\"type\":\"data\"", 14) == 0);
+        } else if (m->kind == SK_MESSAGE_EVENT) {
+            switch (m->event) {
+            case SK_EVENT_CLOSED: closed++; CHECK(m->code == 1011); break;
+            case SK_EVENT_RECONNECTING: reconnecting++; CHECK(m->delay_ms == 250 && m->attempt == 1); break;
+            case SK_EVENT_GAP:
+                gaps++;
+                CHECK(r.gap_from_ns == 1796000000500000000 && r.gap_to_ns == 1796000002000000000);
+                CHECK(m->gap_ms == 1500);
+                CHECK(m->subscription.crypto_id == 1);
+                break;
+            case SK_EVENT_TRUNCATED:
+                truncated++;
+                CHECK(m->text.len > 0 && m->count > 0);
+                break;
+            default: break;
+            }
+        }
+    }
+    CHECK(prices == 2 && swaps == 1 && gaps == 1 && closed == 1 && reconnecting == 1);
+    CHECK(truncated == (cut ? 1 : 0));
+    CHECK(n == 7 + cut); /* connected, price, swap, closed, reconnecting, gap, price (+ truncated) */
+    CHECK(sk_capture_next(cap, &r) == SK_STOPPED); /* and it stays at the end */
+    sk_capture_free(cap);
+}
+
+static void test_capture(void) {
+    char dir[] = "/tmp/sk-capture-XXXXXX";
+    CHECK(mkdtemp(dir) != NULL);
+    char plain[256], cut[256], zst[256], cmd[600];
+    snprintf(plain, sizeof plain, "%s/c.ndjson", dir);
+    snprintf(cut, sizeof cut, "%s/cut.ndjson", dir);
+    snprintf(zst, sizeof zst, "%s/c.ndjson.zst", dir);
+    write_capture(plain, 0);
+    write_capture(cut, 1);
+    check_capture(plain, 0);
+    check_capture(cut, 1);
+    snprintf(cmd, sizeof cmd, "zstd -q -f '%s' -o '%s'", plain, zst);
+    CHECK(system(cmd) == 0); /* `make deps` installs zstd */
+    check_capture(zst, 0);
+    /* A glob names both files (the plain and the zstd copy): everything twice, in order, but the swap: its second
+    ** copy is a duplicate of the first (the same tx and iix), dropped as the client drops the second leg. */
+    char pattern[300];
+    snprintf(pattern, sizeof pattern, "%s/c.ndjson*", dir);
+    const char *globbed[] = { pattern };
+    sk_capture *cap = NULL;
+    CHECK(sk_capture_open(globbed, 1, &cap) == SK_OK);
+    sk_capture_record r;
+    int n = 0;
+    while (sk_capture_next(cap, &r) == SK_OK) n++;
+    CHECK(n == 13);
+    sk_capture_free(cap);
+    /* Wrong calls: clear errors, no crash. */
+    const char *missing[] = { "/nonexistent/capture.ndjson" };
+    cap = (sk_capture *)1;
+    CHECK(sk_capture_open(missing, 1, &cap) == SK_IO && cap == NULL);
+    CHECK(strstr(sk_capture_errmsg(NULL), "/nonexistent/capture.ndjson") != NULL);
+    CHECK(sk_capture_open(missing, 0, &cap) == SK_INVALID_ARGUMENT);
+    CHECK(sk_capture_open(missing, 1, NULL) == SK_MISUSE);
+    const char *nulls[] = { NULL };
+    CHECK(sk_capture_open(nulls, 1, &cap) == SK_MISUSE);
+    CHECK(sk_capture_next(NULL, &r) == SK_MISUSE);
+    CHECK(sk_capture_next((sk_capture *)&r, &r) == SK_MISUSE);
+    sk_capture_free(NULL);
+    CHECK(strcmp(sk_status_string(SK_IO), "i/o error") == 0);
+    snprintf(cmd, sizeof cmd, "rm -rf '%s'", dir);
+    CHECK(system(cmd) == 0);
+}
+
 int main(void) {
     url = getenv("STREAMKIT_URL");
     if (url == NULL) {
@@ -649,6 +788,7 @@ int main(void) {
     test_version();
     test_misuse();
     test_decode();
+    test_capture();
     test_pickle();
     test_poll();
     test_every_channel();

@@ -107,23 +107,33 @@ def run_cli(*args, timeout=90):
 
 def test_record_then_replay_gives_the_same_messages(tmp_path):
     cap = tmp_path / "cap.ndjson"
-    # A tiny rotation size, so the capture spans several files.
+    # A tiny rotation size, so the capture spans several files: cap.ndjson, cap.1.ndjson, cap.2.ndjson, ...
     rec = run_cli("record", "onchain@transaction", "--platform", "14", "--address",
                   "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d", "--out", str(cap), "--count", "12",
                   "--duration", "60", "--rotate-mb", "0.004")
     assert "embedded simulator" in rec.stderr
-    files = [cap] + sorted(tmp_path.glob("cap.ndjson.*"), key=lambda p: int(p.suffix[1:]))
+    files = [cap] + sorted(tmp_path.glob("cap.*.ndjson"), key=lambda p: int(p.suffixes[0][1:]))
     assert len(files) >= 2, rec.stderr
-    records = [json.loads(line) for f in files for line in f.read_text().splitlines()]
+    lines = [[json.loads(line) for line in f.read_text().splitlines()] for f in files]
+    for i, file_lines in enumerate(lines):  # every file opens with the header
+        header = file_lines[0]
+        assert header["capture"] == "streamkit" and header["format"] == 1 and header["part"] == i
+        assert header["subscriptions"] == [{"channel": "onchain@transaction", "platform_id": 14,
+                                            "address": "0x8ac76a51cc950d9822d68b83fe1ad97b32cd580d"}]
+    records = [r for file_lines in lines for r in file_lines[1:]]
     assert all(isinstance(r["t"], int) and r["t"] > 1_700_000_000_000_000_000 for r in records)
     assert [r["t"] for r in records] == sorted(r["t"] for r in records)
-    frames = [r["f"] for r in records]
+    events = [r["e"] for r in records if "e" in r]
+    assert events[:3] == ["connecting", "connected", "welcome"] and "subscribed" in events
+    frames = [r["f"] for r in records if "f" in r]
     assert json.loads(frames[0])["type"] == "welcome"  # every frame, not only data
     data_frames = [f for f in frames if json.loads(f).get("type") == "data"]
     assert len(data_frames) >= 12
 
     replay = run_cli("replay", *map(str, files), "--max", "--json")
-    replayed = [json.loads(line) for line in replay.stdout.splitlines()]
+    out = [json.loads(line) for line in replay.stdout.splitlines()]
+    replayed = [r for r in out if "e" not in r]
+    assert [r["e"] for r in out if "e" in r] == events  # the story, in place
     assert len(replayed) == len(data_frames)
     for got, frame in zip(replayed, data_frames):
         source = json.loads(frame)
@@ -132,6 +142,34 @@ def test_record_then_replay_gives_the_same_messages(tmp_path):
     decoded, _ = decode(data_frames)
     assert decoded == replayed  # the same decode path as `decode`
     assert "frames/s" in replay.stderr
+    # A glob finds the files and orders them by their headers, whatever order the shell gives.
+    stats = run_cli("replay", str(tmp_path / "cap*.ndjson"), "--stats")
+    assert stats.stdout.split() == ["onchain@transaction", str(len(data_frames))]
+    assert f"{len(files)} file(s)" in stats.stderr and "frames/s" in stats.stderr
+
+
+def test_compressed_capture_with_time_rotation_reads_like_the_plain_one(tmp_path):
+    rec = run_cli("record", "market@crypto_latest_price", "--ids", "1,1027", "--out", str(tmp_path / "p.ndjson.zst"),
+                  "--rotate", "1s", "--count", "8", "--duration", "60")
+    files = sorted(tmp_path.glob("p-*.ndjson.zst"))
+    assert len(files) >= 2, rec.stderr  # 1 s periods over several seconds of pushes
+    assert all(len(f.name) == len("p-2026-12-03T10-15-30.ndjson.zst") for f in files)
+    # Each file is standard zstd, and starts with the header.
+    plain = []
+    for f in files:
+        text = subprocess.run(["zstd", "-dc", str(f)], capture_output=True, check=True, timeout=30).stdout.decode()
+        first = json.loads(text.splitlines()[0])
+        assert first["capture"] == "streamkit"
+        plain.append(text)
+    (tmp_path / "all.ndjson").write_text("".join(plain))
+    compressed = run_cli("replay", str(tmp_path / "p-*.ndjson.zst"), "--max", "--json")
+    uncompressed = run_cli("replay", str(tmp_path / "all.ndjson"), "--max", "--json")
+    assert compressed.stdout == uncompressed.stdout and compressed.stdout.count('"type":"data"') >= 8
+    # A file cut mid-way (a crash) reads up to the cut and says so.
+    whole = files[-1].read_bytes()
+    (tmp_path / "cut.ndjson.zst").write_bytes(whole[: len(whole) // 2])
+    cut = run_cli("replay", str(tmp_path / "cut.ndjson.zst"), "--max", "--json")
+    assert "cut mid-" in cut.stderr and "cut short" in cut.stderr
 
 
 def test_replay_skips_broken_capture_lines(tmp_path):
@@ -140,7 +178,7 @@ def test_replay_skips_broken_capture_lines(tmp_path):
     cap.write_text("\n".join(["not json", good, '{"t":1}', good]) + "\n")
     replay = run_cli("replay", str(cap), "--max", "--json")
     assert len(replay.stdout.splitlines()) == 2
-    assert "2 frames, 2 data, 2 invalid" in replay.stderr
+    assert "2 frames: 2 data" in replay.stderr and "2 lines skipped" in replay.stderr
 
 
 def test_sim_serves_wss_with_a_pem_key_of_any_name(tmp_path):

@@ -32,6 +32,13 @@ def test_key_is_in_no_output_and_no_capture(tmp_path):
         rec = run(["record", "market@crypto_latest_price", "--ids", "1,1027", "--url", url, "--out", str(cap),
                    "--count", "5", "--duration", "30"], GOOD)
         assert rec.returncode == 0, rec.stderr
+        # A compressed capture of a URL carrying the key in its query: not in the header, nor anywhere else.
+        zcap = tmp_path / "cap.ndjson.zst"
+        zrec = run(["record", "market@crypto_latest_price", "--ids", "1", "--url", f"{url}?CMC_PRO_API_KEY={GOOD}",
+                    "--out", str(zcap), "--count", "2", "--duration", "30"], GOOD)
+        assert zrec.returncode == 0, zrec.stderr
+        ztext = subprocess.run(["zstd", "-dc", str(zcap)], capture_output=True, check=True, timeout=30).stdout.decode()
+        assert ztext.startswith('{"capture":"streamkit"') and f'"url":"{url}"' in ztext
         watch = run(["watch", "market@crypto_latest_price", "--ids", "1", "--url", url, "--count", "2",
                      "--duration", "30"], GOOD)
         assert watch.returncode == 0, watch.stderr
@@ -42,7 +49,7 @@ def test_key_is_in_no_output_and_no_capture(tmp_path):
         query = run(["watch", "market@crypto_latest_price", "--ids", "1", "--url", f"{url}?CMC_PRO_API_KEY={WRONG}",
                      "--duration", "20"], WRONG)
         assert query.returncode == 1, query.stderr
-        texts = [rec.stdout, rec.stderr, watch.stdout, watch.stderr, bad.stdout, bad.stderr, query.stdout,
+        texts = [rec.stdout, rec.stderr, zrec.stdout, zrec.stderr, ztext, watch.stdout, watch.stderr, bad.stdout, bad.stderr, query.stdout,
                  query.stderr, cap.read_text()]
         assert len(cap.read_text().splitlines()) >= 5
         for text in texts:

@@ -331,7 +331,7 @@ def test_errors_are_typed(sim):
     from streamkit._native import lib
     from streamkit.errors import error_for
     statuses = [s for s in range(1, 64) if lib.sk_status_string(s) != b"unknown status"]
-    assert statuses == list(range(1, 13))
+    assert statuses == list(range(1, 14))
     for status in statuses:
         err = error_for(status, "x")
         assert type(err) is not streamkit.StreamKitError and err.status == status
@@ -716,3 +716,97 @@ def test_a_swap_between_two_subscribed_tokens_reaches_both(tmp_path):
     finally:
         server.kill()
         server.wait()
+
+
+# ---- captures --------------------------------------------------------------------------------------------------
+
+_PRICE = ('{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},'
+          '"data":{"cid":1,"p":%s,"vu":12.5},"ts":%d}')
+
+
+def _capture_lines(prices):
+    header = {"capture": "streamkit", "format": 1, "version": streamkit.__version__, "start": 1796000000000000000,
+              "host": "test", "url": "ws://127.0.0.1:1/v1", "part": 0,
+              "subscriptions": [{"channel": "market@crypto_latest_price", "crypto_ids": 1}]}
+    lines = [json.dumps(header, separators=(",", ":")),
+             '{"t":1796000000000000001,"c":0,"e":"connected"}',
+             json.dumps({"t": 1796000000000000002, "c": 0, "f": '{"type":"welcome","ping_interval_ms":10000}'})]
+    t = 1796000000000000010
+    for i, p in enumerate(prices):
+        if i == 2:
+            lines.append('{"t":%d,"c":0,"e":"closed","code":1006,"text":"transport error"}' % t)
+            lines.append('{"t":%d,"c":0,"e":"reconnecting","attempt":1,"delay_ms":250,"code":1006}' % t)
+            lines.append('{"t":%d,"c":0,"e":"gap","sub":{"channel":"market@crypto_latest_price","crypto_ids":1},'
+                         '"from":%d,"to":%d,"text":"transport error"}' % (t + 2_000_000_000, t - 500_000_000,
+                                                                         t + 2_000_000_000))
+            t += 2_000_000_000
+        lines.append(json.dumps({"t": t, "c": 0, "f": _PRICE % (p, t // 1_000_000)}))
+        t += 1_000_000
+    return lines
+
+
+def test_capture_reads_messages_and_the_story_in_order(tmp_path):
+    prices = ["97000.5", "97000.25", "0.1", "1e-7", "3"]
+    path = tmp_path / "c.ndjson"
+    path.write_text("\n".join(_capture_lines(prices)) + "\n")
+    with streamkit.Capture.open(str(path)) as capture:
+        items = list(capture)
+    kinds = [i.kind for i in items]
+    assert kinds == ["connected", "data", "data", "closed", "reconnecting", "gap", "data", "data", "data"]
+    data = [i for i in items if i.kind == "data"]
+    assert [m.data.p for m in data] == [float(p) for p in prices]
+    assert [m.data.decimal("p") for m in data] == [Decimal(p) for p in prices]  # exact, as sent
+    for m in data:  # the same objects as a live or decoded message, plus the receive time
+        decoded = streamkit.decode(m.raw)
+        assert (m.channel, m.params, m.ts, m.data.to_dict()) == (decoded.channel, decoded.params, decoded.ts,
+                                                                 decoded.data.to_dict())
+        assert m.received // 1_000_000 == m.ts and m.subscriptions == [{"crypto_ids": 1}]
+    gap = items[5]
+    assert gap.params == {"crypto_ids": 1} and gap.gap == 2.5
+    assert gap.gap_end - gap.gap_start == 2_500_000_000 and gap.time == gap.gap_end
+    closed = items[3]
+    assert closed.code == 1006 and closed.text == "transport error"
+    assert items[4].delay == 0.25 and items[4].attempt == 1
+    # The objects outlive the capture (they own their bytes).
+    assert data[0].data.p == 97000.5 and data[-1].raw.startswith(b'{"type":"data"')
+
+
+def test_capture_compressed_cut_and_globbed(tmp_path):
+    lines = _capture_lines(["1.5", "2.5", "3.5", "4.5"])
+    plain = tmp_path / "a.ndjson"
+    plain.write_text("\n".join(lines) + "\n")
+    subprocess.run(["zstd", "-q", str(plain), "-o", str(tmp_path / "a.ndjson.zst")], check=True, timeout=30)
+    compressed = list(streamkit.Capture.open(tmp_path / "a.ndjson.zst"))
+    uncompressed = list(streamkit.Capture.open(plain))
+    assert [(i.kind, i.raw if i.kind == "data" else i.text) for i in compressed] == \
+        [(i.kind, i.raw if i.kind == "data" else i.text) for i in uncompressed]
+    # Cut mid-line: everything before the cut, then a "truncated" event saying so; nothing raised.
+    text = plain.read_bytes()
+    (tmp_path / "cut.ndjson").write_bytes(text[: len(text) - 40])
+    cut = list(streamkit.Capture.open(tmp_path / "cut.ndjson"))
+    assert cut[-1].kind == "truncated" and "cut mid-line" in cut[-1].text
+    assert [i.kind for i in cut[:-1]] == [i.kind for i in uncompressed[:-1]]
+    # Batches, a glob and a list of paths.
+    with streamkit.Capture.open(str(tmp_path / "a.ndjson*"), batch=2) as capture:
+        batches = list(capture.batches())
+    assert all(1 <= len(b) <= 2 for b in batches) and sum(len(b) for b in batches) == 2 * len(uncompressed)
+    assert len(list(streamkit.Capture.open([plain, tmp_path / "a.ndjson.zst"]))) == 2 * len(uncompressed)
+
+
+def test_capture_wrong_calls_raise_clear_errors(tmp_path):
+    with pytest.raises(streamkit.CaptureIOError, match="nonexistent"):
+        streamkit.Capture.open(tmp_path / "nonexistent.ndjson")
+    with pytest.raises(streamkit.CaptureIOError, match="no such file"):
+        streamkit.Capture.open(str(tmp_path / "nothing-*.ndjson.zst"))
+    with pytest.raises(streamkit.InvalidArgumentError):
+        streamkit.Capture.open([])
+    with pytest.raises(streamkit.InvalidArgumentError):
+        streamkit.Capture.open(tmp_path / "x", batch=0)
+    garbage = tmp_path / "garbage.ndjson.zst"
+    garbage.write_bytes(b"\x28\xb5\x2f\xfd" + bytes(range(256)) * 4)  # zstd's magic, then nonsense
+    items = list(streamkit.Capture.open(garbage))
+    assert [i.kind for i in items] == ["truncated"] and "corrupt" in items[0].text
+    capture = streamkit.Capture.open(garbage)
+    capture.close()
+    capture.close()  # twice: a no-op
+    assert list(capture) == []
