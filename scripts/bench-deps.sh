@@ -8,6 +8,7 @@ missing=()
 [ -f /usr/include/rapidjson/document.h ] || missing+=(rapidjson-dev)
 [ -f /usr/include/jansson.h ] || missing+=(libjansson-dev)
 command -v g++ >/dev/null || missing+=(g++)
+command -v zstd >/dev/null || missing+=(zstd)
 if [ ${#missing[@]} -gt 0 ]; then
     echo "bench: installing ${missing[*]}"
     sudo=""

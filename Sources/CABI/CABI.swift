@@ -148,7 +148,7 @@ func overflowPolicy(_ raw: sk_overflow) -> OverflowPolicy?? {
 public func skVersionNumber() -> Int32 { Int32(StreamKitVersion.number) }
 
 @_cdecl("sk_version")
-public func skVersion() -> UnsafePointer<CChar> { staticCString("0.2.0") }  // a StaticString; the C test checks it against STREAMKIT_VERSION and StreamKitVersion.string
+public func skVersion() -> UnsafePointer<CChar> { staticCString("0.3.0") }  // a StaticString; the C test checks it against STREAMKIT_VERSION and StreamKitVersion.string
 
 @_cdecl("sk_status_string")
 public func skStatusString(_ status: Int32) -> UnsafePointer<CChar> {

@@ -6,6 +6,7 @@ import Dispatch
 import Foundation
 import NIOSSL
 import StreamKit
+import StreamKitCapture
 import StreamKitClient
 import StreamKitSimulator
 import StreamKitSoak
@@ -325,7 +326,7 @@ enum DecodedFrameBox {
 
 struct Decode: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Decode frames (one per line on stdin) into JSON lines, as StreamKit understands them.",
+        abstract: "Decode frames (one per line on stdin, or the frames of capture files) into JSON lines, as StreamKit understands them.",
         discussion: """
             Each output line is {"type","channel","params","ts","data"} for a data frame, with every field of the \
             typed payload under its wire key (numbers printed to parse back to the same double, nulls kept, absent \
@@ -333,20 +334,54 @@ struct Decode: ParsableCommand {
             an integer) and welcome; {"type":"invalid","reason":...} for a line that is not a valid frame. The count \
             of invalid lines goes to stderr at the end.
 
-            Example:
-              streamkit decode < capture.ndjson > decoded.ndjson
+            A stdin line that is a capture line ({"t":...,"f":"FRAME"}) is decoded as its frame. Given FILES \
+            (captures: plain or zstd, paths or globs), every frame of them is decoded in order, and their \
+            lifecycle lines are printed as they are.
+
+            Examples:
+              streamkit decode < frames.txt > decoded.ndjson
+              streamkit decode 'prices-*.ndjson.zst' > decoded.ndjson
             """
     )
+
+    @Argument(help: "Capture files or glob patterns (default: frames on stdin).")
+    var files: [String] = []
 
     func run() throws {
         var invalid = 0
         var total = 0
-        while let line = Swift.readLine(strippingNewline: true) {
-            if line.isEmpty { continue }
+        func emit(_ frame: [UInt8]) {
             total += 1
-            let out = NormalizedJSON.render(Array(line.utf8))
+            let out = NormalizedJSON.render(frame)
             if out.hasPrefix(#"{"type":"invalid""#) { invalid += 1 }
             print(out)
+        }
+        if !self.files.isEmpty {
+            let reader: CaptureReader
+            do { reader = try CaptureReader(self.files) } catch { throw ValidationError("\(error)") }
+            while let record = try reader.next() {
+                switch record {
+                case .frame(_, _, let bytes): emit(Array(bytes))
+                case .event(let e): print(String(decoding: e.line().dropLast(), as: UTF8.self))
+                case .truncated(let path, let offset, let detail):
+                    stderr("streamkit decode: \(path): \(detail) (read up to byte \(offset) of its NDJSON)")
+                case .invalid(let path, let line, let detail): stderr("streamkit decode: \(path):\(line): \(detail); skipped")
+                case .header: break
+                }
+            }
+        } else {
+            var scratch: [UInt8] = []
+            while let line = Swift.readLine(strippingNewline: true) {
+                if line.isEmpty { continue }
+                var bytes = Array(line.utf8)
+                scratch.removeAll(keepingCapacity: true)
+                scratch.append(contentsOf: repeatElement(0, count: bytes.count + 16))
+                let frame = bytes.withUnsafeBytes { raw in
+                    scratch.withUnsafeMutableBufferPointer { CaptureLine.parseFrame(raw, into: $0.baseAddress!) }
+                }
+                if let frame { bytes = Array(scratch[0..<frame.count]) }
+                emit(bytes)
+            }
         }
         FileHandle.standardError.write(Data("streamkit decode: \(total) frames, \(invalid) invalid\n".utf8))
     }

@@ -23,9 +23,9 @@ from .errors import (CaptureIOError, CapacityError, FatalError, InternalError, I
                      InvalidKeyError, InvalidURLError, MisuseError, StoppedError, StreamKitError,
                      SubscriptionFailedError, TimeoutError, TLSError)
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"
 
-#: The native library's version ("0.2.0").
+#: The native library's version ("0.3.0").
 native_version: str = _lib.sk_version().decode()
 
 globals().update(PAYLOAD_CLASSES)  # streamkit.CryptoLatestPrice, streamkit.Transaction, ...
