@@ -165,10 +165,10 @@ final class CaptureInput {
     private var raw: UnsafeMutableRawPointer
     private var rawStart = 0
     private var rawEnd = 0
-    private static let rawCapacity = 256 << 10
+    private static let rawCapacity = 128 << 10
     /// NDJSON bytes.
     private var buffer: UnsafeMutableRawPointer
-    private var capacity = 1 << 20
+    private var capacity = 256 << 10
     private var start = 0
     private var end = 0
     private var scanned = 0

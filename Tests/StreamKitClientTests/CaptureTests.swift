@@ -7,10 +7,27 @@ import StreamKitCapture
 import StreamKitClient
 import StreamKitSimulator
 import Testing
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Captures: recorded from the simulator through faults and read back, compressed or not; rotation; cut files; the
 /// line format itself.
+///
+/// The tests that allocate megabytes hold ``ProcessMemoryLock`` (the suite's soak bounds the whole process's RSS
+/// growth) and hand the memory they freed back to the system when they end (`malloc_trim`: glibc keeps freed
+/// pages of other threads' arenas resident otherwise).
 @Suite(.serialized) struct CaptureTests {
+    init() {}
+
+    static func trim() {
+        #if canImport(Glibc)
+        // malloc.h is not in the Glibc module: look the function up.
+        typealias Trim = @convention(c) (Int) -> Int32
+        if let f = dlsym(UnsafeMutableRawPointer(bitPattern: 0), "malloc_trim") { _ = unsafeBitCast(f, to: Trim.self)(0) }
+        #endif
+    }
+
     static func directory() throws -> String {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("streamkit-capture-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: dir, withIntermediateDirectories: true)
@@ -47,6 +64,11 @@ import Testing
     }
 
     @Test func recordingThroughFaultsReplaysTheStoryCompressedOrNot() async throws {
+        try await ProcessMemoryLock.run { try await Self.recordingThroughFaultsReplaysTheStoryCompressedOrNotBody() }
+    }
+
+    static func recordingThroughFaultsReplaysTheStoryCompressedOrNotBody() async throws {
+        defer { Self.trim() }
         let key = "capture-secret-7f3a9c"
         var sc = SimulatorConfiguration(keys: [key: .active])
         sc.speed = 10
@@ -150,7 +172,12 @@ import Testing
 
     static let frame = Array(#"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":97000.5},"ts":1796000000000}"#.utf8)
 
-    @Test func timeRotationStartsEachPeriodInAFileOfItsOwnWithTheHeader() throws {
+    @Test func timeRotationStartsEachPeriodInAFileOfItsOwnWithTheHeader() async throws {
+        try await ProcessMemoryLock.run { try Self.timeRotationStartsEachPeriodInAFileOfItsOwnWithTheHeaderBody() }
+    }
+
+    static func timeRotationStartsEachPeriodInAFileOfItsOwnWithTheHeaderBody() throws {
+        defer { Self.trim() }
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         // 2026-12-03T10:15:29.5Z, then across four 1 s periods.
@@ -192,7 +219,12 @@ import Testing
         #expect(CaptureNaming.stamp(start, period: 86_400_000_000_000) == "2026-12-03")
     }
 
-    @Test func sizeRotationNumbersTheFilesBeforeTheExtension() throws {
+    @Test func sizeRotationNumbersTheFilesBeforeTheExtension() async throws {
+        try await ProcessMemoryLock.run { try Self.sizeRotationNumbersTheFilesBeforeTheExtensionBody() }
+    }
+
+    static func sizeRotationNumbersTheFilesBeforeTheExtensionBody() throws {
+        defer { Self.trim() }
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         var options = CaptureWriter.Options(path: dir + "/swaps.ndjson")
@@ -205,7 +237,12 @@ import Testing
         #expect(files.dropFirst().enumerated().allSatisfy { $0.element == "swaps.\($0.offset + 1).ndjson" })
     }
 
-    @Test func aCutFileReadsUpToTheCutAndSaysSo() throws {
+    @Test func aCutFileReadsUpToTheCutAndSaysSo() async throws {
+        try await ProcessMemoryLock.run { try Self.aCutFileReadsUpToTheCutAndSaysSoBody() }
+    }
+
+    static func aCutFileReadsUpToTheCutAndSaysSoBody() throws {
+        defer { Self.trim() }
         let dir = try Self.directory()
         defer { try? FileManager.default.removeItem(atPath: dir) }
         for name in ["c.ndjson", "c.ndjson.zst"] {

@@ -23,7 +23,8 @@ import Testing
         if let bound = ProcessInfo.processInfo.environment["STREAMKIT_SOAK_RSS_BOUND_MIB"].flatMap(Double.init) {
             c.rssBoundMiB = bound
         }
-        let report = try await Soak.run(c)
+        let config = c
+        let report = try await ProcessMemoryLock.run { try await Soak.run(config) }
         #expect(report.passed, "\(report)")
         // One full round of the deck: every kind, the three fatal probes included.
         #expect(report.rounds >= 1 && report.roundsRequired == 1, "\(report)")
