@@ -811,42 +811,52 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Carries out a fault (from any thread).
+    /// Carries out a fault (from any thread). Off the event loops it returns once the fault is in effect: a
+    /// request fault injected before a subscribe is sent then always answers that subscribe (a task merely queued
+    /// could run after the loop read the request, NIO serving I/O before tasks in a tick).
     func inject(_ fault: SimulatorFault) {
-        self.eventLoop.execute { [self] in
-            guard let context = self.context else { return }
-            self.state.withLockedValue { $0.counters.faults[fault.description, default: 0] += 1 }
-            switch fault {
-            case .drop:
-                context.close(promise: nil)
-            case .stall:
-                self.stalled = true
-            case .close(let code):
-                self.closeWith(code, context: context)
-            case .internalError:
-                self.send(SimulatorEngine.error(nil, .internalError, "Injected fault.", isoTimestamp(Self.epochMS())), context: context)
-            case .malformedFrame:
-                self.send(#"{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":"#, context: context)
-            case .oversizedFrame(let n):
-                self.send(#"{"type":"data","pad":""# + String(repeating: "x", count: max(0, n - 30)) + #""}"#, context: context)
-            case .duplicatePush:
-                if let last = self.lastDedupable ?? self.lastData {
-                    self.send(last, context: context)
-                    self.state.withLockedValue { $0.repeats += 1 }
-                }
-            case .pongDelay(let d):
-                self.pongDelay = d
-            case .nullPrice, .holderWithoutTS, .mistypedField:
-                self.emitAltered(fault, context: context)
-            case .arrayParamsEcho(let pushes):
-                self.arrayEchoesLeft = pushes.map { max(0, $0) } ?? .max
-            case .subscribeError(let code):
-                self.subscribeErrorCode = code
-            case .internalErrorThenAck(let times):
-                self.internalErrors = times > 0 ? (times, nil) : nil
-            case .pingInterval:
-                break  // the server's (SimulatorServer.inject), never a connection's
+        if self.eventLoop.inEventLoop {
+            self.apply(fault)
+        } else if MultiThreadedEventLoopGroup.currentEventLoop == nil {
+            try? self.eventLoop.submit { [self] in self.apply(fault) }.wait()
+        } else {
+            self.eventLoop.execute { [self] in self.apply(fault) }
+        }
+    }
+
+    private func apply(_ fault: SimulatorFault) {
+        guard let context = self.context else { return }
+        self.state.withLockedValue { $0.counters.faults[fault.description, default: 0] += 1 }
+        switch fault {
+        case .drop:
+            context.close(promise: nil)
+        case .stall:
+            self.stalled = true
+        case .close(let code):
+            self.closeWith(code, context: context)
+        case .internalError:
+            self.send(SimulatorEngine.error(nil, .internalError, "Injected fault.", isoTimestamp(Self.epochMS())), context: context)
+        case .malformedFrame:
+            self.send(#"{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":"#, context: context)
+        case .oversizedFrame(let n):
+            self.send(#"{"type":"data","pad":""# + String(repeating: "x", count: max(0, n - 30)) + #""}"#, context: context)
+        case .duplicatePush:
+            if let last = self.lastDedupable ?? self.lastData {
+                self.send(last, context: context)
+                self.state.withLockedValue { $0.repeats += 1 }
             }
+        case .pongDelay(let d):
+            self.pongDelay = d
+        case .nullPrice, .holderWithoutTS, .mistypedField:
+            self.emitAltered(fault, context: context)
+        case .arrayParamsEcho(let pushes):
+            self.arrayEchoesLeft = pushes.map { max(0, $0) } ?? .max
+        case .subscribeError(let code):
+            self.subscribeErrorCode = code
+        case .internalErrorThenAck(let times):
+            self.internalErrors = times > 0 ? (times, nil) : nil
+        case .pingInterval:
+            break  // the server's (SimulatorServer.inject), never a connection's
         }
     }
 
