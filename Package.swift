@@ -142,6 +142,8 @@ let package = Package(
             dependencies: [
                 "StreamKit",
                 "StreamKitTestSupport",
+                "StreamKitSimulator",
+                "StreamKitClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],

@@ -105,7 +105,10 @@ public struct MarketModel: Sendable {
             self.watch(i, now: now)
             if s.channel == .kline || s.channel == .uniqueTrader {
                 let ms = Self.intervalMS(s.interval)
-                self.pools[i].closes.append(Close(subscription: s, intervalMS: ms, next: (now / ms + 1) * ms))
+                // Unique traders are counted as trades come (a maker's first trade in the interval); the interval
+                // in progress is counted once, here.
+                let distinct = s.channel == .uniqueTrader ? self.distinctTraders(i, since: now / ms * ms) : 0
+                self.pools[i].closes.append(Close(subscription: s, intervalMS: ms, next: (now / ms + 1) * ms, distinct: distinct))
             }
             if s.channel == .tokenMetric || s.channel == .holdersMetrics { self.addSnapshot(s, now: now) }
         default:
@@ -399,6 +402,9 @@ public struct MarketModel: Sendable {
             self.pools[i].nextSwap = max(p.nextSwap, t)
             self.pools[i].nextLiquidity = max(p.nextLiquidity, t)
         }
+        // Payloads are rendered only for someone to tell.
+        let swapsTold = emit && (self.watched(self.pools[i].txBase) || self.watched(self.pools[i].txQuote) || self.watched(self.pools[i].agg))
+        let liquidityTold = emit && (self.watched(self.pools[i].liqBase) || self.watched(self.pools[i].liqQuote))
         while true {
             var close = -1
             var closeAt = Int64.max
@@ -417,12 +423,12 @@ public struct MarketModel: Sendable {
             }
             guard eventAt <= now else { break }
             if swapAt <= liquidityAt {
-                let data = self.swap(i, at: swapAt)
-                if emit { self.emitSwap(i, data, at: swapAt) }
+                let data = self.swap(i, at: swapAt, render: swapsTold)
+                if swapsTold { self.emitSwap(i, data, at: swapAt) }
                 self.pools[i].nextSwap = swapAt + max(1, Int64(self.pools[i].rng.exponential(mean: self.pools[i].swapMeanMS)))
             } else {
-                let data = self.liquidity(i, at: liquidityAt)
-                if emit { self.emitLegs(i, data, at: liquidityAt, self.pools[i].liqBase, self.pools[i].liqQuote) }
+                let data = self.liquidity(i, at: liquidityAt, render: liquidityTold)
+                if liquidityTold { self.emitLegs(i, data, at: liquidityAt, self.pools[i].liqBase, self.pools[i].liqQuote) }
                 self.pools[i].nextLiquidity = liquidityAt + max(1, Int64(self.pools[i].rng.exponential(mean: self.pools[i].liquidityMeanMS)))
             }
         }
@@ -453,15 +459,17 @@ public struct MarketModel: Sendable {
         let b = close.next
         let ot = b - close.intervalMS
         let data = close.subscription.channel == .kline
-            ? self.klineData(i, ot: ot, intervalMS: close.intervalMS) : self.uniqueTraderData(i, ot: ot)
+            ? self.klineData(i, ot: ot, intervalMS: close.intervalMS) : #"{"ut":\#(close.distinct),"ot":\#(ot)}"#
         self.push(close.subscription, Self.frame(close.subscription, data, b), event: self.newEvent(), time: b)
         self.pools[i].closes[c].next = b + close.intervalMS
+        self.pools[i].closes[c].distinct = 0
     }
 
     /// Executes one swap of pool `i` at `t` and returns its payload.
-    private mutating func swap(_ i: Int, at t: Int64) -> String { Self.swap(&self.pools[i], at: t) }
+    private mutating func swap(_ i: Int, at t: Int64, render: Bool = true) -> String { Self.swap(&self.pools[i], at: t, render: render) }
 
-    private static func swap(_ p: inout Pool, at t: Int64) -> String {
+    /// `render`: whether anyone is told (the trade and every draw happen either way, so the market is the same).
+    private static func swap(_ p: inout Pool, at t: Int64, render: Bool) -> String {
         let ts = p.platform == 16 ? t : t / 1000 * 1000
         let quoteUSD = p.quote.price(t)
         let target = p.base.price(t) / quoteUSD
@@ -489,7 +497,12 @@ public struct MarketModel: Sendable {
         // The trader: one of the pool's population, the active few far more often.
         let maker = min(p.makers - 1, Int(Double(p.makers) * pow(p.rng.unit(), 2.2)))
         let second = UInt32(clamping: ts / 1000 - Path.originS + 1)
-        let firstTrade = p.lastAny[maker] == 0
+        let previous = p.lastAny[maker]
+        let firstTrade = previous == 0
+        for c in p.closes.indices where p.closes[c].subscription.channel == .uniqueTrader {
+            // The maker's first trade in the interval in progress.
+            if previous < UInt32(clamping: (p.closes[c].next - p.closes[c].intervalMS) / 1000 - Path.originS + 1) { p.closes[c].distinct += 1 }
+        }
         p.lastAny[maker] = second
         if buy { p.lastBuy[maker] = second } else { p.lastSell[maker] = second }
         if buy && firstTrade { p.holders.hc += 1 } else if !buy && p.rng.chance(0.02) { p.holders.hc = max(1, p.holders.hc - 1) }
@@ -497,6 +510,7 @@ public struct MarketModel: Sendable {
         p.seq &+= 1
         let excluded = p.rng.chance(0.03)
         let index = p.platform == 16 ? Int(p.rng.next() % 6) : Int(p.rng.next() % 400)
+        guard render else { return "" }
         // Token order as the pool contract keeps it (by address); `qi` names the quote, `tii` the token paid in.
         let (a0, a1) = p.baseIs0 ? (amountBase, size) : (size, amountBase)
         let (pu0, pu1) = p.baseIs0 ? (baseUSD, quoteUSD) : (quoteUSD, baseUSD)
@@ -518,9 +532,9 @@ public struct MarketModel: Sendable {
     }
 
     /// Executes one liquidity event of pool `i` at `t` and returns its payload.
-    private mutating func liquidity(_ i: Int, at t: Int64) -> String { Self.liquidity(&self.pools[i], at: t) }
+    private mutating func liquidity(_ i: Int, at t: Int64, render: Bool = true) -> String { Self.liquidity(&self.pools[i], at: t, render: render) }
 
-    private static func liquidity(_ p: inout Pool, at t: Int64) -> String {
+    private static func liquidity(_ p: inout Pool, at t: Int64, render: Bool) -> String {
         let ts = p.platform == 16 ? t : t / 1000 * 1000
         let u = p.rng.unit()
         let kind = u < 0.55 ? "add" : u < 0.95 ? "remove" : "migrate"
@@ -540,7 +554,11 @@ public struct MarketModel: Sendable {
         }
         p.seq &+= 1
         let (a0, a1) = p.baseIs0 ? (amountBase, amountQuote) : (amountQuote, amountBase)
-        let provider = Address.make(mix(p.key ^ 0x11F, UInt64(p.rng.next() % 64)), platform: p.platform)
+        let providerIndex = p.rng.next() % 64
+        let logIndex = p.rng.next()
+        let hasLogIndex = p.rng.chance(0.85)
+        guard render else { return "" }
+        let provider = Address.make(mix(p.key ^ 0x11F, providerIndex), platform: p.platform)
         var out = "{"
         out.reserveCapacity(500)
         out += #""pid":\#(p.platform),"f":"\#(p.factory)","ts":\#(ts),"tp":"\#(kind)""#
@@ -549,9 +567,9 @@ public struct MarketModel: Sendable {
         out += #","a0":\#(Self.fmt(a0)),"a1":\#(Self.fmt(a1)),"vu":\#(Self.fmt(vu)),"ma":"\#(provider)""#
         out += #","tx":"\#(Address.tx(mix(p.key ^ 0x11E, p.seq), platform: p.platform))""#
         if p.platform == 16 {
-            out += #","iix":\#(p.rng.next() % 6)"#
-        } else if p.rng.chance(0.85) {
-            out += #","lgid":\#(p.rng.next() % 400)"#  // missing on some events, as on a captured frame [OBS]
+            out += #","iix":\#(logIndex % 6)"#
+        } else if hasLogIndex {
+            out += #","lgid":\#(logIndex % 400)"#  // missing on some events, as on a captured frame [OBS]
         }
         return out + "}"
     }
@@ -582,13 +600,18 @@ public struct MarketModel: Sendable {
         return #"{"o":\#(last),"h":\#(last),"l":\#(last),"c":\#(last),"vu":0,"ot":\#(ot)}"#
     }
 
-    /// Distinct traders of the pool since `ot` (at the interval's close: in the interval).
+    /// Distinct traders of the pool since `ot` (the interval in progress).
     private func uniqueTraderData(_ i: Int, ot: Int64) -> String {
-        let p = self.pools[i]
+        #"{"ut":\#(self.distinctTraders(i, since: ot)),"ot":\#(ot)}"#
+    }
+
+    private func distinctTraders(_ i: Int, since ot: Int64) -> Int {
         let from = UInt32(clamping: ot / 1000 - Path.originS + 1)
-        var n = 0
-        for t in p.lastAny where t >= from { n += 1 }
-        return #"{"ut":\#(n),"ot":\#(ot)}"#
+        return self.pools[i].lastAny.withUnsafeBufferPointer { times in
+            var n = 0
+            for t in times where t >= from { n += 1 }
+            return n
+        }
     }
 
     // MARK: - Snapshots: metrics, holders, wallets
@@ -834,6 +857,8 @@ struct Close: Sendable {
     let subscription: Subscription
     let intervalMS: Int64
     var next: Int64
+    /// Unique traders only: distinct makers in the interval in progress so far.
+    var distinct = 0
 }
 
 /// The trades of one minute or one hour.
