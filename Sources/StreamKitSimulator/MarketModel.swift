@@ -355,7 +355,9 @@ public struct MarketModel: Sendable {
             key: key, platform: platform, address: address.address, factory: factories[Int(key % 2)],
             baseAddress: base.address, quoteAddress: quote.address, baseSymbol: baseSymbol, quoteSymbol: quote.symbol,
             baseIs0: base.address < quote.address, base: baseAsset, quote: quoteAsset, rb: rq / spot, rq: rq,
-            rng: rng, time: start, swapMeanMS: rng.logUniform(1500, 12_000), liquidityMeanMS: rng.logUniform(10_000, 40_000),
+            rng: rng, time: start,
+            // A quote asset's own pool (WBNB/USDT, ...) is busier than a token's.
+            swapMeanMS: quotes.contains { $0.address == base.address } ? rng.logUniform(600, 2500) : rng.logUniform(1500, 8000), liquidityMeanMS: rng.logUniform(10_000, 40_000),
             makers: 1024 << Int(key % 4), aggregate: 1 + rng.uniform(0, 1.5))
         pool.txBase = sub(.transaction, base.address)
         pool.txQuote = sub(.transaction, quote.address)
