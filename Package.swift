@@ -158,6 +158,8 @@ let package = Package(
                 "StreamKit",
                 "StreamKitCapture",
                 "StreamKitTestSupport",
+                "StreamKitSimulator",
+                "StreamKitClient",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "MallocInterposerSwift", package: "malloc-interposer"),
             ],

@@ -368,7 +368,8 @@ sk_status sk_client_free(sk_client *client);
 typedef struct sk_sim sk_sim;
 
 /* Starts a simulator on 127.0.0.1:port (0: any free port) that accepts `api_key` (any other key is closed with
-** 4100, as the service does). `speed` multiplies every push cadence (1: real time); `rate` > 0 switches to load
+** 4100, as the service does). `speed` is the simulated clock's rate against the wall clock (1: real time;
+** every `ts`, `ot` and window, the announced ping interval and the idle close scale with it); `rate` > 0 switches to load
 ** mode, that many data frames per second per connection, and `rate` < 0 pushes as fast as each client reads
 ** (0: the channels' cadences). `seed` seeds the market data. Free with sk_sim_free(). */
 sk_status sk_sim_start(const char *api_key, int port, double speed, double rate, uint64_t seed, sk_sim **out);

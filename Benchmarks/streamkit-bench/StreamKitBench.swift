@@ -54,6 +54,15 @@ struct StreamKitBench: ParsableCommand {
     @Flag(help: "Measure only StreamKit (for profiling).")
     var onlyStreamKit = false
 
+    @Option(help: "Seconds of each load-mode rate measurement in the simulator section.")
+    var simulatorSeconds = 2.0
+
+    @Flag(help: "Measure only the simulator section (the market model's cost per push, the load mode's rate).")
+    var onlySimulator = false
+
+    @Flag(help: "Leave the simulator section out.")
+    var skipSimulator = false
+
     @Option(help: "Also write the table to this Markdown file.")
     var output: String?
 
@@ -61,6 +70,10 @@ struct StreamKitBench: ParsableCommand {
     var writeCorpus: String?
 
     mutating func run() throws {
+        if self.onlySimulator {
+            print(try SimulatorBench.section(seconds: self.simulatorSeconds))
+            return
+        }
         var corpus = Corpus(seed: self.seed)
         let frames = corpus.frames(self.frames)
         let store = FrameStore(frames)
@@ -203,6 +216,8 @@ struct StreamKitBench: ParsableCommand {
         if !perChannel.isEmpty {
             print(Row.table(perChannel, baseline: results[1].median, machine: ""))
         }
+        let simulator = self.skipSimulator ? "" : try SimulatorBench.section(seconds: self.simulatorSeconds)
+        print(simulator)
         if let output = self.output {
             let document = """
                 # Benchmarks
@@ -239,6 +254,7 @@ struct StreamKitBench: ParsableCommand {
                 decompress, split lines, unescape, decode in place, attribute and deduplicate. The last column is \
                 against *StreamKit, in place, decode only* above. \(replay.note)
                 \(replayTable)
+                \(simulator)
                 """
             try document.write(toFile: output, atomically: true, encoding: .utf8)
         }

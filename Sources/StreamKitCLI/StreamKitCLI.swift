@@ -423,7 +423,7 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "Seed of the market data.")
     var seed: UInt64 = 42
 
-    @Option(help: "Cadence multiplier: 10 pushes ten times faster.")
+    @Option(help: "Clock rate: at 10 the simulated clock (every ts, ot and window, the announced ping interval, the idle close) runs ten times faster than the wall clock.")
     var speed: Double = 1
 
     @Option(help: "Load mode: data frames per second per connection over its subscriptions, or 'max' (as fast as the client reads), instead of the channels' cadences.")

@@ -8,8 +8,9 @@ public import StreamKit
 // The simulator's protocol logic for one connection, sans-I/O like the client's: the server hands it each text
 // frame and `now`, and sends back what it returns. It validates requests exactly as the reference's error table
 // says, keeps the connection's subscriptions (one per channel and normalised id/address/interval, at most
-// `subscriptionLimit`), and answers with the documented ack and error envelopes. Pushes come from `MarketModel`;
-// timers (idle close, push cadence) are the server's, driven by `now`.
+// `subscriptionLimit`), and answers with the documented ack and error envelopes. Pushes come from the one
+// `MarketModel` of the server; timers (idle close, push cadence) are the server's, driven by `now`. `epochMS` is
+// the simulated clock's (`SimulatedClock`).
 
 /// Plans, keys and limits of a simulated service.
 public struct SimulatorConfiguration: Sendable {
@@ -29,16 +30,19 @@ public struct SimulatorConfiguration: Sendable {
     public var connectionsPerKey: Int = 10
     /// Subscriptions per connection (`sub_limit`). Documented: 100.
     public var subscriptionLimit: Int = 100
-    /// `ping_interval_ms` in the welcome. Documented: "typically 10s".
+    /// `ping_interval_ms` in the welcome at speed 1. Documented: "typically 10s". Scaled by ``speed`` like every
+    /// time (``announcedPingIntervalMS``).
     public var pingIntervalMS: Int64 = 10_000
     /// Close 1001 after this long with no client frame and no data pushed [UNKNOWN in the reference: three ping
-    /// intervals].
+    /// intervals], at speed 1; scaled as the ping interval is (``scaledIdleTimeoutMS``).
     public var idleTimeout: Duration = .seconds(30)
     /// Largest request accepted; a longer one is answered with 2203 [UNKNOWN: 4 KiB].
     public var maxRequestBytes: Int = 4096
     /// Channels each key's plan allows (all by default); another channel is answered with 2302.
     public var channelsOnPlan: Set<Channel> = Set(Channel.allCases)
-    /// Push cadence multiplier: 10 makes every cadence ten times faster.
+    /// How much faster than the wall clock the simulator's clock runs from the server's start: at 10, every
+    /// `ts`, `ot` and window is ten times faster (a 1m candle closes every 6 s of wall time, `p24h` still means 24
+    /// simulated hours), and so are the announced ping interval and the idle close.
     public var speed: Double = 1
     /// Seed of the market model.
     public var seed: UInt64 = 42
@@ -58,6 +62,47 @@ public struct SimulatorConfiguration: Sendable {
     public init(keys: [String: KeyStatus]) {
         self.keys = keys
     }
+
+    /// `ping_interval_ms` of the welcome: ``pingIntervalMS`` divided by ``speed``, but never below the 1 s the
+    /// client accepts (nor below ``pingIntervalMS`` itself when that is shorter).
+    public var announcedPingIntervalMS: Int64 {
+        let speed = self.speed.isFinite && self.speed > 0 ? self.speed : 1
+        return max(min(1000, self.pingIntervalMS), Int64((Double(self.pingIntervalMS) / speed).rounded()))
+    }
+
+    /// The idle close in wall-clock ms: ``idleTimeout`` scaled by the factor the ping interval was (so a client
+    /// that pings as the welcome says is never idle, even where the 1 s floor held the interval up).
+    public var scaledIdleTimeoutMS: Double {
+        let ms = Double(self.idleTimeout.components.seconds) * 1000 + Double(self.idleTimeout.components.attoseconds) / 1e15
+        return ms * Double(self.announcedPingIntervalMS) / Double(max(1, self.pingIntervalMS))
+    }
+}
+
+/// The simulator's clock: epoch ms that run ``speed`` times faster than the wall clock from its start. Pure:
+/// the wall clock (uptime nanoseconds) comes in as a parameter.
+public struct SimulatedClock: Sendable {
+    /// The rate.
+    public let speed: Double
+    /// Epoch ms at the start (the wall clock's then).
+    public let startEpochMS: Int64
+    /// Uptime ns at the start.
+    public let startUptimeNS: Int64
+
+    public init(speed: Double, startEpochMS: Int64, startUptimeNS: Int64) {
+        self.speed = speed.isFinite && speed > 0 ? speed : 1
+        self.startEpochMS = startEpochMS
+        self.startUptimeNS = startUptimeNS
+    }
+
+    /// Simulated epoch ms at uptime `ns`.
+    public func epochMS(uptimeNS ns: Int64) -> Int64 {
+        self.startEpochMS + Int64((Double(ns - self.startUptimeNS) / 1e6 * self.speed).rounded(.down))
+    }
+
+    /// The uptime (ns) at which the simulated clock reads `ms`.
+    public func uptimeNS(epochMS ms: Int64) -> Int64 {
+        self.startUptimeNS + Int64((Double(ms - self.startEpochMS) / self.speed * 1e6).rounded(.up))
+    }
 }
 
 /// One connection's protocol state in the simulator.
@@ -75,14 +120,23 @@ public struct SimulatorEngine: Sendable {
     /// When the client last sent anything.
     public private(set) var lastClientFrame: Instant
 
-    public init(configuration: SimulatorConfiguration, now: Instant) {
+    /// `ping_interval_ms` of this connection's welcome.
+    public let pingIntervalMS: Int64
+
+    /// - Parameters:
+    ///   - configuration: The service's.
+    ///   - now: The wall clock.
+    ///   - pingIntervalMS: The welcome's `ping_interval_ms` as it is (a fault's), instead of the configuration's
+    ///     scaled one (``SimulatorConfiguration/announcedPingIntervalMS``).
+    public init(configuration: SimulatorConfiguration, now: Instant, pingIntervalMS: Int64? = nil) {
         self.configuration = configuration
         self.lastClientFrame = now
+        self.pingIntervalMS = pingIntervalMS ?? configuration.announcedPingIntervalMS
     }
 
     /// The welcome sent on connect.
     public func welcome() -> String {
-        #"{"type":"welcome","ping_interval_ms":\#(self.configuration.pingIntervalMS)}"#
+        #"{"type":"welcome","ping_interval_ms":\#(self.pingIntervalMS)}"#
     }
 
     /// Handles one text frame from the client.
@@ -108,7 +162,8 @@ public struct SimulatorEngine: Sendable {
         }
         switch method {
         case "ping":
-            return [.text(#"{"type":"pong","id":\#(id.map(String.init) ?? "null"),"code":0,"ts":\#(epochMS)}"#)]
+            // A ping without `id` gets a pong without one (`id` is echoed, never invented).
+            return [.text(#"{"type":"pong",\#(id.map { #""id":\#($0),"# } ?? "")"code":0,"ts":\#(epochMS)}"#)]
         case "unsubscribe_all":
             let removed = self.subscriptions.count
             self.subscriptions.removeAll()

@@ -289,6 +289,7 @@ public final class SimulatorServer: Sendable {
     private let channel: any NIOCore.Channel
     private let state: NIOLockedValueBox<SharedState>
     private let group: MultiThreadedEventLoopGroup
+    private let hub: MarketHub
 
     struct SharedState {
         var counters = SimulatorCounters()
@@ -311,12 +312,13 @@ public final class SimulatorServer: Sendable {
         var pingIntervalMS: Int64?
     }
 
-    private init(url: String, port: Int, channel: any NIOCore.Channel, state: NIOLockedValueBox<SharedState>, group: MultiThreadedEventLoopGroup) {
+    private init(url: String, port: Int, channel: any NIOCore.Channel, state: NIOLockedValueBox<SharedState>, group: MultiThreadedEventLoopGroup, hub: MarketHub) {
         self.url = url
         self.port = port
         self.channel = channel
         self.state = state
         self.group = group
+        self.hub = hub
     }
 
     /// Starts the simulator.
@@ -341,6 +343,8 @@ public final class SimulatorServer: Sendable {
             initial.ledgerSentAt.removeAll(keepingCapacity: true)
         }
         let state = NIOLockedValueBox(initial)
+        // One market for the process, on the group's one event loop, where every connection lives too.
+        let hub = MarketHub(configuration: configuration, state: state, eventLoop: group.next())
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -366,6 +370,7 @@ public final class SimulatorServer: Sendable {
                         let handler = ConnectionHandler(
                             configuration: configuration,
                             state: state,
+                            hub: hub,
                             key: key.withLockedValue { $0 } ?? "",
                             eventLoop: channel.eventLoop
                         )
@@ -385,13 +390,19 @@ public final class SimulatorServer: Sendable {
             .get()
         let actualPort = bound.localAddress?.port ?? port
         let scheme = tls == nil ? "ws" : "wss"
-        return SimulatorServer(url: "\(scheme)://\(host):\(actualPort)/v1", port: actualPort, channel: bound, state: state, group: group)
+        hub.start()
+        return SimulatorServer(url: "\(scheme)://\(host):\(actualPort)/v1", port: actualPort, channel: bound, state: state, group: group, hub: hub)
     }
+
+    /// The simulator's clock now: epoch ms running ``SimulatorConfiguration/speed`` times faster than the wall
+    /// clock since the server started. Every `ts` and `ot` it sends is on this clock.
+    public var simulatedTimeMS: Int64 { self.hub.clock.epochMS(uptimeNS: ConnectionHandler.uptimeNS()) }
 
     /// Stops listening and closes every connection.
     public func stop() {
         let live = self.state.withLockedValue { Array($0.live.values) }
         for handler in live { handler.inject(.drop) }
+        self.hub.stop()
         try? self.channel.close().wait()
         try? self.group.syncShutdownGracefully()
     }
@@ -466,6 +477,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     let configuration: SimulatorConfiguration
     let state: NIOLockedValueBox<SimulatorServer.SharedState>
+    let hub: MarketHub
     let key: String
     /// The connection's event loop, where every `var` below is read and written. (Faults arrive from other
     /// threads: `inject` hops here before it looks at anything.)
@@ -473,8 +485,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     private(set) var number = 0
     private var context: ChannelHandlerContext?
     private var engine: SimulatorEngine
-    private var model: MarketModel
-    private var nextPush: [Subscription: Int64] = [:]
+    /// The subscriptions this connection holds in the market (the engine's, as the hub knows them).
+    private(set) var registered: [Subscription] = []
     private var tick: RepeatedTask?
     private var stalled = false
     private var pongDelay: Duration = .zero
@@ -503,15 +515,36 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     init(
         configuration: SimulatorConfiguration,
         state: NIOLockedValueBox<SimulatorServer.SharedState>,
+        hub: MarketHub,
         key: String,
         eventLoop: any EventLoop
     ) {
         self.configuration = configuration
         self.state = state
+        self.hub = hub
         self.key = key
         self.eventLoop = eventLoop
         self.engine = SimulatorEngine(configuration: configuration, now: Self.now())
-        self.model = MarketModel(seed: configuration.seed)
+    }
+
+    /// The simulated clock now.
+    private var simNow: Int64 { self.hub.now() }
+
+    /// Sends one market event's frames for this connection's subscriptions (the hub's fan-out).
+    func deliver(_ frames: [(Subscription, String)]) {
+        guard let context = self.context, !self.stalled, self.configuration.rate == nil else { return }
+        self.emit(frames, context: context)
+        self.lastActivity = Self.epochMS()
+    }
+
+    /// Brings the market's view of this connection in line with the engine's subscriptions.
+    private func syncSubscriptions() {
+        let now = self.engine.subscriptions
+        let current = Set(now)
+        let held = Set(self.registered)
+        for s in self.registered where !current.contains(s) { self.hub.unsubscribe(s, self) }
+        for s in now where !held.contains(s) { self.hub.subscribe(s, self) }
+        self.registered = now
     }
 
     /// Sends the frames of one market event, stamped and entered in the ledger when it is kept.
@@ -557,7 +590,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         }
     }
 
-    static func now() -> Instant { Instant(nanoseconds: Int64(NIODeadline.now().uptimeNanoseconds)) }
+    static func now() -> Instant { Instant(nanoseconds: Self.uptimeNS()) }
+    static func uptimeNS() -> Int64 { Int64(NIODeadline.now().uptimeNanoseconds) }
     static func epochMS() -> Int64 {
         var ts = timespec()
         clock_gettime(CLOCK_REALTIME, &ts)
@@ -574,9 +608,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.number = s.connectionNumber
             if self.configuration.ledger { s.connectionKeys[self.number] = self.key }
             if let ms = s.pingIntervalMS {
-                var configuration = self.configuration
-                configuration.pingIntervalMS = ms
-                self.engine = SimulatorEngine(configuration: configuration, now: Self.now())
+                self.engine = SimulatorEngine(configuration: self.configuration, now: Self.now(), pingIntervalMS: ms)
                 self.idleFloorMS = 3 * ms
             }
             if let n = s.acceptThenClose[self.key], n > 0 {
@@ -600,10 +632,6 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.closeWith(code, context: context)
             return
         }
-        // Every connection's market differs (swap hashes above all): a reconnecting client must not see the same
-        // swaps again. (Hashed: SplitMix64 seeds a multiple of its increment apart give shifted copies.)
-        var mix = SplitMix64(seed: self.configuration.seed ^ UInt64(self.number))
-        self.model = MarketModel(seed: mix.next())
         self.lastActivity = Self.epochMS()
         self.send(self.engine.welcome(), context: context)
         if acceptThenClose {
@@ -620,6 +648,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
     func handlerRemoved(context: ChannelHandlerContext) {
         self.tick?.cancel()
         self.context = nil
+        self.hub.remove(self)
         self.state.withLockedValue { s in
             if s.closedAt[self.number] == nil { s.closedAt[self.number] = Self.now().nanoseconds }
             s.live[ObjectIdentifier(self)] = nil
@@ -629,6 +658,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     func channelInactive(context: ChannelHandlerContext) {
         self.tick?.cancel()
+        self.hub.remove(self)
         self.state.withLockedValue { s in
             if s.closedAt[self.number] == nil { s.closedAt[self.number] = Self.now().nanoseconds }
             if s.live.removeValue(forKey: ObjectIdentifier(self)) != nil, self.counted {
@@ -652,7 +682,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 return
             }
             let before = Set(self.engine.subscriptions)
-            let outputs = self.engine.handle(bytes, now: Self.now(), epochMS: Self.epochMS())
+            let outputs = self.engine.handle(bytes, now: Self.now(), epochMS: self.simNow)
             let isPing = bytes.count < 64 && String(decoding: bytes, as: UTF8.self).contains(#""ping""#)
             for output in outputs {
                 switch output {
@@ -670,19 +700,13 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                     self.closeWith(code, context: context)
                 }
             }
-            // New subscriptions push soon, then at their cadence.
-            let now = Self.epochMS()
-            for s in self.engine.subscriptions where !before.contains(s) {
-                self.nextPush[s] = now + Int64(200 / max(self.configuration.speed, 1))
-            }
-            for s in before where !self.engine.subscriptions.contains(s) {
-                self.nextPush[s] = nil
-                self.requestIDs[s] = nil
-            }
+            // The market pushes new subscriptions soon, then at their cadence, to every connection holding them.
+            self.syncSubscriptions()
+            for s in before where !self.engine.subscriptions.contains(s) { self.requestIDs[s] = nil }
             self.recordRequestIDs(bytes, fresh: self.engine.subscriptions.filter { !before.contains($0) && $0.channel == .cryptoLatestPrice })
         case .binary:
             // Binary frames are not part of the protocol: answered as an invalid request.
-            self.send(SimulatorEngine.error(nil, .invalidRequestFormat, "Binary frames are not accepted.", isoTimestamp(Self.epochMS())), context: context)
+            self.send(SimulatorEngine.error(nil, .invalidRequestFormat, "Binary frames are not accepted.", isoTimestamp(self.simNow)), context: context)
         case .ping:
             self.lastActivity = Self.epochMS()
             context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, data: frame.unmaskedData)), promise: nil)
@@ -701,8 +725,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             self.lastActivity = now
             return
         }
-        // Idle: neither requests nor data for too long.
-        let idleMS = max(Double(self.configuration.idleTimeout.nanoseconds) / 1e6 / max(self.configuration.speed, 1), Double(self.idleFloorMS))
+        // Idle: neither requests nor data for too long (scaled as the announced ping interval is).
+        let idleMS = max(self.configuration.scaledIdleTimeoutMS, Double(self.idleFloorMS))
         if Double(now - self.lastActivity) >= idleMS {
             self.closeWith(1001, context: context)
             return
@@ -717,14 +741,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
             context.flush()
             return
         }
-        let subscriptions = self.engine.subscriptions
-        for s in subscriptions {
-            guard let due = self.nextPush[s], now >= due else { continue }
-            self.emit(self.model.pushes(s, peers: subscriptions, epochMS: now), context: context)
-            let seconds = self.model.interval(s, epochMS: now) / max(self.configuration.speed, 1e-3)
-            self.nextPush[s] = now + max(1, Int64(seconds * 1000))
-            self.lastActivity = now
-        }
+        // Cadence mode: the hub pushes (`deliver`).
     }
 
     // MARK: Load mode
@@ -734,7 +751,8 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         let subscriptions = self.engine.subscriptions
         let s = subscriptions[self.roundRobin % subscriptions.count]
         self.roundRobin &+= 1
-        self.emit(self.model.pushes(s, peers: subscriptions, epochMS: Self.epochMS()), context: context, flush: flush)
+        let pushes = self.hub.market.renderNow(s, peers: subscriptions, now: self.simNow)
+        self.emit(pushes.map { ($0.subscription, $0.text) }, context: context, flush: flush)
         self.lastActivity = Self.epochMS()
     }
 
@@ -751,7 +769,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         var entry = self.rendered.removeValue(forKey: s) ?? ([], 0)
         let buffer: ByteBuffer
         if entry.frames.count < 256 {
-            let text = self.model.push(s, epochMS: Self.epochMS())
+            let text = self.hub.market.renderNow(s, peers: [], now: self.simNow)[0].text
             buffer = context.channel.allocator.buffer(string: text)
             entry.frames.append(buffer)
             self.lastData = text
@@ -835,7 +853,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .close(let code):
             self.closeWith(code, context: context)
         case .internalError:
-            self.send(SimulatorEngine.error(nil, .internalError, "Injected fault.", isoTimestamp(Self.epochMS())), context: context)
+            self.send(SimulatorEngine.error(nil, .internalError, "Injected fault.", isoTimestamp(self.simNow)), context: context)
         case .malformedFrame:
             self.send(#"{"type":"data","channel":"market@crypto_latest_price","data":{"cid":1,"p":"#, context: context)
         case .oversizedFrame(let n):
@@ -870,7 +888,7 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         else { return nil }
         let id = value["id"]?.int
         let channel = value["channel"]?.string ?? ""
-        let timestamp = isoTimestamp(Self.epochMS())
+        let timestamp = isoTimestamp(self.simNow)
         if let code = self.subscribeErrorCode {
             self.subscribeErrorCode = nil
             return SimulatorFault.errorFrame(id: id, code: code, detail: "Injected fault: subscribe to '\(channel)' refused.", timestamp: timestamp)
@@ -911,12 +929,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
                 ?? subscriptions.first { $0.channel == .transaction }
         }
         guard let s = target else { return }
-        // A swap with no peer leg: one frame. Retried a few times for a payload that lacks the member altered
-        // (the market model draws some members per push).
+        // A swap with no peer leg: one frame (a trade of the pool, told to this connection only: the fault is
+        // its own). Retried a few times for a payload that lacks the member altered (some members are drawn).
+        self.hub.catchUp()
         for _ in 0..<8 {
-            let epochMS = Self.epochMS()
-            let text = s.channel == .transaction
-                ? self.model.pushes(s, peers: [s], epochMS: epochMS)[0].1 : self.model.push(s, epochMS: epochMS)
+            let text = self.hub.market.renderNow(s, peers: [], now: self.simNow)[0].text
             if let altered = SimulatorFault.alter(text, fault) {
                 self.emit([(s, altered)], context: context)
                 return
@@ -939,5 +956,90 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         context.writeAndFlush(self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, data: data)), promise: nil)
         let channel = context.channel
         context.eventLoop.scheduleTask(in: .seconds(2)) { channel.close(promise: nil) }
+    }
+}
+
+// MARK: - The market
+
+/// The server's one market and its fan-out: every connection's subscriptions are registered here, and each
+/// market event goes to every connection subscribed to its target, as the same frame.
+///
+/// Touched only on the server's event loop (the group has one thread, and every connection lives on it), which
+/// is why it may be `@unchecked Sendable`.
+final class MarketHub: @unchecked Sendable {
+    let configuration: SimulatorConfiguration
+    let state: NIOLockedValueBox<SimulatorServer.SharedState>
+    let eventLoop: any EventLoop
+    let clock: SimulatedClock
+    var market: MarketModel
+    private var subscribers: [Subscription: [ConnectionHandler]] = [:]
+    private var buffer: [MarketModel.Push] = []
+    private var tick: RepeatedTask?
+
+    init(configuration: SimulatorConfiguration, state: NIOLockedValueBox<SimulatorServer.SharedState>, eventLoop: any EventLoop) {
+        self.configuration = configuration
+        self.state = state
+        self.eventLoop = eventLoop
+        self.clock = SimulatedClock(speed: configuration.speed, startEpochMS: ConnectionHandler.epochMS(), startUptimeNS: ConnectionHandler.uptimeNS())
+        self.market = MarketModel(seed: configuration.seed)
+    }
+
+    func now() -> Int64 { self.clock.epochMS(uptimeNS: ConnectionHandler.uptimeNS()) }
+
+    /// Starts the cadence (not in load mode, where each connection pushes at its rate).
+    func start() {
+        guard self.configuration.rate == nil else { return }
+        let period = TimeAmount.milliseconds(Int64(max(2, 20 / max(self.configuration.speed, 1))))
+        self.tick = self.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
+            self?.catchUp()
+        }
+    }
+
+    func stop() { self.tick?.cancel() }
+
+    func subscribe(_ s: Subscription, _ h: ConnectionHandler) {
+        self.market.handleSubscribe(s, now: self.now())
+        self.subscribers[s, default: []].append(h)
+    }
+
+    func unsubscribe(_ s: Subscription, _ h: ConnectionHandler) {
+        guard var list = self.subscribers[s], let i = list.firstIndex(where: { $0 === h }) else { return }
+        list.remove(at: i)
+        self.subscribers[s] = list.isEmpty ? nil : list
+        self.market.handleUnsubscribe(s, now: self.now())
+    }
+
+    /// Removes every subscription of a closed connection.
+    func remove(_ h: ConnectionHandler) {
+        for s in h.registered { self.unsubscribe(s, h) }
+    }
+
+    /// Advances the market to now and delivers what it made.
+    func catchUp() {
+        guard self.configuration.rate == nil else { return }
+        self.market.advance(to: self.now())
+        self.market.pollPushes(into: &self.buffer)
+        defer { self.buffer.removeAll(keepingCapacity: true) }
+        if self.state.withLockedValue({ $0.paused }) { return }
+        var j = 0
+        while j < self.buffer.count {
+            var k = j + 1
+            while k < self.buffer.count && self.buffer[k].event == self.buffer[j].event { k += 1 }
+            if k == j + 1 {
+                let p = self.buffer[j]
+                for h in self.subscribers[p.subscription] ?? [] { h.deliver([(p.subscription, p.text)]) }
+            } else {
+                // The legs of one event: each connection gets those it holds, together (one ledger event).
+                var handlers: [ConnectionHandler] = []
+                for p in self.buffer[j..<k] {
+                    for h in self.subscribers[p.subscription] ?? [] where !handlers.contains(where: { $0 === h }) { handlers.append(h) }
+                }
+                for h in handlers {
+                    let legs = self.buffer[j..<k].filter { p in self.subscribers[p.subscription]?.contains { $0 === h } ?? false }
+                    h.deliver(legs.map { ($0.subscription, $0.text) })
+                }
+            }
+            j = k
+        }
     }
 }

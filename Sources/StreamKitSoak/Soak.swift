@@ -171,9 +171,11 @@ public enum Soak {
         ["drop", "stall", "error 5001", "malformed frame", "oversized frame", "duplicate push", "slow pong", "accept then close"]
         + CloseCode.documented.map { "close \($0.rawValue)" }
 
-    /// The subscriptions of shard `k`: 20, every channel, swap and liquidity legs on one platform.
+    /// The subscriptions of shard `k`: 20, every channel, swap and liquidity legs on one platform (the second
+    /// token is the quote asset the first one's pool trades against, so its swaps come on both).
     static func subscriptions(shard k: Int) -> [Subscription] {
         func address(_ n: Int) -> String {
+            if n == 0x1000 * (k + 1) + 1 { return MarketModel.quoteAddress(ofToken: address(n - 1), platform: 14) }
             let hex = String(n, radix: 16)
             return "0x" + String(repeating: "0", count: 40 - hex.count) + hex
         }

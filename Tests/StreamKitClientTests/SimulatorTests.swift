@@ -365,7 +365,8 @@ final class RawClient: @unchecked Sendable {
         await client.stop()
     }
 
-    /// Both token legs of one swap, and injected duplicate pushes: every swap is delivered once.
+    /// Both token legs of one swap, and injected duplicate pushes: every swap is delivered once. (The legs: a
+    /// token and the quote asset its pool trades against, whose subscription sees every swap of that pool.)
     @Test func swapsAreDeliveredOnce() async throws {
         let sim = try await Self.simulator { $0.speed = 30 }
         defer { sim.stop() }
@@ -373,7 +374,8 @@ final class RawClient: @unchecked Sendable {
         config.seed = 5
         let client = try StreamClient(configuration: config)
         client.start()
-        let legs = try ["0x1111111111111111111111111111111111111111", "0x2222222222222222222222222222222222222222"].map {
+        let token = "0x1111111111111111111111111111111111111111"
+        let legs = try [token, MarketModel.quoteAddress(ofToken: token, platform: 14)].map {
             try StreamKit.Subscription(channel: .transaction, target: .address(platformID: 14, address: $0))
         }
         try await client.subscribe(legs)

@@ -19,7 +19,7 @@ class Simulator:
     ...         client.subscribe("market@crypto_latest_price", crypto_ids=[1])
     ...         sim.inject("drop")          # every connection dies: the client reconnects, with a gap event
 
-    ``speed`` multiplies every push cadence; ``rate`` switches to load mode (data frames per second per
+    ``speed`` is the rate of the simulated clock (every ``ts``, ``ot`` and window, the ping interval); ``rate`` switches to load mode (data frames per second per
     connection, or ``"max"``: as fast as each client reads). Any key but ``api_key`` is refused with close 4100.
     ``with`` and ``async with`` close it. Argument errors are :class:`InvalidArgumentError`, naming the argument.
     """
