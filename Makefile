@@ -34,7 +34,10 @@ deps:
 ## and simulator from outside, the dependency script), the fuzzers briefly, then the wheel without the toolchain.
 test: deps check
 	swift build --build-tests
-	swift test --skip-build
+	@# The capture tests in a process of their own: the suite's soak bounds its process's RSS growth, and the
+	@# capture tests' zstd contexts and buffers, freed before it, still left the heap 4-6 MiB larger during it.
+	swift test --skip-build --skip CaptureTests
+	swift test --skip-build --filter CaptureTests
 	$(MAKE) test-c
 	$(MAKE) test-python
 	$(MAKE) fuzz-short

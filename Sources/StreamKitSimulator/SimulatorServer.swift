@@ -829,13 +829,19 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         context.fireChannelWritabilityChanged()
     }
 
-    /// Carries out a fault (from any thread). Off the event loops it returns once the fault is in effect: a
-    /// request fault injected before a subscribe is sent then always answers that subscribe (a task merely queued
-    /// could run after the loop read the request, NIO serving I/O before tasks in a tick).
+    /// Carries out a fault (from any thread). Off the event loops, a request fault (answering the next subscribe)
+    /// is in effect when this returns, so it always answers a subscribe sent afterwards (a task merely queued
+    /// could run after the loop read the request: NIO serves I/O before tasks in a tick). Every other fault is
+    /// queued, as it always was.
     func inject(_ fault: SimulatorFault) {
+        let request: Bool
+        switch fault {
+        case .subscribeError, .internalErrorThenAck: request = true
+        default: request = false
+        }
         if self.eventLoop.inEventLoop {
             self.apply(fault)
-        } else if MultiThreadedEventLoopGroup.currentEventLoop == nil {
+        } else if request && MultiThreadedEventLoopGroup.currentEventLoop == nil {
             try? self.eventLoop.submit { [self] in self.apply(fault) }.wait()
         } else {
             self.eventLoop.execute { [self] in self.apply(fault) }
