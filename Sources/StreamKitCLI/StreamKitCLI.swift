@@ -402,6 +402,14 @@ struct Sim: AsyncParsableCommand {
               streamkit sim --port 8765 --api-key test
               streamkit sim --port 0 --api-key a --api-key b --speed 10 --fault drop@5
               streamkit sim --port 0 --rate max          # load: as fast as each client reads
+              streamkit sim --replay 'prices-*.ndjson.zst' --speed 60 --loop
+
+            With --replay, the data frames of a capture (the `record` format, plain or zstd; files or glob \
+            patterns, read in the order of their headers) are served instead of the market, byte for byte with \
+            their recorded ts, each to the clients subscribed to what its params echo names; everything else \
+            (welcome, acks, errors, pongs, idle close, --fault) is live. The capture's clock starts 0.5 s after the first \
+            subscription and runs --speed times as fast as it was recorded (--max: as fast as the clients read). \
+            At the end the pushes stop (--loop: start again); the server goes on answering until Ctrl-C.
             """
     )
 
@@ -441,6 +449,18 @@ struct Sim: AsyncParsableCommand {
     @Option(help: "PEM private key, to serve wss://.")
     var tlsKey: String?
 
+    @Option(parsing: .upToNextOption, help: "Serve these capture files or glob patterns instead of the market (see above).")
+    var replay: [String] = []
+
+    @Flag(help: "With --replay: as fast as the subscribed clients read, instead of the recorded pace.")
+    var max = false
+
+    @Flag(help: "With --replay: start again from the beginning at the end.")
+    var loop = false
+
+    @Flag(help: "With --replay: close every connection where the capture recorded a close (with its code; a drop for 1006), and send 5001 where it recorded one.")
+    var replayFaults = false
+
     @Option(help: "A fault at a time: KIND@SECONDS, KIND one of \(SimulatorFault.kinds.map(\.commandLine).joined(separator: ", ")) (N: see the README; repeatable).")
     var fault: [String] = []
 
@@ -459,6 +479,12 @@ struct Sim: AsyncParsableCommand {
         }
         config.subscriptionLimit = self.subLimit
         config.connectionsPerKey = self.connectionsPerKey
+        if self.replay.isEmpty {
+            guard !self.max, !self.loop, !self.replayFaults else { throw ValidationError("--max, --loop and --replay-faults go with --replay") }
+        } else {
+            guard self.rate == nil else { throw ValidationError("--rate (load mode) does not go with --replay: use --max or --speed") }
+            config.replay = ReplayConfiguration(paths: self.replay, pace: self.max ? .max : .recorded, loop: self.loop, faults: self.replayFaults)
+        }
         var tls: TLSConfiguration?
         if let cert = self.tlsCert, let key = self.tlsKey {
             let chain = try NIOSSLCertificate.fromPEMFile(cert).map { NIOSSLCertificateSource.certificate($0) }
@@ -470,7 +496,12 @@ struct Sim: AsyncParsableCommand {
             throw ValidationError("--tls-cert and --tls-key go together")
         }
         let faults = try self.fault.map(Self.parseFault)
-        let sim = try await SimulatorServer.start(configuration: config, host: self.host, port: self.port, tls: tls)
+        let sim: SimulatorServer
+        do {
+            sim = try await SimulatorServer.start(configuration: config, host: self.host, port: self.port, tls: tls)
+        } catch let error as CaptureError {
+            throw ValidationError("--replay: \(error)")
+        }
         print(sim.url)
         fflush(nil)  // flush stdout so scripts reading the URL see it now
         FileHandle.standardError.write(Data("streamkit sim: serving \(sim.url) for \(config.keys.count) key(s); Ctrl-C stops\n".utf8))
@@ -478,8 +509,14 @@ struct Sim: AsyncParsableCommand {
         stop.install()
         let start = ContinuousClock.now
         var pending = faults.sorted { $0.at < $1.at }
+        var replayEnded = false
         while !stop.requested {
             try await Task.sleep(for: .milliseconds(50))
+            if !replayEnded, let p = sim.replayProgress, p.finished {
+                replayEnded = true
+                let why = p.error.map { "reading stopped: \($0)" } ?? "end of the capture"
+                FileHandle.standardError.write(Data("streamkit sim: replay finished (\(why)): \(p.served) of \(p.dataFrames) data frames served, \(p.unsubscribed) to no subscriber\(p.truncatedFiles > 0 ? ", \(p.truncatedFiles) file(s) cut short" : ""); still answering, Ctrl-C stops\n".utf8))
+            }
             let elapsed = ContinuousClock.now - start
             while let next = pending.first, elapsed >= .milliseconds(Int64(next.at * 1000)) {
                 pending.removeFirst()

@@ -57,6 +57,10 @@ public struct SimulatorConfiguration: Sendable {
     /// Pushes the ledger holds before it grows (allocated and touched at start, so a soak's memory figures do not
     /// count it as growth).
     public var ledgerCapacity: Int = 0
+    /// Serve this capture instead of the market (`streamkit sim --replay`): its data frames as recorded, each to
+    /// the connections subscribed to what its params echo names. Default `nil`: the market. ``rate`` (load mode)
+    /// does not apply to a replay.
+    public var replay: ReplayConfiguration? = nil
 
     /// - Parameter keys: Known keys and their status.
     public init(keys: [String: KeyStatus]) {

@@ -310,6 +310,8 @@ public final class SimulatorServer: Sendable {
         /// `ping_interval_ms` of the welcomes from now on (``SimulatorFault/pingInterval(_:)``), else the
         /// configuration's.
         var pingIntervalMS: Int64?
+        /// How far the replay has got (``SimulatorConfiguration/replay``), as of the hub's last tick.
+        var replay: ReplayProgress?
     }
 
     private init(url: String, port: Int, channel: any NIOCore.Channel, state: NIOLockedValueBox<SharedState>, group: MultiThreadedEventLoopGroup, hub: MarketHub) {
@@ -342,9 +344,23 @@ public final class SimulatorServer: Sendable {
             initial.ledgerSentAt = [Int64](repeating: 0, count: configuration.ledgerCapacity)
             initial.ledgerSentAt.removeAll(keepingCapacity: true)
         }
+        // A replay: the capture is opened now, so a missing or unreadable file fails the start.
+        var replay: CaptureReplay?
+        var served = configuration
+        if let r = configuration.replay {
+            do {
+                replay = try CaptureReplay(r, speed: configuration.speed)
+            } catch {
+                try? await group.shutdownGracefully()
+                throw error
+            }
+            served.rate = nil
+            initial.replay = replay?.progress
+        }
+        let configuration = served
         let state = NIOLockedValueBox(initial)
         // One market for the process, on the group's one event loop, where every connection lives too.
-        let hub = MarketHub(configuration: configuration, state: state, eventLoop: group.next())
+        let hub = MarketHub(configuration: configuration, state: state, eventLoop: group.next(), replay: replay)
         let sslContext = try tls.map { try NIOSSLContext(configuration: $0) }
         let bound = try await ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -396,7 +412,10 @@ public final class SimulatorServer: Sendable {
 
     /// The simulator's clock now: epoch ms running ``SimulatorConfiguration/speed`` times faster than the wall
     /// clock since the server started. Every `ts` and `ot` it sends is on this clock.
-    public var simulatedTimeMS: Int64 { self.hub.clock.epochMS(uptimeNS: ConnectionHandler.uptimeNS()) }
+    public var simulatedTimeMS: Int64 { self.hub.now() }
+
+    /// How far the replay has got, when serving a capture (``SimulatorConfiguration/replay``); else `nil`.
+    public var replayProgress: ReplayProgress? { self.state.withLockedValue { $0.replay } }
 
     /// Stops listening and closes every connection.
     public func stop() {
@@ -529,6 +548,9 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
 
     /// The simulated clock now.
     private var simNow: Int64 { self.hub.now() }
+
+    /// Whether the socket takes more now (the replay at `.max` waits while it does not).
+    var writable: Bool { self.context?.channel.isWritable ?? false }
 
     /// Sends one market event's frames for this connection's subscriptions (the hub's fan-out).
     func deliver(_ frames: [(Subscription, String)]) {
@@ -981,21 +1003,34 @@ final class MarketHub: @unchecked Sendable {
     private var subscribers: [Subscription: [ConnectionHandler]] = [:]
     private var buffer: [MarketModel.Push] = []
     private var tick: RepeatedTask?
+    /// The capture served instead of the market (``SimulatorConfiguration/replay``), and the subscriptions held
+    /// as a routing index (rebuilt when they change), to find the one a recorded push was sent for.
+    let replay: CaptureReplay?
+    private var routes = SubscriptionIndex(dedupeWindow: 0)
+    private var routesChanged = false
 
-    init(configuration: SimulatorConfiguration, state: NIOLockedValueBox<SimulatorServer.SharedState>, eventLoop: any EventLoop) {
+    init(configuration: SimulatorConfiguration, state: NIOLockedValueBox<SimulatorServer.SharedState>, eventLoop: any EventLoop,
+         replay: CaptureReplay? = nil) {
         self.configuration = configuration
         self.state = state
         self.eventLoop = eventLoop
+        self.replay = replay
         self.clock = SimulatedClock(speed: configuration.speed, startEpochMS: ConnectionHandler.epochMS(), startUptimeNS: ConnectionHandler.uptimeNS())
         self.market = MarketModel(seed: configuration.seed)
     }
 
-    func now() -> Int64 { self.clock.epochMS(uptimeNS: ConnectionHandler.uptimeNS()) }
+    /// The simulated clock now, epoch ms: the market's, or the capture's when replaying.
+    func now() -> Int64 {
+        if let replay = self.replay { return replay.captureTime(wallNS: ConnectionHandler.uptimeNS()) / 1_000_000 }
+        return self.clock.epochMS(uptimeNS: ConnectionHandler.uptimeNS())
+    }
 
-    /// Starts the cadence (not in load mode, where each connection pushes at its rate).
+    /// Starts the cadence (not in load mode, where each connection pushes at its rate). A replay is served every
+    /// 5 ms (every 1 ms at `.max`): a recorded frame goes out at most that late.
     func start() {
         guard self.configuration.rate == nil else { return }
-        let period = TimeAmount.milliseconds(Int64(max(2, 20 / max(self.configuration.speed, 1))))
+        var period = TimeAmount.milliseconds(Int64(max(2, 20 / max(self.configuration.speed, 1))))
+        if let replay = self.replay { period = .milliseconds(replay.configuration.pace == .max ? 1 : 5) }
         self.tick = self.eventLoop.scheduleRepeatedTask(initialDelay: period, delay: period) { [weak self] _ in
             self?.catchUp()
         }
@@ -1004,7 +1039,12 @@ final class MarketHub: @unchecked Sendable {
     func stop() { self.tick?.cancel() }
 
     func subscribe(_ s: Subscription, _ h: ConnectionHandler) {
-        self.market.handleSubscribe(s, now: self.now())
+        if let replay = self.replay {
+            replay.start(wallNS: ConnectionHandler.uptimeNS())  // the capture's clock starts at the first subscription
+            self.routesChanged = true
+        } else {
+            self.market.handleSubscribe(s, now: self.now())
+        }
         self.subscribers[s, default: []].append(h)
     }
 
@@ -1012,7 +1052,11 @@ final class MarketHub: @unchecked Sendable {
         guard var list = self.subscribers[s], let i = list.firstIndex(where: { $0 === h }) else { return }
         list.remove(at: i)
         self.subscribers[s] = list.isEmpty ? nil : list
-        self.market.handleUnsubscribe(s, now: self.now())
+        if self.replay != nil {
+            self.routesChanged = true
+        } else {
+            self.market.handleUnsubscribe(s, now: self.now())
+        }
     }
 
     /// Removes every subscription of a closed connection.
@@ -1023,6 +1067,7 @@ final class MarketHub: @unchecked Sendable {
     /// Advances the market to now and delivers what it made.
     func catchUp() {
         guard self.configuration.rate == nil else { return }
+        if let replay = self.replay { return self.serve(replay) }
         self.market.advance(to: self.now())
         self.market.pollPushes(into: &self.buffer)
         defer { self.buffer.removeAll(keepingCapacity: true) }
@@ -1047,5 +1092,41 @@ final class MarketHub: @unchecked Sendable {
             }
             j = k
         }
+    }
+
+    /// Sends what of the capture is due: each recorded push, as recorded, to the connections subscribed to the
+    /// subscription it was sent for; recorded outages to every live connection. At `.max`, at most 4096 records
+    /// per tick, and none while a subscribed connection's socket is full.
+    private func serve(_ replay: CaptureReplay) {
+        if self.state.withLockedValue({ $0.paused }) { return }
+        if self.routesChanged {
+            self.routes = SubscriptionIndex(self.subscribers.keys, dedupeWindow: 0)
+            self.routesChanged = false
+        }
+        let max = replay.configuration.pace == .max
+        if max && self.subscribers.values.contains(where: { $0.contains { !$0.writable } }) { return }
+        let wall = ConnectionHandler.uptimeNS()
+        var budget = max ? 4096 : Int.max
+        var served = 0
+        var unsubscribed = 0
+        while budget > 0, let step = replay.next(wallNS: wall) {
+            budget -= 1
+            switch step {
+            case .data(let frame, let bytes):
+                guard let s = self.routes.sentFor(frame.pointee, bytes: bytes), let handlers = self.subscribers[s] else {
+                    unsubscribed += 1
+                    continue
+                }
+                let text = String(decoding: bytes, as: UTF8.self)
+                for h in handlers { h.deliver([(s, text)]) }
+                served += 1
+                if max && served % 64 == 0 && handlers.contains(where: { !$0.writable }) { budget = 0 }
+            case .fault(let fault):
+                for h in self.state.withLockedValue({ Array($0.live.values) }) { h.inject(fault) }
+            }
+        }
+        replay.count(served: served, unsubscribed: unsubscribed)
+        let progress = replay.progress
+        self.state.withLockedValue { $0.replay = progress }
     }
 }

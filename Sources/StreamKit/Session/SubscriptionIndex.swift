@@ -31,28 +31,8 @@ public struct SubscriptionIndex: Sendable {
     /// The subscriptions a decoded data push belongs to, and whether it is the repeat of a swap or liquidity event
     /// already seen (the other token's leg: the client delivers it once).
     public mutating func attribute(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer) -> (matches: SubscriptionMatches, duplicate: Bool) {
-        var matches = SubscriptionMatches()
+        var matches = SubscriptionMatches(self.sentFor(frame, bytes: bytes))
         guard let channel = frame.channel else { return (matches, false) }
-        let echoed = frame.params ?? ParamsEcho()
-        if echoed.targetCount <= 1 {
-            if let s = self.lookup(channel, echoed, bytes) { matches.append(s) }
-        } else {
-            var params = echoed
-            if channel == .cryptoLatestPrice, let cid = frame.cryptoLatestPrice?.cid {
-                params.cryptoID = cid
-                if let s = self.lookup(channel, params, bytes) { matches.append(s) }
-            } else {
-                let a = Self.addresses(frame, channel)
-                for address in [a.0, a.1, a.2] {
-                    guard let address else { continue }
-                    params.address = address
-                    if let s = self.lookup(channel, params, bytes) {
-                        matches.append(s)
-                        break
-                    }
-                }
-            }
-        }
         guard channel == .transaction || channel == .liquidityEvent else { return (matches, false) }
         if var params = frame.params {
             if let pid = channel == .transaction ? frame.transaction?.pid : frame.liquidityEvent?.pid { params.platformID = pid }
@@ -73,6 +53,32 @@ public struct SubscriptionIndex: Sendable {
         }
         return (matches, false)
     }
+
+    /// The one subscription a data push was sent for, as the server that sent it knows it: the one its params echo
+    /// names (an echo naming several, as an array, is told apart by the payload's id or addresses, most specific
+    /// first). Unlike ``attribute(_:bytes:)``, a swap's leg is not matched to the other token's subscription: this
+    /// is the question a server asks (`streamkit sim --replay`), not a client's. `nil` when the index holds none.
+    public func sentFor(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer) -> Subscription? {
+        guard let channel = frame.channel else { return nil }
+        let echoed = frame.params ?? ParamsEcho()
+        if echoed.targetCount <= 1 { return self.lookup(channel, echoed, bytes) }
+        var params = echoed
+        if channel == .cryptoLatestPrice {
+            guard let cid = frame.cryptoLatestPrice?.cid else { return nil }
+            params.cryptoID = cid
+            return self.lookup(channel, params, bytes)
+        }
+        let a = Self.addresses(frame, channel)
+        for address in [a.0, a.1, a.2] {
+            guard let address else { continue }
+            params.address = address
+            if let s = self.lookup(channel, params, bytes) { return s }
+        }
+        return nil
+    }
+
+    /// Whether the index holds no subscription.
+    public var isEmpty: Bool { self.byRoute.isEmpty }
 
     /// The addresses of an on-chain payload a subscription may name, most specific first (`Session`'s order),
     /// without an array per message.
