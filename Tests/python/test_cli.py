@@ -211,3 +211,34 @@ def test_sim_serves_wss_with_a_pem_key_of_any_name(tmp_path):
     finally:
         sim.terminate()
         sim.wait(timeout=10)
+
+
+def test_sim_replay_serves_a_capture_to_the_subscribed_targets_only(tmp_path):
+    """`record`, then `sim --replay` of that capture, then `record` from it: the recorded frames of the ids asked for."""
+    cap = tmp_path / "prices.ndjson.zst"
+    rec = run_cli("record", "market@crypto_latest_price", "--ids", "1,1027", "--out", str(cap), "--count", "12",
+                  "--duration", "60")
+    assert "embedded simulator" in rec.stderr
+    plain = subprocess.run(["zstd", "-dc", str(cap)], capture_output=True, check=True).stdout.decode().splitlines()
+    recorded = [json.loads(r)["f"] for r in plain[1:] if '"f":' in r]
+    wanted = [f for f in recorded if json.loads(f).get("type") == "data" and json.loads(f)["params"]["crypto_ids"] == 1027]
+    assert len(wanted) >= 3, plain
+
+    bad = subprocess.run([STREAMKIT, "sim", "--port", "0", "--replay", str(tmp_path / "nothing-*.ndjson")],
+                         capture_output=True, text=True, timeout=30)
+    assert bad.returncode != 0 and "nothing-" in bad.stderr, bad.stderr
+    # `record --url` sends CMC_API_KEY, else "streamkit-demo" (run_cli clears CMC_API_KEY).
+    sim = subprocess.Popen([STREAMKIT, "sim", "--port", "0", "--api-key", "streamkit-demo", "--replay", str(cap), "--max"],
+                           stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = sim.stdout.readline().strip()
+        assert url.startswith("ws://"), sim.stderr.read() if sim.poll() is not None else url
+        again = tmp_path / "again.ndjson"
+        run_cli("record", "market@crypto_latest_price", "--ids", "1027", "--url", url, "--out", str(again),
+                "--count", str(len(wanted)), "--duration", "60")
+        served = [json.loads(r)["f"] for r in again.read_text().splitlines()[1:] if '"f":' in r]
+        assert [f for f in served if json.loads(f).get("type") == "data"] == wanted  # byte for byte, ts included
+    finally:
+        sim.terminate()
+        _, err = sim.communicate(timeout=10)
+    assert "replay finished" in err and f"{len(wanted)} of " in err, err
