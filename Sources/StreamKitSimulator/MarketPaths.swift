@@ -200,15 +200,8 @@ enum Listing {
 func yearStartMS(_ ms: Int64) -> Int64 {
     var days = ms / 86_400_000
     if ms < 0 && ms % 86_400_000 != 0 { days -= 1 }
-    // Civil year from days since 1970-01-01 (Howard Hinnant's algorithm), then days from civil (y, 1, 1).
-    let z = days + 719_468
-    let era = (z >= 0 ? z : z - 146_096) / 146_097
-    let doe = z - era * 146_097
-    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100)
-    let mp = (5 * doy + 2) / 153
-    let m = mp < 10 ? mp + 3 : mp - 9
-    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    // The civil year, then days from civil (y, 1, 1) (Howard Hinnant's algorithm).
+    let y = civilDate(days: days).year
     // Days from civil for (y, 1, 1): January counts in the previous "March year".
     let yy = y - 1
     let era2 = (yy >= 0 ? yy : yy - 399) / 400

@@ -323,11 +323,8 @@ func jsonString(_ s: String) -> String {
     return out + "\""
 }
 
-/// `2026-05-21T01:57:09.125Z` for an epoch-ms time (proleptic Gregorian, UTC).
-func isoTimestamp(_ ms: Int64) -> String {
-    let days = Int64((Double(ms) / 86_400_000).rounded(.down))
-    let msOfDay = ms - days * 86_400_000
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+/// The proleptic Gregorian (year, month, day) of a day counted from 1970-01-01 (Howard Hinnant's algorithm).
+func civilDate(days: Int64) -> (year: Int64, month: Int64, day: Int64) {
     let z = days + 719_468
     let era = (z >= 0 ? z : z - 146_096) / 146_097
     let doe = z - era * 146_097
@@ -336,7 +333,14 @@ func isoTimestamp(_ ms: Int64) -> String {
     let mp = (5 * doy + 2) / 153
     let d = doy - (153 * mp + 2) / 5 + 1
     let m = mp < 10 ? mp + 3 : mp - 9
-    let y = yoe + era * 400 + (m <= 2 ? 1 : 0)
+    return (yoe + era * 400 + (m <= 2 ? 1 : 0), m, d)
+}
+
+/// `2026-05-21T01:57:09.125Z` for an epoch-ms time (proleptic Gregorian, UTC).
+func isoTimestamp(_ ms: Int64) -> String {
+    let days = Int64((Double(ms) / 86_400_000).rounded(.down))
+    let msOfDay = ms - days * 86_400_000
+    let (y, m, d) = civilDate(days: days)
     func pad(_ v: Int64, _ n: Int) -> String {
         let s = String(v)
         return String(repeating: "0", count: max(0, n - s.count)) + s

@@ -251,6 +251,16 @@ public struct SimulatorCounters: Sendable, Hashable {
     public var connectionsByKey: [String: Int] = [:]
 }
 
+extension SimulatorLedger {
+    /// The stamp of a push the ledger numbered (`{"sk_seq":N,...`), else nil.
+    static func stamp(_ text: String) -> Int? {
+        let prefix = #"{"sk_seq":"#
+        guard text.hasPrefix(prefix) else { return nil }
+        let digits = text.utf8.dropFirst(prefix.utf8.count).prefix { (0x30...0x39).contains($0) }
+        return Int(String(decoding: digits, as: UTF8.self))
+    }
+}
+
 /// What the simulator sent, push by push, when ``SimulatorConfiguration/ledger`` is on: for comparing with what a
 /// client delivered (the soak). Entry `i` is the push stamped `"sk_seq":i`.
 public struct SimulatorLedger: Sendable {
@@ -272,6 +282,9 @@ public struct SimulatorLedger: Sendable {
     public var keys: [Int: String]
     /// Pushes sent again by the duplicate fault (same stamp).
     public var repeats: Int
+    /// Of those, the ones a client cannot recognise as repeats (a connection that had pushed no swap or liquidity
+    /// event repeats its last data frame, a price say): how often each push (by stamp) was sent again.
+    public var plainRepeats: [Int: Int] = [:]
 }
 
 /// The stream simulator: a WebSocket server at `ws://host:port/v1` that speaks the stream's protocol.
@@ -305,6 +318,7 @@ public final class SimulatorServer: Sendable {
         var closedAt: [Int: Int64] = [:]
         var connectionKeys: [Int: String] = [:]
         var repeats = 0
+        var plainRepeats: [Int: Int] = [:]
         var paused = false
         var acceptThenClose: [String: Int] = [:]
         /// `ping_interval_ms` of the welcomes from now on (``SimulatorFault/pingInterval(_:)``), else the
@@ -482,7 +496,8 @@ public final class SimulatorServer: Sendable {
                 },
                 closedAt: s.closedAt,
                 keys: s.connectionKeys,
-                repeats: s.repeats
+                repeats: s.repeats,
+                plainRepeats: s.plainRepeats
             )
         }
     }
@@ -889,7 +904,11 @@ final class ConnectionHandler: ChannelInboundHandler, @unchecked Sendable {
         case .duplicatePush:
             if let last = self.lastDedupable ?? self.lastData {
                 self.send(last, context: context)
-                self.state.withLockedValue { $0.repeats += 1 }
+                let plain = self.lastDedupable == nil ? SimulatorLedger.stamp(last) : nil
+                self.state.withLockedValue { s in
+                    s.repeats += 1
+                    if let plain { s.plainRepeats[plain, default: 0] += 1 }
+                }
             }
         case .pongDelay(let d):
             self.pongDelay = d

@@ -151,6 +151,44 @@ import Testing
         }
     }
 
+    /// A connection's gap starts at the last push read for the subscription on that connection: a leg of another
+    /// subscription naming its token, read from another connection, is its data (delivered, staleness reset) but
+    /// says nothing about what the broken connection had in flight (found by the soak).
+    @Test func legOnAnotherConnectionDoesNotMoveTheGapStart() throws {
+        var config = SessionPool.Configuration()
+        config.session.subscriptionLimit = 1
+        var pool = SessionPool(configuration: config, seed: 1)
+        var frame = DecodedFrame()
+        func at(_ ms: Int64) -> Instant { Instant(nanoseconds: ms * 1_000_000) }
+        let leg0 = try Subscription(channel: .transaction, target: .address(platformID: 14, address: token0))
+        let leg1 = try Subscription(channel: .transaction, target: .address(platformID: 14, address: token1))
+        try pool.subscribe([leg0, leg1], now: at(0))
+        pool.start(now: at(0))
+        pool.handleConnected(connection: 0, now: at(0))
+        pool.handleConnected(connection: 1, now: at(0))
+        Self.ack(&pool, Self.drain(&pool).sent, now: at(0), frame: &frame)
+        func push(_ echo: String, tx: String, other: String) -> String {
+            #"{"type":"data","channel":"onchain@transaction","params":{"platform_id":14,"address":"\#(echo)"},"data":{"pid":14,"tx":"\#(tx)","lgid":1,"t0a":"\#(echo)","t1a":"\#(other)"},"ts":1}"#
+        }
+        func receive(_ c: Int, _ text: String, _ now: Instant) -> InboundResult {
+            Array(text.utf8).withUnsafeBytes { pool.handleText(connection: c, $0, now: now, into: &frame) }
+        }
+        #expect(receive(0, push(token0, tx: "0xa1", other: "0x3333333333333333333333333333333333333333"), at(10)) == .data(subscription: leg0))
+        #expect(receive(1, push(token1, tx: "0xa2", other: token0), at(100)) == .data(subscription: leg1))
+        #expect(Array(pool.lastMatches) == [leg1, leg0])
+        pool.handleClosed(connection: 0, code: nil, reason: "dropped", now: at(200))
+        _ = Self.drain(&pool)
+        pool.handleTimeout(now: at(60_000))
+        pool.handleConnected(connection: 0, now: at(60_000))
+        let resent = Self.drain(&pool).sent
+        Self.ack(&pool, resent, now: at(60_001), frame: &frame)
+        let gaps = Self.drain(&pool).events.compactMap { e -> (Subscription, Instant)? in
+            if case .gap(let s, let from, _, _) = e.1 { (s, from) } else { nil }
+        }
+        #expect(gaps.map(\.0) == [leg0])
+        #expect(gaps.first?.1 == at(10), "\(gaps)")
+    }
+
     @Test func unsubscribeRoutesToTheOwningConnection() throws {
         var pool = SessionPool(seed: 1)
         let now = Instant(nanoseconds: 0)

@@ -143,6 +143,10 @@ public struct Session: Sendable {
         var status: Status = .unsent
         var activeSince: Instant?
         var lastDataAt: Instant?
+        /// The last push that came for it on this connection (its echo named it). Only these bound what an
+        /// interruption of this connection lost: a leg of another subscription naming it (``attribute``, possibly
+        /// read from another connection) counts as data for staleness, not as the start of a gap.
+        var lastRoutedAt: Instant?
         var interruptedSince: Instant?
         var interruptionReason: DisconnectReason?
         /// `stale` reports in the current quiet spell (0: not stale), the last one's time, and when it began.
@@ -569,7 +573,7 @@ public struct Session: Sendable {
             switch e.status {
             case .active, .pending:
                 if e.interruptedSince == nil {
-                    e.interruptedSince = e.lastDataAt ?? e.activeSince ?? now
+                    e.interruptedSince = e.lastRoutedAt ?? e.activeSince ?? now
                     e.interruptionReason = reason
                 }
                 e.status = .unsent
@@ -672,7 +676,7 @@ public struct Session: Sendable {
                 self.pending[id] = PendingRequest(kind: .ignored, slots: [], deadline: now.advanced(by: self.configuration.requestTimeout))
             }
             self.slots[slot]?.status = .unsent
-            self.slots[slot]?.interruptedSince = e.lastDataAt ?? e.activeSince
+            self.slots[slot]?.interruptedSince = e.lastRoutedAt ?? e.activeSince
             self.slots[slot]?.interruptionReason = .silent
         }
         if !stale.isEmpty { self.sendRequests(kind: .subscribe, slots: stale, now: now) }
@@ -856,6 +860,7 @@ public struct Session: Sendable {
             return .data(subscription: nil)
         }
         self.noteData(slot: slot, entry, now: now)
+        self.slots[slot]?.lastRoutedAt = now
         return .data(subscription: entry.subscription)
     }
 
@@ -875,7 +880,8 @@ public struct Session: Sendable {
 
     /// Attributes a swap or liquidity event that arrived (on this connection or another) to each subscription of
     /// this session its payload names (`t0a`, `t1a`, and a swap's `pa`, on its platform), as data of that subscription (gap
-    /// marker first, staleness reset), and adds them to `matches`. Allocates nothing.
+    /// marker first, staleness reset), and adds them to `matches`. Not as the start of a later gap: that is the last
+    /// push read for it on its own connection (`lastRoutedAt`). Allocates nothing.
     mutating func attribute(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant, to matches: inout SubscriptionMatches) {
         guard let channel = frame.channel, channel == .transaction || channel == .liquidityEvent,
             var params = frame.params
