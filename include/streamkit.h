@@ -53,6 +53,7 @@ extern "C" {
 ** Version
 */
 
+/* <tables:version> */
 /* The version of this header. Compare with sk_version_number() to detect a header/library mismatch. */
 #define STREAMKIT_VERSION "0.3.0"
 #define STREAMKIT_VERSION_MAJOR 0
@@ -60,6 +61,7 @@ extern "C" {
 #define STREAMKIT_VERSION_PATCH 0
 /* MAJOR * 1000000 + MINOR * 1000 + PATCH. */
 #define STREAMKIT_VERSION_NUMBER 3000
+/* </tables:version> */
 
 /* The library's version number (same encoding as STREAMKIT_VERSION_NUMBER). */
 int sk_version_number(void);
@@ -70,6 +72,7 @@ const char *sk_version(void);
 /* ---------------------------------------------------------------------------------------------------------------
 ** Status codes. Append-only; the Swift API's errors map onto the same table (StreamClientError.status).
 */
+/* <tables:sk_status> */
 typedef enum sk_status {
     SK_OK = 0,                  /* Success. */
     SK_MISUSE = 1,              /* NULL/invalid/freed handle, NULL out-pointer, or a call in the wrong state. */
@@ -85,8 +88,9 @@ typedef enum sk_status {
     SK_INTERNAL = 11,           /* A bug in StreamKit: please report it with the errmsg. */
     SK_INVALID_FRAME = 12,      /* sk_decode: not a valid frame (the errmsg has the reason and the byte offset). */
     SK_IO = 13                  /* A file could not be read, or compressed data is corrupt or needs a missing
-                                   libzstd.so.1 (the errmsg has the path and the reason). */
+                                ** libzstd.so.1 (the errmsg has the path and the reason). */
 } sk_status;
+/* </tables:sk_status> */
 
 /* A short English description of a status code ("misuse", ...). Static storage. Unknown codes: "unknown status". */
 const char *sk_status_string(int status);
@@ -165,29 +169,31 @@ typedef enum sk_message_kind {
     SK_MESSAGE_CONTROL = 3 /* sk_decode only: a valid frame that is not a data push (welcome, ack, pong, error). */
 } sk_message_kind;
 
+/* <tables:sk_event> */
 typedef enum sk_event {
-    SK_EVENT_NONE = 0,                 /* (A data message.) */
-    SK_EVENT_CONNECTING = 1,           /* attempt: 0 for a first connection. */
-    SK_EVENT_CONNECTED = 2,            /* The WebSocket is up. */
-    SK_EVENT_SUBSCRIBED = 3,           /* subscription acknowledged; code 1 when the server already had it. */
-    SK_EVENT_UNSUBSCRIBED = 4,         /* subscription removed. */
-    SK_EVENT_SUBSCRIPTION_FAILED = 5,  /* subscription refused or timed out; text says why. Not retried. */
-    SK_EVENT_STALE = 6,                /* subscription quiet too long; it is being re-subscribed on its own. */
-    SK_EVENT_RECONNECTING = 7,         /* The connection ended (text: why); retry number attempt in delay_ms. */
-    SK_EVENT_RESTORED = 8,             /* After a reconnect, every subscription is active again. */
-    SK_EVENT_GAP = 9,                  /* subscription's data was interrupted for gap_ms: anything sent then is lost. */
-    SK_EVENT_SERVER_ERROR = 10,        /* An error frame not tied to a request: code, text. */
-    SK_EVENT_FATAL = 11,               /* Stopped for good (bad key, plan): text says why. Nothing more comes. */
-    SK_EVENT_STOPPED = 12,             /* Stopped because sk_client_stop was called. Nothing more comes. */
-    SK_EVENT_DROPPED = 13,             /* count messages of subscription dropped (SK_OVERFLOW_DROP_OLDEST). */
-    SK_EVENT_WELCOME = 14,             /* The server's welcome: delay_ms is the ping interval in force. */
-    SK_EVENT_CLOSED = 15,              /* Capture readers: a connection ended; code (close code, HTTP status of a
-                                          refused upgrade, 1006 when it just ended), text. The live client reports
-                                          the same within SK_EVENT_RECONNECTING or SK_EVENT_FATAL. */
-    SK_EVENT_TRUNCATED = 16            /* Capture readers: a file ends mid-line or mid-block (a crash, a copy in
-                                          progress): text names it; count is the NDJSON bytes read from it. Reading
-                                          goes on with the next file. */
+    SK_EVENT_NONE = 0,                /* (A data message.) */
+    SK_EVENT_CONNECTING = 1,          /* attempt: 0 for a first connection. */
+    SK_EVENT_CONNECTED = 2,           /* The WebSocket is up. */
+    SK_EVENT_SUBSCRIBED = 3,          /* subscription acknowledged; code 1 when the server already had it. */
+    SK_EVENT_UNSUBSCRIBED = 4,        /* subscription removed. */
+    SK_EVENT_SUBSCRIPTION_FAILED = 5, /* subscription refused or timed out; text says why. Not retried. */
+    SK_EVENT_STALE = 6,               /* subscription quiet too long; it is being re-subscribed on its own. */
+    SK_EVENT_RECONNECTING = 7,        /* The connection ended (text: why); retry number attempt in delay_ms. */
+    SK_EVENT_RESTORED = 8,            /* After a reconnect, every subscription is active again. */
+    SK_EVENT_GAP = 9,                 /* subscription's data was interrupted for gap_ms: anything sent then is lost. */
+    SK_EVENT_SERVER_ERROR = 10,       /* An error frame not tied to a request: code, text. */
+    SK_EVENT_FATAL = 11,              /* Stopped for good (bad key, plan): text says why. Nothing more comes. */
+    SK_EVENT_STOPPED = 12,            /* Stopped because sk_client_stop was called. Nothing more comes. */
+    SK_EVENT_DROPPED = 13,            /* count messages of subscription dropped (SK_OVERFLOW_DROP_OLDEST). */
+    SK_EVENT_WELCOME = 14,            /* The server's welcome: delay_ms is the ping interval in force. */
+    SK_EVENT_CLOSED = 15,             /* Capture readers: a connection ended; code (close code, HTTP status of a
+                                      ** refused upgrade, 1006 when it just ended), text. The live client reports the
+                                      ** same within SK_EVENT_RECONNECTING or SK_EVENT_FATAL. */
+    SK_EVENT_TRUNCATED = 16           /* Capture readers: a file ends mid-line or mid-block (a crash, a copy in
+                                      ** progress): text names it; count is the NDJSON bytes read from it. Reading
+                                      ** goes on with the next file. */
 } sk_event;
+/* </tables:sk_event> */
 
 /* The subscription a message or event is about, as views. */
 typedef struct sk_subscription_view {
@@ -380,31 +386,34 @@ const char *sk_sim_url(const sk_sim *sim);
 /* Faults the simulator can inject into every live connection (SK_FAULT_PING_INTERVAL: into the connections opened
 ** after it). `arg` is used where a constant says so and ignored otherwise; where it is optional, 0 picks the default
 ** named. Constants are only ever appended. The names match Python's Simulator.inject and `streamkit sim --fault`. */
+/* <tables:sk_fault> */
 typedef enum sk_fault {
-    SK_FAULT_DROP = 1,       /* Close the TCP connection abruptly (no close frame). */
-    SK_FAULT_STALL = 2,      /* Keep the socket open and send nothing more, not even pongs. */
-    SK_FAULT_CLOSE = 3,      /* Close with the WebSocket close code `arg` (1000..1014, 4004, 4100, ...). */
-    SK_FAULT_ERROR_5001 = 4, /* Send an `error` frame with code 5001. */
-    SK_FAULT_MALFORMED = 5,  /* Send a truncated JSON frame. */
-    SK_FAULT_OVERSIZED = 6,  /* Send a frame of `arg` bytes. */
-    SK_FAULT_DUPLICATE = 7,  /* Send the last swap or liquidity event again (else the last data frame). */
-    SK_FAULT_PONG_DELAY = 8, /* Delay every later pong by `arg` milliseconds. */
-    SK_FAULT_NULL_PRICE = 9, /* Push the first price subscription once with "p": null. */
-    SK_FAULT_HOLDER_WITHOUT_TS = 10, /* Push the first onchain@holders_metrics subscription once without `ts`. */
-    SK_FAULT_MISTYPED = 11,  /* Push once with an optional field of the wrong JSON type ("vu":"12.5" on a price, else
-                             ** "ex":0 on a swap). */
-    SK_FAULT_ARRAY_ECHO = 12, /* The next `arg` price pushes (0: every later one on the connection) echo
-                              ** "crypto_ids" as the array of all ids of the subscribe that made the subscription. */
-    SK_FAULT_SUBSCRIBE_ERROR = 13, /* Answer the next subscribe with an `error` frame carrying its id: code `arg`
-                                   ** (1000..9999; 0: 1006, "Your plan does not support this endpoint."); the
-                                   ** connection stays open and nothing is subscribed. */
+    SK_FAULT_DROP = 1,                 /* Close the TCP connection abruptly (no close frame). */
+    SK_FAULT_STALL = 2,                /* Keep the socket open and send nothing more, not even pongs. */
+    SK_FAULT_CLOSE = 3,                /* Close with the WebSocket close code `arg` (1000..1014, 4004, 4100, ...). */
+    SK_FAULT_ERROR_5001 = 4,           /* Send an `error` frame with code 5001. */
+    SK_FAULT_MALFORMED = 5,            /* Send a truncated JSON frame. */
+    SK_FAULT_OVERSIZED = 6,            /* Send a frame of `arg` bytes. */
+    SK_FAULT_DUPLICATE = 7,            /* Send the last swap or liquidity event again (else the last data frame). */
+    SK_FAULT_PONG_DELAY = 8,           /* Delay every later pong by `arg` milliseconds. */
+    SK_FAULT_NULL_PRICE = 9,           /* Push the first price subscription once with "p": null. */
+    SK_FAULT_HOLDER_WITHOUT_TS = 10,   /* Push the first onchain@holders_metrics subscription once without `ts`. */
+    SK_FAULT_MISTYPED = 11,            /* Push once with an optional field of the wrong JSON type ("vu":"12.5" on a
+                                       ** price, else "ex":0 on a swap). */
+    SK_FAULT_ARRAY_ECHO = 12,          /* The next `arg` price pushes (0: every later one on the connection) echo
+                                       ** "crypto_ids" as the array of all ids of the subscribe that made the
+                                       ** subscription. */
+    SK_FAULT_SUBSCRIBE_ERROR = 13,     /* Answer the next subscribe with an `error` frame carrying its id: code `arg`
+                                       ** (1000..9999; 0: 1006, "Your plan does not support this endpoint."); the
+                                       ** connection stays open and nothing is subscribed. */
     SK_FAULT_ERROR_5001_THEN_ACK = 14, /* Answer the next subscribe, and its retries for the same subscriptions, with
                                        ** 5001 carrying its id, `arg` times in all (1..1000; 0: once); the retry
                                        ** after that is acked. */
-    SK_FAULT_PING_INTERVAL = 15 /* Welcome connections opened from now on with "ping_interval_ms": `arg` (1..86400000;
-                                ** 0: the simulator's 10000 again). Open connections are unchanged: the interval is
-                                ** only announced in the welcome. */
+    SK_FAULT_PING_INTERVAL = 15        /* Welcome connections opened from now on with "ping_interval_ms": `arg`
+                                       ** (1..86400000; 0: the simulator's 10000 again). Open connections are
+                                       ** unchanged: the interval is only announced in the welcome. */
 } sk_fault;
+/* </tables:sk_fault> */
 
 /* Injects `fault` into every live connection (arg as listed above; ignored otherwise). SK_INVALID_ARGUMENT for an
 ** unknown fault or an `arg` out of its range, SK_MISUSE for an invalid handle. */

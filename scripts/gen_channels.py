@@ -21,7 +21,9 @@ Outputs:
   bindings/python/streamkit/_payloads.py  the same C structs as ctypes classes, and the field tables the Python
       package builds its payload classes from.
   Benchmarks/peers/schema_gen.h  the field tables the peer decoders of the benchmark (simdjson, RapidJSON,
-      jansson, Python) walk, and the same checksum over the C ABI's structs."""
+      jansson, Python) walk, and the same checksum over the C ABI's structs.
+  and scripts/gen_tables.py's outputs: the version, statuses, events and faults of scripts/tables_schema.py in the
+      C header, Swift and Python."""
 
 import os
 import re
@@ -30,6 +32,7 @@ import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from channels_schema import ENUMS, PAYLOADS, POOL_WINDOW, TOKEN_WINDOW  # noqa: E402
+import gen_tables  # noqa: E402
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 OUT = os.path.join(ROOT, "Sources", "StreamKit", "Channels", "Generated")
@@ -1387,8 +1390,9 @@ def main():
     files[os.path.join(CABI_OUT, "CPayloads.swift")] = gen_cabi_swift()
     files[os.path.join(PY_OUT, "_payloads.py")] = gen_python_payloads()
     files[os.path.join(PEERS_OUT, "schema_gen.h")] = gen_peer_tables()
+    files.update(gen_tables.outputs(ROOT))
     if os.path.exists(c_header) and "--allow-renumber" not in sys.argv:
-        breaks = c_abi_breaks(open(c_header).read(), files[c_header])
+        breaks = c_abi_breaks(open(c_header).read(), files[c_header]) + gen_tables.breaks(ROOT)
         if breaks:
             print("the C constants are append-only, but this schema drops or renumbers:\n  " + "\n  ".join(breaks),
                   file=sys.stderr)
@@ -1396,7 +1400,7 @@ def main():
                   "rerun with --allow-renumber", file=sys.stderr)
             sys.exit(1)
     stale = []
-    for d in (OUT, MIRROR_OUT, BENCH_OUT, C_HEADER_OUT, CABI_OUT, PY_OUT, PEERS_OUT):
+    for d in {os.path.dirname(p) for p in files}:
         os.makedirs(d, exist_ok=True)
     for path, text in files.items():
         name = os.path.relpath(path, ROOT)

@@ -147,30 +147,6 @@ func overflowPolicy(_ raw: sk_overflow) -> OverflowPolicy?? {
 @_cdecl("sk_version_number")
 public func skVersionNumber() -> Int32 { Int32(StreamKitVersion.number) }
 
-@_cdecl("sk_version")
-public func skVersion() -> UnsafePointer<CChar> { staticCString("0.3.0") }  // a StaticString; the C test checks it against STREAMKIT_VERSION and StreamKitVersion.string
-
-@_cdecl("sk_status_string")
-public func skStatusString(_ status: Int32) -> UnsafePointer<CChar> {
-    switch status {
-    case 0: staticCString("ok")
-    case 1: staticCString("misuse")
-    case 2: staticCString("invalid argument")
-    case 3: staticCString("invalid API key")
-    case 4: staticCString("invalid URL")
-    case 5: staticCString("TLS setup failed")
-    case 6: staticCString("over capacity")
-    case 7: staticCString("subscription failed")
-    case 8: staticCString("timeout")
-    case 9: staticCString("stopped")
-    case 10: staticCString("fatal: key or plan refused")
-    case 11: staticCString("internal error")
-    case 12: staticCString("invalid frame")
-    case 13: staticCString("i/o error")
-    default: staticCString("unknown status")
-    }
-}
-
 @_cdecl("sk_config_new")
 public func skConfigNew(_ out: UnsafeMutablePointer<OpaquePointer?>?) -> sk_status {
     guard let out else { return SK_MISUSE }

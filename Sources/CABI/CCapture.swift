@@ -61,7 +61,8 @@ final class CCapture: @unchecked Sendable {
         var m = sk_message()
         m.kind = Int32(SK_MESSAGE_EVENT.rawValue)
         m.connection = Int32(clamping: e.connection)
-        m.event = Int32(Self.events[e.kind.rawValue]?.rawValue ?? SK_EVENT_NONE.rawValue)
+        // A kind this version lacks reads as SK_EVENT_NONE with its name in the text.
+        m.event = skEventsByName[e.kind.rawValue] ?? Int32(SK_EVENT_NONE.rawValue)
         if let s = e.subscription { m.subscription = subscriptionView(s, self.arena) }
         m.attempt = Int32(clamping: e.attempt ?? 0)
         m.delay_ms = e.delayMS ?? 0
@@ -73,16 +74,6 @@ final class CCapture: @unchecked Sendable {
         out.message = m
     }
 
-    /// Capture event kinds by name (CaptureEvent.Kind) to their C constants; a kind this version lacks reads as
-    /// SK_EVENT_NONE with its name in the text.
-    static let events: [String: sk_event] = [
-        "connecting": SK_EVENT_CONNECTING, "connected": SK_EVENT_CONNECTED, "subscribed": SK_EVENT_SUBSCRIBED,
-        "unsubscribed": SK_EVENT_UNSUBSCRIBED, "subscription_failed": SK_EVENT_SUBSCRIPTION_FAILED,
-        "stale": SK_EVENT_STALE, "reconnecting": SK_EVENT_RECONNECTING, "restored": SK_EVENT_RESTORED,
-        "gap": SK_EVENT_GAP, "server_error": SK_EVENT_SERVER_ERROR, "fatal": SK_EVENT_FATAL,
-        "stopped": SK_EVENT_STOPPED, "dropped": SK_EVENT_DROPPED, "welcome": SK_EVENT_WELCOME,
-        "closed": SK_EVENT_CLOSED,
-    ]
 }
 
 func captureStatus(_ e: CaptureError) -> sk_status {

@@ -214,11 +214,6 @@ final class PickleWriter {
         return rawSlot
     }
 
-    private static let eventNames: [StaticString] = [
-        "", "connecting", "connected", "subscribed", "unsubscribed", "subscription_failed", "stale", "reconnecting",
-        "restored", "gap", "server_error", "fatal", "stopped", "dropped", "welcome", "closed", "truncated",
-    ]
-
     /// An event object: kind, connection, params (None when about no subscription), attempt, delay (s), gap (s),
     /// count, code, text; then its time, gap start and gap end (ns since the Unix epoch; None when unknown: live
     /// events, for now).
@@ -226,7 +221,7 @@ final class PickleWriter {
         let m = p.pointee  // events are rare: the copy does not matter
         self.constant(.eventClass)
         self.op(0x28)
-        let names = Self.eventNames
+        let names = skEventNames
         if m.event > 0 && Int(m.event) < names.count {
             self.text(names[Int(m.event)])
         } else {

@@ -140,14 +140,16 @@ public struct StreamClientError: Error, Sendable, Hashable, CustomStringConverti
 
     /// The error's code in the status table shared with the C ABI (`sk_status` in `include/streamkit.h`).
     public var status: Int32 {
+        let status: StreamKitStatus
         switch self.kind {
-        case .invalidAPIKey: 3
-        case .invalidURL: 4
-        case .tls: 5
-        case .capacity: 6
-        case .subscriptionFailed: 7
-        case .notRunning: 9
+        case .invalidAPIKey: status = .invalidKey
+        case .invalidURL: status = .invalidURL
+        case .tls: status = .tls
+        case .capacity: status = .capacity
+        case .subscriptionFailed: status = .subscriptionFailed
+        case .notRunning: status = .stopped
         }
+        return status.rawValue
     }
 
     public var description: String {

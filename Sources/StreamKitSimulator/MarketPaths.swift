@@ -4,7 +4,7 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-public import StreamKit
+import StreamKit
 
 // MARK: - Theory of operation
 //

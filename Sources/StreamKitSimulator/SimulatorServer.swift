@@ -181,9 +181,10 @@ extension SimulatorFault {
         public let argument: String?
         private let make: @Sendable (Int64) -> SimulatorFault?
 
-        init(_ name: String, _ number: Int32, _ argument: String? = nil, _ make: @escaping @Sendable (Int64) -> SimulatorFault?) {
+        /// `number` comes from the one fault table (`FaultNumbers`, generated from scripts/tables_schema.py).
+        init(_ name: String, _ argument: String? = nil, _ make: @escaping @Sendable (Int64) -> SimulatorFault?) {
             self.name = name
-            self.number = number
+            self.number = FaultNumbers.byName[name] ?? 0  // 0: not in the table (a test checks every kind is)
             self.argument = argument
             self.make = make
         }
@@ -199,29 +200,29 @@ extension SimulatorFault {
         }
     }
 
-    /// Every kind, in `sk_fault` order.
+    /// Every kind, in `sk_fault` order (the numbers are the table's).
     public static let kinds: [Kind] = [
-        Kind("drop", 1) { _ in .drop },
-        Kind("stall", 2) { _ in .stall },
-        Kind("close", 3, "the close code, 1000 to 65535") { UInt16(exactly: $0).flatMap { $0 >= 1000 ? .close(code: $0) : nil } },
-        Kind("error_5001", 4) { _ in .internalError },
-        Kind("malformed", 5) { _ in .malformedFrame },
-        Kind("oversized", 6, "the frame's bytes, 1 to 64 MiB") { (1...(64 << 20)).contains($0) ? .oversizedFrame(bytes: Int($0)) : nil },
-        Kind("duplicate", 7) { _ in .duplicatePush },
-        Kind("pong_delay", 8, "milliseconds, 0 or more") { $0 >= 0 ? .pongDelay(.milliseconds($0)) : nil },
-        Kind("null_price", 9) { _ in .nullPrice },
-        Kind("holder_without_ts", 10) { _ in .holderWithoutTS },
-        Kind("mistyped", 11) { _ in .mistypedField },
-        Kind("array_echo", 12, "optional: price pushes to alter, 0 (the default) for every later one") {
+        Kind("drop") { _ in .drop },
+        Kind("stall") { _ in .stall },
+        Kind("close", "the close code, 1000 to 65535") { UInt16(exactly: $0).flatMap { $0 >= 1000 ? .close(code: $0) : nil } },
+        Kind("error_5001") { _ in .internalError },
+        Kind("malformed") { _ in .malformedFrame },
+        Kind("oversized", "the frame's bytes, 1 to 64 MiB") { (1...(64 << 20)).contains($0) ? .oversizedFrame(bytes: Int($0)) : nil },
+        Kind("duplicate") { _ in .duplicatePush },
+        Kind("pong_delay", "milliseconds, 0 or more") { $0 >= 0 ? .pongDelay(.milliseconds($0)) : nil },
+        Kind("null_price") { _ in .nullPrice },
+        Kind("holder_without_ts") { _ in .holderWithoutTS },
+        Kind("mistyped") { _ in .mistypedField },
+        Kind("array_echo", "optional: price pushes to alter, 0 (the default) for every later one") {
             $0 == 0 ? .arrayParamsEcho(pushes: nil) : $0 > 0 ? .arrayParamsEcho(pushes: Int(clamping: $0)) : nil
         },
-        Kind("subscribe_error", 13, "optional: the error code, 1000 to 9999; 0 (the default) for 1006") {
+        Kind("subscribe_error", "optional: the error code, 1000 to 9999; 0 (the default) for 1006") {
             $0 == 0 ? .subscribeError() : (1000...9999).contains($0) ? .subscribeError(code: Int($0)) : nil
         },
-        Kind("error_5001_then_ack", 14, "optional: 5001 answers before the ack, 1 to 1000; 0 (the default) for 1") {
+        Kind("error_5001_then_ack", "optional: 5001 answers before the ack, 1 to 1000; 0 (the default) for 1") {
             $0 == 0 ? .internalErrorThenAck() : (1...1000).contains($0) ? .internalErrorThenAck(times: Int($0)) : nil
         },
-        Kind("ping_interval", 15, "milliseconds, 1 to 86400000; 0 restores the configured interval") {
+        Kind("ping_interval", "milliseconds, 1 to 86400000; 0 restores the configured interval") {
             (0...86_400_000).contains($0) ? .pingInterval(.milliseconds($0)) : nil
         },
     ]

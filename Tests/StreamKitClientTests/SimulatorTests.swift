@@ -590,6 +590,8 @@ final class RawClient: @unchecked Sendable {
     @Test func faultKindsAreOneTable() {
         let kinds = SimulatorFault.kinds
         #expect(kinds.map(\.number) == Array(1...Int32(kinds.count)))
+        // Every kind of the one fault table, each once (the table gives the numbers; a kind it lacks would get 0).
+        #expect(Set(kinds.map(\.name)) == Set(FaultNumbers.byName.keys) && kinds.count == FaultNumbers.byName.count)
         #expect(Set(kinds.map(\.name)).count == kinds.count)
         for k in kinds { #expect(SimulatorFault.kind(named: k.commandLine.split(separator: ":")[0].split(separator: "[")[0])?.number == k.number) }
         #expect(SimulatorFault.kind(named: "5001")?.fault(0) == .internalError)

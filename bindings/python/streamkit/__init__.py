@@ -23,9 +23,9 @@ from .errors import (CaptureIOError, CapacityError, FatalError, InternalError, I
                      InvalidKeyError, InvalidURLError, MisuseError, StoppedError, StreamKitError,
                      SubscriptionFailedError, TimeoutError, TLSError)
 
-__version__ = "0.3.0"
+from ._tables import VERSION as __version__  # noqa: E402
 
-#: The native library's version ("0.3.0").
+#: The native library's version (the same as __version__ for a library of this release).
 native_version: str = _lib.sk_version().decode()
 
 globals().update(PAYLOAD_CLASSES)  # streamkit.CryptoLatestPrice, streamkit.Transaction, ...

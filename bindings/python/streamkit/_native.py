@@ -10,27 +10,13 @@ import os
 
 from ._payloads import sk_payload, sk_str
 
-#: The C API version this package was written for (STREAMKIT_VERSION_NUMBER).
-VERSION_NUMBER = 3000
-
-SK_OK, SK_MISUSE, SK_INVALID_ARGUMENT, SK_INVALID_KEY, SK_INVALID_URL, SK_TLS = 0, 1, 2, 3, 4, 5
-SK_CAPACITY, SK_SUBSCRIPTION_FAILED, SK_TIMEOUT, SK_STOPPED, SK_FATAL, SK_INTERNAL = 6, 7, 8, 9, 10, 11
+from ._tables import (EVENTS, FAULTS, SK_CAPACITY, SK_FATAL, SK_INTERNAL, SK_INVALID_ARGUMENT,  # noqa: F401
+                      SK_INVALID_FRAME, SK_INVALID_KEY, SK_INVALID_URL, SK_IO, SK_MISUSE, SK_OK, SK_STOPPED,
+                      SK_SUBSCRIPTION_FAILED, SK_TIMEOUT, SK_TLS, VERSION_NUMBER)
 
 SK_MESSAGE_DATA, SK_MESSAGE_EVENT = 1, 2
 
 SK_OVERFLOW_DEFAULT, SK_OVERFLOW_BLOCK, SK_OVERFLOW_DROP_OLDEST, SK_OVERFLOW_CONFLATE = 0, 1, 2, 3
-
-#: sk_event numbers -> the names streamkit.Event uses.
-EVENTS = {
-    1: "connecting", 2: "connected", 3: "subscribed", 4: "unsubscribed", 5: "subscription_failed", 6: "stale",
-    7: "reconnecting", 8: "restored", 9: "gap", 10: "server_error", 11: "fatal", 12: "stopped", 13: "dropped",
-    14: "welcome",
-}
-
-#: sk_fault numbers by name (the names of SimulatorFault.kinds, which the CLI spells with "-").
-FAULTS = {"drop": 1, "stall": 2, "close": 3, "error_5001": 4, "malformed": 5, "oversized": 6, "duplicate": 7,
-          "pong_delay": 8, "null_price": 9, "holder_without_ts": 10, "mistyped": 11, "array_echo": 12,
-          "subscribe_error": 13, "error_5001_then_ack": 14, "ping_interval": 15}
 
 
 class sk_subscription(ctypes.Structure):
