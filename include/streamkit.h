@@ -103,15 +103,37 @@ typedef struct sk_config sk_config;
 
 /* What happens when a subscription's messages arrive faster than the consumer takes them. */
 typedef enum sk_overflow {
-    SK_OVERFLOW_DEFAULT = 0,     /* The config's policy (for sk_client_subscribe); as a config value: DROP_OLDEST. */
+    SK_OVERFLOW_DEFAULT = 0,     /* The config's policy (sk_client_subscribe); in a config: SK_DEFAULT_OVERFLOW. */
     SK_OVERFLOW_BLOCK = 1,       /* Stop reading the sockets until the consumer catches up. Nothing dropped. */
     SK_OVERFLOW_DROP_OLDEST = 2, /* Drop the subscription's oldest waiting message; an SK_EVENT_DROPPED says so. */
     SK_OVERFLOW_CONFLATE = 3     /* Keep only the latest waiting message per subscription (prices). */
 } sk_overflow;
 
-/* A new configuration with every default: the real endpoint wss://pro-stream.coinmarketcap.com/v1, the API key
-** from the CMC_API_KEY environment variable if set, certificate verification on, 10 connections of 100
-** subscriptions, 4096 waiting messages per subscription, SK_OVERFLOW_DROP_OLDEST. Free with sk_config_free(). */
+/* <tables:defaults> */
+/* What sk_config_new starts from; each with the reason for it (scripts/tables_schema.py). */
+/* The real service (the provider's overview page). */
+#define SK_DEFAULT_URL "wss://pro-stream.coinmarketcap.com/v1"
+/* The documented limit of concurrent connections per API key. */
+#define SK_DEFAULT_MAX_CONNECTIONS 10
+/* The documented sub_limit (the server's ack may lower it). */
+#define SK_DEFAULT_SUBSCRIPTIONS_PER_CONNECTION 100
+/* Messages of one subscription waiting for the consumer before its overflow policy applies: seconds of the busiest
+** channel, in bounded memory. */
+#define SK_DEFAULT_QUEUE_CAPACITY 4096
+/* The overflow policy: drop the subscription's oldest waiting message (and say so in order), so a slow consumer
+** neither stops the sockets nor grows without bound. */
+#define SK_DEFAULT_OVERFLOW SK_OVERFLOW_DROP_OLDEST
+/* Credit price of one data message (the provider's marketing page and guide). */
+#define SK_DEFAULT_CREDITS_PER_MESSAGE 0.025
+/* Credit price of one subscription (the overview: "0.1 credit per subscription"; whether a re-subscription after a
+** reconnect is billed again is not documented: the meter counts it). */
+#define SK_DEFAULT_CREDITS_PER_SUBSCRIPTION 0.1
+/* </tables:defaults> */
+
+/* A new configuration with every default (SK_DEFAULT_*): the real endpoint, the API key from the CMC_API_KEY
+** environment variable if set, certificate verification on, SK_DEFAULT_MAX_CONNECTIONS connections of
+** SK_DEFAULT_SUBSCRIPTIONS_PER_CONNECTION subscriptions, SK_DEFAULT_QUEUE_CAPACITY waiting messages per
+** subscription, SK_DEFAULT_OVERFLOW. Free with sk_config_free(). */
 sk_status sk_config_new(sk_config **out);
 
 /* Frees a configuration. NULL is a no-op. A client made from it is not affected. */
@@ -123,13 +145,15 @@ sk_status sk_config_set_url(sk_config *config, const char *url);
 /* The API key, sent in the X-CMC_PRO_API_KEY header. Checked (no CR, LF, space or control bytes) by sk_client_new. */
 sk_status sk_config_set_api_key(sk_config *config, const char *api_key);
 
-/* Most connections the client opens (1..1000; default 10, the documented per-key limit). */
+/* Most connections the client opens (1..1000; default SK_DEFAULT_MAX_CONNECTIONS, the documented per-key limit). */
 sk_status sk_config_set_max_connections(sk_config *config, int connections);
 
-/* Subscriptions per connection (1..10000; default 100; the server's ack may lower it). */
+/* Subscriptions per connection (1..10000; default SK_DEFAULT_SUBSCRIPTIONS_PER_CONNECTION; the server's ack may
+** lower it). */
 sk_status sk_config_set_subscriptions_per_connection(sk_config *config, int subscriptions);
 
-/* Messages of one subscription waiting for the consumer before its overflow policy applies (1..1048576). */
+/* Messages of one subscription waiting for the consumer before its overflow policy applies (1..1048576; default
+** SK_DEFAULT_QUEUE_CAPACITY). */
 sk_status sk_config_set_queue_capacity(sk_config *config, int messages);
 
 /* The overflow policy of subscriptions subscribed with SK_OVERFLOW_DEFAULT. */
@@ -144,7 +168,8 @@ sk_status sk_config_set_ca_file(sk_config *config, const char *pem_path);
 /* Seed of the reconnect jitter (default: random per client, so a fleet does not reconnect in step). */
 sk_status sk_config_set_seed(sk_config *config, uint64_t seed);
 
-/* Prices of the credit meter in sk_metrics: per data message (default 0.025) and per subscription (0.1). */
+/* Prices of the credit meter in sk_metrics: per data message (default SK_DEFAULT_CREDITS_PER_MESSAGE) and per
+** subscription (SK_DEFAULT_CREDITS_PER_SUBSCRIPTION). */
 sk_status sk_config_set_credit_prices(sk_config *config, double per_message, double per_subscription);
 
 /* ---------------------------------------------------------------------------------------------------------------

@@ -3,12 +3,12 @@ scripts/gen_channels.py, which writes or checks the files: `outputs(root)` retur
 numbers a table change would drop or renumber.
 
 Outputs:
-  include/streamkit.h  the regions between `<tables:NAME>` markers: the version macros, sk_status, sk_event and
-      sk_fault (the rest of the header is written by hand).
+  include/streamkit.h  the regions between `<tables:NAME>` markers: the version macros, sk_status, sk_event,
+      sk_fault and the SK_DEFAULT_* macros (the rest of the header is written by hand).
   Sources/StreamKit/Generated/Tables.swift  StreamKitVersion, StreamKitStatus (the status table with its texts),
-      and the fault kinds' numbers by name (SimulatorFault.kinds builds each kind from its name).
+      the fault kinds' numbers by name (SimulatorFault.kinds builds each kind from its name), StreamKitDefaults.
   Sources/CABI/Generated/CTables.swift  sk_version, sk_status_string.
-  bindings/python/streamkit/_tables.py  VERSION, VERSION_NUMBER, the SK_* statuses, EVENTS, FAULTS.
+  bindings/python/streamkit/_tables.py  VERSION, VERSION_NUMBER, the SK_* statuses, EVENTS, FAULTS, DEFAULTS.
   bindings/python/streamkit/_errors.py  one exception class per status, and BY_STATUS.
   bindings/python/pyproject.toml, scripts/streamkit.pc.in  their version lines."""
 
@@ -18,7 +18,7 @@ import sys
 import textwrap
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from tables_schema import EVENTS, FAULTS, STATUSES, VERSION  # noqa: E402
+from tables_schema import DEFAULTS, EVENTS, FAULTS, STATUSES, VERSION  # noqa: E402
 
 GENERATED = "Generated from scripts/tables_schema.py by scripts/gen_channels.py: edit the schema, not this."
 SWIFT_HEADER = "// This source file is part of StreamKit.\n// SPDX-License-Identifier: Apache-2.0\n//\n// " + GENERATED + "\n\n"
@@ -31,6 +31,32 @@ def version_string():
 
 def version_number():
     return VERSION[0] * 1_000_000 + VERSION[1] * 1000 + VERSION[2]
+
+
+OVERFLOW_NAMES = ("block", "drop_oldest", "conflate")
+
+
+def camel(name):
+    head, *rest = name.split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def c_defaults():
+    out = ["/* What sk_config_new starts from; each with the reason for it (scripts/tables_schema.py). */"]
+    for name, kind, value, faces, reason in DEFAULTS:
+        if "c" not in faces.split():
+            continue
+        if name == "overflow":
+            literal = "SK_OVERFLOW_" + value.upper()
+        elif kind == "text":
+            literal = f'"{value}"'
+        else:
+            literal = repr(value)
+        parts = textwrap.wrap(reason, width=114)
+        out += ["/* " + parts[0]] + ["** " + p for p in parts[1:]]
+        out[-1] += " */"
+        out.append(f"#define SK_DEFAULT_{name.upper()} {literal}")
+    return "\n".join(out)
 
 
 def c_enum(type_name, rows):
@@ -68,6 +94,7 @@ def header_regions():
         "sk_status": c_enum("sk_status", [(f"SK_{s[0]}", s[1], s[4]) for s in STATUSES]),
         "sk_event": c_enum("sk_event", [(f"SK_EVENT_{e[0]}", e[1], e[3]) for e in EVENTS]),
         "sk_fault": c_enum("sk_fault", [(f"SK_FAULT_{f[0].upper()}", f[1], f[2]) for f in FAULTS]),
+        "defaults": c_defaults(),
     }
 
 
@@ -140,7 +167,25 @@ public enum FaultNumbers {
         out.append(f"        {swift_string(f[0])}: {f[1]},\n")
     out.append("""    ]
 }
+
+/// Every default of the configuration (`SessionConfiguration`, `SessionPool.Configuration`,
+/// `StreamClientConfiguration`, `DeliveryConfiguration`, the C `sk_config_new`, Python's `Client`), with the
+/// reason for each.
+public enum StreamKitDefaults {
 """)
+    for name, kind, value, faces, reason in DEFAULTS:
+        for line in textwrap.wrap(reason, width=112):
+            out.append(f"    /// {line}\n")
+        if kind == "seconds":
+            literal = f": Duration = .seconds({value})"
+        elif kind == "text":
+            literal = f" = {swift_string(value)}"
+        elif kind == "double":
+            literal = f": Double = {value!r}"
+        else:
+            literal = f" = {value}"
+        out.append(f"    public static let {camel(name)}{literal}\n")
+    out.append("}\n")
     return "".join(out)
 
 
@@ -176,6 +221,10 @@ def gen_python_tables():
     out.append("}\n\n#: sk_fault numbers by name (the names of SimulatorFault.kinds, which the CLI spells with \"-\").\nFAULTS = {\n")
     for f in FAULTS:
         out.append(f'    "{f[0]}": {f[1]},\n')
+    out.append("}\n\n#: Every default of streamkit.Client (and of the library's configuration), by name; the schema says why.\nDEFAULTS = {\n")
+    for name, kind, value, faces, reason in DEFAULTS:
+        if "py" in faces.split():
+            out.append(f"    {name!r}: {value!r},\n".replace("'", '"'))
     out.append("}\n")
     return "".join(out)
 
@@ -204,6 +253,9 @@ def with_version(old, pattern, line, name):
 
 
 def check_tables():
+    overflow = [d[2] for d in DEFAULTS if d[0] == "overflow"]
+    if overflow and overflow[0] not in OVERFLOW_NAMES:
+        raise SystemExit(f"tables_schema.DEFAULTS: overflow must be one of {OVERFLOW_NAMES}")
     if [e[1] for e in EVENTS] != list(range(len(EVENTS))):
         raise SystemExit("tables_schema.EVENTS: numbers must run 0, 1, 2, ... (they index sk_event's names)")
     for name, rows, key in (("STATUSES", STATUSES, 1), ("EVENTS", EVENTS, 1), ("FAULTS", FAULTS, 1)):

@@ -105,3 +105,72 @@ FAULTS = [
     ("ping_interval", 15, "Welcome connections opened from now on with \"ping_interval_ms\": `arg` (1..86400000; 0: the "
      "simulator's 10000 again). Open connections are unchanged: the interval is only announced in the welcome."),
 ]
+
+#: Every default of the configuration, with the reason for it. Each: (name, kind, value, faces, reason). kind: "int",
+#: "double", "text" or "seconds" (a Duration in Swift). faces: "c" puts an SK_DEFAULT_* macro in the C header
+#: (what sk_config_new starts from), "py" a keyword default of streamkit.Client; Swift has every one in
+#: StreamKitDefaults, which the configuration types start from.
+DEFAULTS = [
+    ("url", "text", "wss://pro-stream.coinmarketcap.com/v1", "c py", "The real service (the provider's overview page)."),
+    ("max_connections", "int", 10, "c py", "The documented limit of concurrent connections per API key."),
+    ("subscriptions_per_connection", "int", 100, "c py",
+     "The documented sub_limit (the server's ack may lower it)."),
+    ("queue_capacity", "int", 4096, "c py",
+     "Messages of one subscription waiting for the consumer before its overflow policy applies: seconds of the "
+     "busiest channel, in bounded memory."),
+    ("overflow", "text", "drop_oldest", "c py",
+     "The overflow policy: drop the subscription's oldest waiting message (and say so in order), so a slow consumer "
+     "neither stops the sockets nor grows without bound."),
+    ("max_frame_size", "int", 1 << 20, "",
+     "Largest frame accepted: real frames are a few KiB; 1 MiB leaves room for any batch while bounding memory "
+     "(WebSocket libraries often default to 16 KiB, which real frames can exceed)."),
+    ("credits_per_message", "double", 0.025, "c",
+     "Credit price of one data message (the provider's marketing page and guide)."),
+    ("credits_per_subscription", "double", 0.1, "c",
+     "Credit price of one subscription (the overview: \"0.1 credit per subscription\"; whether a re-subscription "
+     "after a reconnect is billed again is not documented: the meter counts it)."),
+    ("pool_dedupe_window", "int", 8192, "",
+     "Swaps and liquidity events a client remembers across its connections to drop the second leg: both legs "
+     "arrive within milliseconds, so 8192 recent events is ample and bounded."),
+    ("ping_interval", "seconds", 10, "",
+     "Application ping interval until the welcome says otherwise: the reference's \"typically 10s\"."),
+    ("pong_timeout", "seconds", 5, "",
+     "How long a pong may take before the connection is declared dead: a live server answers in milliseconds; 5 s "
+     "tolerates a slow network without trusting a stalled socket for long."),
+    ("liveness_timeout", "seconds", 30, "",
+     "Silence (no frame of any kind) after which a connection is dead, whatever the pings say, or three ping "
+     "intervals when longer: three of the reference's \"typically 10s\" intervals."),
+    ("request_timeout", "seconds", 10, "", "How long a request may wait for its ack or error."),
+    ("connect_timeout", "seconds", 15, "", "How long connecting (TCP, TLS, upgrade) may take before it counts as failed."),
+    ("close_timeout", "seconds", 5, "",
+     "How long a connection the session closed may take to be reported closed before the session goes on."),
+    ("backoff_initial", "seconds", 1, "",
+     "First reconnect delay bound (full jitter: the delay is uniform in [0, bound])."),
+    ("backoff_cap", "seconds", 60, "", "Largest reconnect delay bound: the reference's client evidence backs off \"up to 60 s\"."),
+    ("connection_limit_delay", "seconds", 60, "",
+     "The wait after close 4004 (too many connections) or an HTTP 429 refusal: long, so other connections can end "
+     "first and a rate limit can pass."),
+    ("healthy_after", "seconds", 30, "",
+     "A connection resets the backoff once open this long and proved alive (a pong, an ack or data): a server "
+     "that accepts and closes at once never resets it."),
+    ("refusals_before_fatal", "int", 3, "",
+     "Consecutive HTTP 401/403 refusals of the upgrade before the session fails for good: one can be a proxy's or a "
+     "deploy's hiccup; three in a row, over growing delays, is the key."),
+    ("request_retries", "int", 4, "",
+     "Retries of a subscribe a retryable error answered (5001, unknown codes), before it is reported failed: "
+     "1 + 2 + 4 + 8 s rides out a transient fault without retrying for ever."),
+    ("price_stale_after", "seconds", 45, "",
+     "Quiet time after which a price subscription is stale: three of the documented ~15 s pushes."),
+    ("stale_resubscribes", "int", 3, "",
+     "Re-subscriptions of a stale subscription (each billed) before it is only reported: a lost subscription comes "
+     "back at the first; an id acked but never pushed costs three, not one every 45 s for ever."),
+    ("stale_cap", "seconds", 360, "",
+     "The longest quiet period between two stale reports: eight times the price channel's 45 s, so a dead id is "
+     "still reported a few times an hour."),
+    ("session_dedupe_window", "int", 4096, "",
+     "Swaps and liquidity events one session remembers (a pool deduplicates across its sessions instead)."),
+    ("max_targets_per_request", "int", 50, "", "Most targets sent in one subscribe request."),
+    ("batch", "int", 512, "py",
+     "Messages the Python binding takes from the library per call (one native call per batch, with the GIL "
+     "released while it waits)."),
+]

@@ -97,17 +97,17 @@ func staticCString(_ s: StaticString) -> UnsafePointer<CChar> {
 final class CConfig: @unchecked Sendable {
     // Guarded by `lock` (setters may race with sk_client_new on another thread).
     let lock = NIOLock()
-    var url = "wss://pro-stream.coinmarketcap.com/v1"
+    var url = StreamKitDefaults.url
     var apiKey = ""
-    var maxConnections = 10
-    var perConnection = 100
-    var capacity = 4096
-    var overflow: OverflowPolicy = .dropOldest
+    var maxConnections = StreamKitDefaults.maxConnections
+    var perConnection = StreamKitDefaults.subscriptionsPerConnection
+    var capacity = StreamKitDefaults.queueCapacity
+    var overflow: OverflowPolicy = .byDefault
     var verify = true
     var caFile: String?
     var seed: UInt64?
-    var perMessage = 0.025
-    var perSubscription = 0.1
+    var perMessage = StreamKitDefaults.creditsPerMessage
+    var perSubscription = StreamKitDefaults.creditsPerSubscription
     let errors = ErrorMessages()
 
     init() {

@@ -71,7 +71,7 @@ struct Selection: ParsableArguments {
             return (given, ProcessInfo.processInfo.environment["CMC_API_KEY"] ?? "streamkit-demo", nil)
         }
         if let env = ProcessInfo.processInfo.environment["CMC_API_KEY"], !env.isEmpty {
-            return ("wss://pro-stream.coinmarketcap.com/v1", env, nil)
+            return (StreamKitDefaults.url, env, nil)
         }
         var config = SimulatorConfiguration(keys: ["streamkit-demo": .active])
         config.speed = 2

@@ -34,16 +34,30 @@ public enum OverflowPolicy: Sendable, Hashable, CustomStringConvertible {
         case .conflate: "conflate"
         }
     }
+
+    /// The policy named as in C and Python (`block`, `drop_oldest`, `conflate`), or `nil`.
+    public init?(name: String) {
+        switch name {
+        case "block": self = .block
+        case "drop_oldest": self = .dropOldest
+        case "conflate": self = .conflate
+        default: return nil
+        }
+    }
+
+    /// ``StreamKitDefaults/overflow`` (the generator admits only the three names).
+    public static let byDefault = OverflowPolicy(name: StreamKitDefaults.overflow) ?? .dropOldest
 }
 
 /// How a ``StreamClient`` buffers what its consumer has not taken yet.
 public struct DeliveryConfiguration: Sendable, Hashable {
-    /// Most messages of one subscription waiting for the consumer. Default 4096.
+    /// Most messages of one subscription waiting for the consumer. Default ``StreamKitDefaults/queueCapacity``.
     public var capacityPerSubscription: Int
-    /// The policy of a subscription subscribed without one. Default ``OverflowPolicy/dropOldest``.
+    /// The policy of a subscription subscribed without one. Default ``StreamKitDefaults/overflow``
+    /// (``OverflowPolicy/dropOldest``).
     public var overflow: OverflowPolicy
 
-    public init(capacityPerSubscription: Int = 4096, overflow: OverflowPolicy = .dropOldest) {
+    public init(capacityPerSubscription: Int = StreamKitDefaults.queueCapacity, overflow: OverflowPolicy = .byDefault) {
         self.capacityPerSubscription = max(1, capacityPerSubscription)
         self.overflow = overflow
     }

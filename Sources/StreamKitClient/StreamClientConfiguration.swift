@@ -36,16 +36,16 @@ public struct StreamClientConfiguration: Sendable, CustomStringConvertible {
     /// - Parameters:
     ///   - url: Default `wss://pro-stream.coinmarketcap.com/v1`.
     ///   - apiKey: Your key. Validated when the client is created.
-    public init(url: String = "wss://pro-stream.coinmarketcap.com/v1", apiKey: String) {
+    public init(url: String = StreamKitDefaults.url, apiKey: String) {
         self.url = url
         self.apiKey = apiKey
         self.tls = nil
-        self.maxFrameSize = 1 << 20
+        self.maxFrameSize = StreamKitDefaults.maxFrameSize
         self.pool = SessionPool.Configuration()
         self.seed = UInt64.random(in: 0...UInt64.max)
         self.delivery = DeliveryConfiguration()
-        self.creditsPerMessage = 0.025
-        self.creditsPerSubscription = 0.1
+        self.creditsPerMessage = StreamKitDefaults.creditsPerMessage
+        self.creditsPerSubscription = StreamKitDefaults.creditsPerSubscription
     }
 
     public var description: String {

@@ -93,3 +93,77 @@ public enum FaultNumbers {
         "ping_interval": 15,
     ]
 }
+
+/// Every default of the configuration (`SessionConfiguration`, `SessionPool.Configuration`,
+/// `StreamClientConfiguration`, `DeliveryConfiguration`, the C `sk_config_new`, Python's `Client`), with the
+/// reason for each.
+public enum StreamKitDefaults {
+    /// The real service (the provider's overview page).
+    public static let url = "wss://pro-stream.coinmarketcap.com/v1"
+    /// The documented limit of concurrent connections per API key.
+    public static let maxConnections = 10
+    /// The documented sub_limit (the server's ack may lower it).
+    public static let subscriptionsPerConnection = 100
+    /// Messages of one subscription waiting for the consumer before its overflow policy applies: seconds of the busiest
+    /// channel, in bounded memory.
+    public static let queueCapacity = 4096
+    /// The overflow policy: drop the subscription's oldest waiting message (and say so in order), so a slow consumer
+    /// neither stops the sockets nor grows without bound.
+    public static let overflow = "drop_oldest"
+    /// Largest frame accepted: real frames are a few KiB; 1 MiB leaves room for any batch while bounding memory
+    /// (WebSocket libraries often default to 16 KiB, which real frames can exceed).
+    public static let maxFrameSize = 1048576
+    /// Credit price of one data message (the provider's marketing page and guide).
+    public static let creditsPerMessage: Double = 0.025
+    /// Credit price of one subscription (the overview: "0.1 credit per subscription"; whether a re-subscription after a
+    /// reconnect is billed again is not documented: the meter counts it).
+    public static let creditsPerSubscription: Double = 0.1
+    /// Swaps and liquidity events a client remembers across its connections to drop the second leg: both legs arrive
+    /// within milliseconds, so 8192 recent events is ample and bounded.
+    public static let poolDedupeWindow = 8192
+    /// Application ping interval until the welcome says otherwise: the reference's "typically 10s".
+    public static let pingInterval: Duration = .seconds(10)
+    /// How long a pong may take before the connection is declared dead: a live server answers in milliseconds; 5 s
+    /// tolerates a slow network without trusting a stalled socket for long.
+    public static let pongTimeout: Duration = .seconds(5)
+    /// Silence (no frame of any kind) after which a connection is dead, whatever the pings say, or three ping intervals
+    /// when longer: three of the reference's "typically 10s" intervals.
+    public static let livenessTimeout: Duration = .seconds(30)
+    /// How long a request may wait for its ack or error.
+    public static let requestTimeout: Duration = .seconds(10)
+    /// How long connecting (TCP, TLS, upgrade) may take before it counts as failed.
+    public static let connectTimeout: Duration = .seconds(15)
+    /// How long a connection the session closed may take to be reported closed before the session goes on.
+    public static let closeTimeout: Duration = .seconds(5)
+    /// First reconnect delay bound (full jitter: the delay is uniform in [0, bound]).
+    public static let backoffInitial: Duration = .seconds(1)
+    /// Largest reconnect delay bound: the reference's client evidence backs off "up to 60 s".
+    public static let backoffCap: Duration = .seconds(60)
+    /// The wait after close 4004 (too many connections) or an HTTP 429 refusal: long, so other connections can end
+    /// first and a rate limit can pass.
+    public static let connectionLimitDelay: Duration = .seconds(60)
+    /// A connection resets the backoff once open this long and proved alive (a pong, an ack or data): a server that
+    /// accepts and closes at once never resets it.
+    public static let healthyAfter: Duration = .seconds(30)
+    /// Consecutive HTTP 401/403 refusals of the upgrade before the session fails for good: one can be a proxy's or a
+    /// deploy's hiccup; three in a row, over growing delays, is the key.
+    public static let refusalsBeforeFatal = 3
+    /// Retries of a subscribe a retryable error answered (5001, unknown codes), before it is reported failed: 1 + 2 + 4
+    /// + 8 s rides out a transient fault without retrying for ever.
+    public static let requestRetries = 4
+    /// Quiet time after which a price subscription is stale: three of the documented ~15 s pushes.
+    public static let priceStaleAfter: Duration = .seconds(45)
+    /// Re-subscriptions of a stale subscription (each billed) before it is only reported: a lost subscription comes
+    /// back at the first; an id acked but never pushed costs three, not one every 45 s for ever.
+    public static let staleResubscribes = 3
+    /// The longest quiet period between two stale reports: eight times the price channel's 45 s, so a dead id is still
+    /// reported a few times an hour.
+    public static let staleCap: Duration = .seconds(360)
+    /// Swaps and liquidity events one session remembers (a pool deduplicates across its sessions instead).
+    public static let sessionDedupeWindow = 4096
+    /// Most targets sent in one subscribe request.
+    public static let maxTargetsPerRequest = 50
+    /// Messages the Python binding takes from the library per call (one native call per batch, with the GIL released
+    /// while it waits).
+    public static let batch = 512
+}

@@ -27,9 +27,10 @@ public struct SessionPool: Sendable {
 
         /// - Parameters:
         ///   - session: Per-connection configuration; see ``SessionConfiguration``.
-        ///   - maxConnections: Default 10, the documented per-key limit.
-        ///   - dedupeWindow: Default 8192 (two legs of a swap arrive within milliseconds).
-        public init(session: SessionConfiguration = SessionConfiguration(), maxConnections: Int = 10, dedupeWindow: Int = 8192) {
+        ///   - maxConnections: Default ``StreamKitDefaults/maxConnections``, the documented per-key limit.
+        ///   - dedupeWindow: Default ``StreamKitDefaults/poolDedupeWindow``.
+        public init(session: SessionConfiguration = SessionConfiguration(), maxConnections: Int = StreamKitDefaults.maxConnections,
+                    dedupeWindow: Int = StreamKitDefaults.poolDedupeWindow) {
             self.session = session
             self.maxConnections = maxConnections
             self.dedupeWindow = dedupeWindow

@@ -42,68 +42,69 @@ extension Duration {
 // MARK: - Configuration
 
 /// How a session keeps its connection alive, reconnects, and watches its subscriptions. Every field has a default
-/// chosen from the reference; the comment on each says why.
+/// chosen from the reference, from ``StreamKitDefaults`` (the one table of defaults: scripts/tables_schema.py),
+/// whose entries say why.
 public struct SessionConfiguration: Sendable, Hashable {
     /// Application `ping` interval until the server's `welcome` says otherwise. The reference: "typically 10s".
-    public var defaultPingInterval: Duration = .seconds(10)
+    public var defaultPingInterval: Duration = StreamKitDefaults.pingInterval
     /// How long a `pong` may take before the connection is declared dead. A live server answers in milliseconds;
     /// 5 s tolerates a slow network without trusting a stalled socket for long.
-    public var pongTimeout: Duration = .seconds(5)
+    public var pongTimeout: Duration = StreamKitDefaults.pongTimeout
     /// Silence (no frame of any kind) after which the connection is declared dead, whatever the pings say. The
     /// timeout in force is the larger of this and three ping intervals (the welcome's `ping_interval_ms`, which
     /// may be up to 300 s): a healthy connection has a pong at least every interval, so three intervals of
     /// nothing is dead, while a fixed 30 s would kill a quiet, healthy connection whose interval is 30 s or more.
     /// 30 s: three of the reference's "typically 10s" intervals.
-    public var livenessTimeout: Duration = .seconds(30)
+    public var livenessTimeout: Duration = StreamKitDefaults.livenessTimeout
     /// How long a request may wait for its `ack` or `error`.
-    public var requestTimeout: Duration = .seconds(10)
+    public var requestTimeout: Duration = StreamKitDefaults.requestTimeout
     /// How long connecting may take before it counts as failed (the transport enforces it; the session times it too).
-    public var connectTimeout: Duration = .seconds(15)
+    public var connectTimeout: Duration = StreamKitDefaults.connectTimeout
     /// How long a connection the session closed may take to be reported closed before the session stops waiting
     /// and goes on (reconnects, fails or stops) as if it had been; a late report is ignored.
-    public var closeTimeout: Duration = .seconds(5)
+    public var closeTimeout: Duration = StreamKitDefaults.closeTimeout
     /// First reconnect delay bound. Full jitter: the actual delay is uniform in [0, bound].
-    public var backoffInitial: Duration = .seconds(1)
+    public var backoffInitial: Duration = StreamKitDefaults.backoffInitial
     /// Largest reconnect delay bound. The reference's client evidence backs off "up to 60 s".
-    public var backoffCap: Duration = .seconds(60)
+    public var backoffCap: Duration = StreamKitDefaults.backoffCap
     /// The wait after close 4004 (too many connections for the key) and after an HTTP 429 refusal of the upgrade:
     /// long, so other connections can end first and a rate limit can pass.
-    public var connectionLimitDelay: Duration = .seconds(60)
+    public var connectionLimitDelay: Duration = StreamKitDefaults.connectionLimitDelay
     /// A connection counts as healthy, and resets the backoff, once it has been open this long and has proved
     /// itself alive: a pong, an ack or data since it opened (so a connection whose subscriptions are all quiet
     /// resets it too). A server that accepts and closes at once therefore never resets the backoff.
-    public var healthyAfter: Duration = .seconds(30)
+    public var healthyAfter: Duration = StreamKitDefaults.healthyAfter
     /// Consecutive HTTP 401 or 403 refusals of the upgrade after which the session fails for good (the key is
     /// refused below the WebSocket protocol, where no close code says so). 3: one refusal can be a proxy's or a
     /// deploy's hiccup; three in a row, over growing backoff delays, is the key.
-    public var refusalsBeforeFatal: Int = 3
+    public var refusalsBeforeFatal: Int = StreamKitDefaults.refusalsBeforeFatal
     /// Retries of a subscribe that a retryable server error answered (5001 and unknown codes), per subscription,
     /// before it is reported failed with the code and detail. Delays double from ``backoffInitial`` (with jitter),
     /// capped at ``backoffCap``. 4: 1 + 2 + 4 + 8 s rides out a transient fault without retrying for ever.
-    public var requestRetries: Int = 4
+    public var requestRetries: Int = StreamKitDefaults.requestRetries
     /// Quiet time after which a `market@crypto_latest_price` subscription is stale: three of the documented ~15 s
     /// pushes (top-500 ids push every ~5 s, so this is generous for them). Each further quiet period doubles
     /// (45 s, 90 s, 180 s ...) up to ``staleCap``; see ``staleResubscribes``.
-    public var priceStaleAfter: Duration? = .seconds(45)
+    public var priceStaleAfter: Duration? = StreamKitDefaults.priceStaleAfter
     /// How many times a stale subscription is re-subscribed (each one is billed as a subscription) before the
     /// session keeps it as it is and only reports `stale` at ``staleCap``. 3: a lost subscription on the server
     /// side comes back at the first; an id the server acks but never pushes (unknown, delisted) then costs three
     /// re-subscriptions in all, not one every 45 s for ever.
-    public var staleResubscribes: Int = 3
+    public var staleResubscribes: Int = StreamKitDefaults.staleResubscribes
     /// The longest quiet period between two `stale` reports of one subscription. 6 min: eight times the price
     /// channel's 45 s, so a dead id is still reported a few times an hour.
-    public var staleCap: Duration = .seconds(360)
+    public var staleCap: Duration = StreamKitDefaults.staleCap
     /// Quiet time after which an on-chain subscription is stale. Off by default: on-chain channels push per event,
     /// and a quiet token is normal.
     public var onChainStaleAfter: Duration? = nil
     /// Subscriptions per connection, until an `ack`'s `sub_limit` says otherwise. Documented: 100.
-    public var subscriptionLimit: Int = 100
+    public var subscriptionLimit: Int = StreamKitDefaults.subscriptionsPerConnection
     /// Swaps and liquidity events remembered for deduplication (by `tx` + `lgid`/`iix`). Both legs of one swap
     /// arrive within milliseconds; 4096 recent events is ample and bounded. 0 turns deduplication off (a
     /// ``SessionPool`` deduplicates across its connections instead).
-    public var dedupeWindow: Int = 4096
+    public var dedupeWindow: Int = StreamKitDefaults.sessionDedupeWindow
     /// Most targets sent in one subscribe request.
-    public var maxTargetsPerRequest: Int = 50
+    public var maxTargetsPerRequest: Int = StreamKitDefaults.maxTargetsPerRequest
 
     public init() {}
 }

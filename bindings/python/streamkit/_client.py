@@ -10,9 +10,10 @@ from typing import Any, AsyncIterator, Callable, Dict, Iterable, Iterator, List,
 from . import _args, _native
 from ._messages import CHANNEL_NUMBERS, Event, Message, load
 from ._native import lib
+from ._tables import DEFAULTS
 from .errors import FatalError, InvalidArgumentError, InvalidKeyError, InvalidURLError, StoppedError, error_for
 
-DEFAULT_URL = "wss://pro-stream.coinmarketcap.com/v1"
+DEFAULT_URL = DEFAULTS["url"]
 
 _OVERFLOW = {None: _native.SK_OVERFLOW_DEFAULT, "block": _native.SK_OVERFLOW_BLOCK,
              "drop_oldest": _native.SK_OVERFLOW_DROP_OLDEST, "conflate": _native.SK_OVERFLOW_CONFLATE}
@@ -48,10 +49,12 @@ class Client:
     (also a ``ValueError``), :class:`InvalidKeyError` for the key (never repeated), :class:`InvalidURLError`.
     """
 
-    def __init__(self, url: str = DEFAULT_URL, api_key: Optional[str] = None, *, max_connections: int = 10,
-                 subscriptions_per_connection: int = 100, queue_capacity: int = 4096,
-                 overflow: str = "drop_oldest", tls_verify: bool = True, ca_file: Optional[str] = None,
-                 seed: Optional[int] = None, batch: int = 512):
+    def __init__(self, url: str = DEFAULT_URL, api_key: Optional[str] = None, *,
+                 max_connections: int = DEFAULTS["max_connections"],
+                 subscriptions_per_connection: int = DEFAULTS["subscriptions_per_connection"],
+                 queue_capacity: int = DEFAULTS["queue_capacity"], overflow: str = DEFAULTS["overflow"],
+                 tls_verify: bool = True, ca_file: Optional[str] = None, seed: Optional[int] = None,
+                 batch: int = DEFAULTS["batch"]):
         batch = _args.integer("batch", batch, 1, 65536)
         key_name = "api_key" if api_key is not None else "CMC_API_KEY"
         key = api_key if api_key is not None else os.environ.get("CMC_API_KEY")

@@ -59,3 +59,13 @@ FAULTS = {
     "error_5001_then_ack": 14,
     "ping_interval": 15,
 }
+
+#: Every default of streamkit.Client (and of the library's configuration), by name; the schema says why.
+DEFAULTS = {
+    "url": "wss://pro-stream.coinmarketcap.com/v1",
+    "max_connections": 10,
+    "subscriptions_per_connection": 100,
+    "queue_capacity": 4096,
+    "overflow": "drop_oldest",
+    "batch": 512,
+}
