@@ -101,7 +101,8 @@ public final class CaptureReplay {
     public private(set) var progress = ReplayProgress()
     private var reader: CaptureReader
     private let decoder = FrameDecoder()
-    private let frame = UnsafeMutablePointer<DecodedFrame>.allocate(capacity: 1)
+    /// Allocated once the files are open (an init that throws before then has nothing to free).
+    private let frame: UnsafeMutablePointer<DecodedFrame>
     /// The record read but not yet due (its bytes are the reader's, valid until it reads again).
     private var pending: CaptureRecord?
     /// `pending` was returned (or skipped): read the next record before looking again.
@@ -115,6 +116,7 @@ public final class CaptureReplay {
         self.configuration = configuration
         self.speed = speed.isFinite && speed > 0 ? speed : 1
         self.reader = try CaptureReader(configuration.paths)
+        self.frame = .allocate(capacity: 1)
         self.frame.initialize(to: DecodedFrame())
         try self.readAhead()
         self.progress.captureTimeNS = self.origin ?? 0

@@ -215,6 +215,12 @@ extension CaptureTests {
 
         // A file that is not there fails the start, with its name.
         #expect(throws: CaptureError.self) { try CaptureReplay(ReplayConfiguration(paths: [dir + "/missing.ndjson"])) }
+        // One that is zstd by its magic but corrupt after it is served up to the damage (nothing, here), and says so.
+        try Data([0x28, 0xB5, 0x2F, 0xFD] + Array(repeating: 0xA5, count: 64)).write(to: URL(fileURLWithPath: dir + "/bad.ndjson.zst"))
+        let bad = try CaptureReplay(ReplayConfiguration(paths: [dir + "/bad.ndjson.zst"], startDelay: .zero))
+        bad.start(wallNS: 0)
+        #expect(bad.next(wallNS: 1) == nil)
+        #expect(bad.progress.finished && bad.progress.dataFrames == 0 && (bad.progress.truncatedFiles == 1 || bad.progress.error != nil), "\(bad.progress)")
         #expect(CaptureReplay.fault(reproducing: CaptureEvent(time: 0, kind: .closed, connection: 1, code: 1006)) == .drop)
         #expect(CaptureReplay.fault(reproducing: CaptureEvent(time: 0, kind: .closed, connection: 1, code: 401)) == .drop)
         #expect(CaptureReplay.fault(reproducing: CaptureEvent(time: 0, kind: .serverError, connection: 1, code: 5001)) == .internalError)
