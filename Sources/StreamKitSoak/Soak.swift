@@ -436,8 +436,9 @@ final class Runner: Sendable {
         var config = StreamClientConfiguration(url: self.sim.url, apiKey: "probe")
         config.pool.session = self.session
         guard let client = try? StreamClient(configuration: config) else { return false }
-        client.start()
+        // Counted before the client starts: its first connection may be accepted before `start` returns.
         let before = self.sim.counters.connectionsByKey["probe"] ?? 0
+        client.start()
         let seen = NIOLockedValueBox((fatal: 0, reconnecting: 0))
         let watcher = Task { () -> (fatal: Int, reconnecting: Int) in
             for await case .session(let e, _) in client.events {
