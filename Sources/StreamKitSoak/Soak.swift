@@ -226,6 +226,22 @@ struct Observed {
     var failedSubscriptions: [Subscription] = []
     var droppedEvents = 0
     var serverErrors = 0
+    /// The connection (index in the pool) each subscription was last acknowledged on, and the order of events:
+    /// when each connection last reported `reconnecting`, when each subscription was last acknowledged. A
+    /// subscription whose connection reconnected after its last ack is interrupted: its gap marker comes with the
+    /// re-subscribe's ack, so stopping before that ack would leave the interruption unreported.
+    var connectionOf: [Subscription: Int] = [:]
+    var lifecycleEvents = 0
+    var reconnectingAt: [Int: Int] = [:]
+    var subscribedAt: [Subscription: Int] = [:]
+
+    /// Subscriptions whose connection went down after their last ack (their gap marker is still to come).
+    func interrupted(_ subscriptions: [Subscription]) -> [Subscription] {
+        subscriptions.filter { s in
+            guard let c = self.connectionOf[s], let down = self.reconnectingAt[c] else { return false }
+            return (self.subscribedAt[s] ?? -1) < down
+        }
+    }
 
     /// Records an arrival (at `now`) or, with `now == nil`, a delivery.
     mutating func mark(_ seq: Int, arrivedAt now: Int64?) {
@@ -372,7 +388,10 @@ final class Runner: Sendable {
         self.sim.pausePushes(true)
         try await Task.sleep(for: .seconds(1))
         // Until every push sent on a connection still open has arrived and the queue is drained (a slow reader may
-        // be seconds behind the simulator; stopping before it caught up would count its unread frames as lost).
+        // be seconds behind the simulator; stopping before it caught up would count its unread frames as lost), and
+        // every subscription is back after its connection's last reconnect: the client reports a gap when the
+        // re-subscribe is acknowledged, so stopping while a connection is down (in backoff, say: a slow machine
+        // kills connections on its pong timeout) would count the tail that connection lost as unreported.
         let drainBy = ContinuousClock.now + .seconds(60)
         while ContinuousClock.now < drainBy {
             let ledger = self.sim.ledger()
@@ -383,8 +402,13 @@ final class Runner: Sendable {
                         && (seq >= o.arrivedAt.count || o.arrivedAt[seq] == 0)
                 }
             }
-            if !unread, await client.metrics().queued == 0 { break }
+            let interrupted = observed.withLockedValue { !$0.interrupted(self.subscriptions).isEmpty }
+            if !unread, !interrupted, await client.metrics().queued == 0 { break }
             try await Task.sleep(for: .milliseconds(100))
+        }
+        let stillInterrupted = observed.withLockedValue { $0.interrupted(self.subscriptions) }
+        if !stillInterrupted.isEmpty {
+            report.failures.append("\(stillInterrupted.count) subscriptions not re-subscribed within 60 s of the end (their connection was down)")
         }
         let metrics = await client.metrics()
         let rssEnd = Soak.rss()
@@ -476,15 +500,25 @@ final class Runner: Sendable {
                     if let seq { o.mark(seq, arrivedAt: nil) }
                     if let sub { o.lastDelivery[sub] = now }
                 }
-            case .session(let e, _):
+            case .session(let e, let connection):
                 switch e {
+                case .subscribed(let s, _):
+                    observed.withLockedValue { o in
+                        o.lifecycleEvents += 1
+                        o.connectionOf[s] = connection
+                        o.subscribedAt[s] = o.lifecycleEvents
+                    }
                 case .gap(let s, let from, let to, _):
                     observed.withLockedValue { o in
                         o.gaps[s, default: []].append((from.nanoseconds, to.nanoseconds))
                         o.gapMarkers += 1
                     }
                 case .reconnecting(let attempt, let delay, let reason):
-                    observed.withLockedValue { $0.reconnects.append((attempt, delay, reason)) }
+                    observed.withLockedValue { o in
+                        o.reconnects.append((attempt, delay, reason))
+                        o.lifecycleEvents += 1
+                        o.reconnectingAt[connection] = o.lifecycleEvents
+                    }
                 case .fatal(let reason):
                     observed.withLockedValue { $0.fatal = reason }
                 case .subscriptionFailed(let s, _):
