@@ -431,7 +431,12 @@ final class Runner: Sendable {
     private func inject(_ kind: String, rng: inout SplitMix64, report: inout SoakReport) async -> String? {
         if kind == "close 4100" || kind == "close 4101" || kind == "close 4102" {
             report.probes += 1
-            if await self.probe(code: UInt16(kind.dropFirst(6))!) { report.probesPassed += 1 }
+            let (passed, story) = await self.probe(code: UInt16(kind.dropFirst(6))!)
+            if passed {
+                report.probesPassed += 1
+            } else if report.lossDetails.count < 8 {
+                report.lossDetails.append("probe \(kind): \(story)")
+            }
             return nil
         }
         let live = self.sim.liveConnections(key: "soak")
@@ -456,18 +461,27 @@ final class Runner: Sendable {
     }
 
     /// A client with its own key is closed with a fatal code: it must report one fatal event and never reconnect.
-    private func probe(code: UInt16) async -> Bool {
+    private func probe(code: UInt16) async -> (passed: Bool, story: String) {
         var config = StreamClientConfiguration(url: self.sim.url, apiKey: "probe")
-        config.pool.session = self.session
-        guard let client = try? StreamClient(configuration: config) else { return false }
+        // The probe tests the fatal close, not the keep-alive: the default liveness (a machine slowed by a sanitizer
+        // must not lose the probe's connection to the soak's short pong timeout first), with the soak's short first
+        // backoff, so that a wrong reconnect would come within the wait below.
+        var session = SessionConfiguration()
+        session.backoffInitial = self.session.backoffInitial
+        config.pool.session = session
+        guard let client = try? StreamClient(configuration: config) else { return (false, "the client could not be made") }
         // Counted before the client starts: its first connection may be accepted before `start` returns.
         let before = self.sim.counters.connectionsByKey["probe"] ?? 0
         client.start()
         let seen = NIOLockedValueBox((fatal: 0, reconnecting: 0))
+        let reasons = NIOLockedValueBox<[String]>([])
         let watcher = Task { () -> (fatal: Int, reconnecting: Int) in
             for await case .session(let e, _) in client.events {
                 if case .fatal = e { seen.withLockedValue { $0.fatal += 1 } }
-                if case .reconnecting = e { seen.withLockedValue { $0.reconnecting += 1 } }
+                if case .reconnecting(_, _, let reason) = e {
+                    seen.withLockedValue { $0.reconnecting += 1 }
+                    reasons.withLockedValue { $0.append("\(reason)") }
+                }
             }
             return seen.withLockedValue { $0 }
         }
@@ -486,7 +500,10 @@ final class Runner: Sendable {
         let after = self.sim.counters.connectionsByKey["probe"] ?? 0
         await client.stop()
         let counts = await watcher.value
-        return injected && counts.fatal == 1 && counts.reconnecting == 0 && after == before + 1
+        let passed = injected && counts.fatal == 1 && counts.reconnecting == 0 && after == before + 1
+        let story = "\(injected ? "injected" : "not injected (the subscribe failed)"), \(counts.fatal) fatal, "
+            + "\(counts.reconnecting) reconnects \(reasons.withLockedValue { $0 }), \(after - before) connections"
+        return (passed, story)
     }
 
     /// The consumer: iterates the client's events as a user would, recording deliveries and lifecycle events.

@@ -297,7 +297,9 @@ final class RawClient: @unchecked Sendable {
         // platforms, `iix` on Solana, whose subscription a busy machine may ack later): by count, not by time.
         for n in 0..<5000 {
             if n >= 60 && shape.missing.isEmpty { break }
-            let text = try #require(try await c.receive(until: { $0.contains(#""type":"data""#) }, timeout: .seconds(10)))
+            // 60 s only bounds a failing run: swaps are a Poisson process of the market, and under ThreadSanitizer a
+            // pool's 4 h warm-up alone can take longer than 10 s.
+            let text = try #require(try await c.receive(until: { $0.contains(#""type":"data""#) }, timeout: .seconds(60)))
             let m = try FrameDecoder().decode(text)
             guard case .data(let d) = m.frame else {
                 Issue.record("not data")
