@@ -378,7 +378,9 @@ final class Runner: Sendable {
 
         // Settle: every subscription must deliver again; then pause pushes and let the consumer drain.
         let quiet = Soak.now()
-        let settleBy = ContinuousClock.now + .seconds(30)
+        // 120 s only bounds a failing run (the loop ends once every subscription delivered): under ThreadSanitizer
+        // the soak's short keep-alive drops connections often, and a subscription may wait out several backoffs.
+        let settleBy = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < settleBy {
             let active = observed.withLockedValue { o in self.subscriptions.filter { (o.lastDelivery[$0] ?? 0) > quiet }.count }
             report.activeAtEnd = active
