@@ -127,9 +127,6 @@ public final class CaptureReplay {
         self.frame.deallocate()
     }
 
-    /// Whether ``start(wallNS:)`` was called.
-    public var started: Bool { self.wallStart != nil }
-
     /// Starts the capture's clock ``ReplayConfiguration/startDelay`` after `wallNS` (a monotonic instant, ns: the
     /// first subscription). Later calls do nothing.
     public func start(wallNS: Int64) {

@@ -1123,10 +1123,10 @@ final class MarketHub: @unchecked Sendable {
             self.routes = SubscriptionIndex(self.subscribers.keys, dedupeWindow: 0)
             self.routesChanged = false
         }
-        let max = replay.configuration.pace == .max
-        if max && self.subscribers.values.contains(where: { $0.contains { !$0.writable } }) { return }
+        let fast = replay.configuration.pace == .max
+        if fast && self.subscribers.values.contains(where: { $0.contains { !$0.writable } }) { return }
         let wall = ConnectionHandler.uptimeNS()
-        var budget = max ? 4096 : Int.max
+        var budget = fast ? 4096 : Int.max
         var served = 0
         var unsubscribed = 0
         while budget > 0, let step = replay.next(wallNS: wall) {
@@ -1140,7 +1140,7 @@ final class MarketHub: @unchecked Sendable {
                 let text = String(decoding: bytes, as: UTF8.self)
                 for h in handlers { h.deliver([(s, text)]) }
                 served += 1
-                if max && served % 64 == 0 && handlers.contains(where: { !$0.writable }) { budget = 0 }
+                if fast && served % 64 == 0 && handlers.contains(where: { !$0.writable }) { budget = 0 }
             case .fault(let fault):
                 for h in self.state.withLockedValue({ Array($0.live.values) }) { h.inject(fault) }
             }

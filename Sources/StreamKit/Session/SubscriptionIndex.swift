@@ -77,9 +77,6 @@ public struct SubscriptionIndex: Sendable {
         return nil
     }
 
-    /// Whether the index holds no subscription.
-    public var isEmpty: Bool { self.byRoute.isEmpty }
-
     /// The addresses of an on-chain payload a subscription may name, most specific first (`Session`'s order),
     /// without an array per message.
     private static func addresses(_ frame: DecodedFrame, _ channel: Channel) -> (TextSlice?, TextSlice?, TextSlice?) {
