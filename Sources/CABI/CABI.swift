@@ -345,6 +345,15 @@ public func skClientSubscribe(
     case .failure(let why): return c.fail(SK_INVALID_ARGUMENT, "sk_client_subscribe: \(why.message)")
     }
     let client = c.client
+    if c.isInCallback {
+        // The callback runs on the event loop the acks arrive on: send, and let them come as events.
+        do throws(StreamClientError) {
+            try client.subscribeOnLoop(list, overflow: overflow)
+            return SK_OK
+        } catch {
+            return c.fail(sk_status(rawValue: UInt32(error.status)), "\(error)")
+        }
+    }
     let result = Waiter<Result<Void, StreamClientError>>.run(timeoutMS: timeoutMS) {
         do throws(StreamClientError) {
             try await client.subscribe(list, overflow: overflow)
@@ -412,12 +421,18 @@ public func skClientPollPickle(
     return status
 }
 
+/// The client's metrics: computed in place from the callback (on the event loop), else asked of the loop.
+func metrics(of c: CClient) -> StreamMetrics? {
+    let client = c.client
+    if c.isInCallback { return client.metricsOnLoop() }
+    return Waiter<StreamMetrics>.run(timeoutMS: 10_000) { await client.metrics() }
+}
+
 @_cdecl("sk_client_metrics")
 public func skClientMetrics(_ handle: OpaquePointer?, _ out: UnsafeMutablePointer<sk_metrics>?) -> sk_status {
     guard let c = HandleRegistry.shared.lookup(handle, as: CClient.self) else { return SK_MISUSE }
     guard let out else { return c.fail(SK_MISUSE, "sk_client_metrics: out is NULL") }
-    let client = c.client
-    guard let m = Waiter<StreamMetrics>.run(timeoutMS: 10_000, { await client.metrics() }) else {
+    guard let m = metrics(of: c) else {
         return c.fail(SK_TIMEOUT, "sk_client_metrics: no answer from the event loop")
     }
     var r = sk_metrics()
@@ -450,8 +465,7 @@ public func skClientSubscriptionMetrics(
     case .success(let x): s = x
     case .failure(let why): return c.fail(SK_INVALID_ARGUMENT, "sk_client_subscription_metrics: \(why.message)")
     }
-    let client = c.client
-    guard let m = Waiter<StreamMetrics>.run(timeoutMS: 10_000, { await client.metrics() }) else {
+    guard let m = metrics(of: c) else {
         return c.fail(SK_TIMEOUT, "sk_client_subscription_metrics: no answer from the event loop")
     }
     guard let sm = m.subscriptions[s] else {

@@ -125,8 +125,74 @@ final class FrameBlock {
     deinit { self.base?.deallocate() }
 }
 
+// MARK: - Subscription views
+
+/// C views of subscriptions, made once per subscription and kept, so that a message carries its subscriptions
+/// without copying their addresses. Confined to one thread at a time (the client's event loop for a callback, the
+/// polling thread for a poll). ``trim()``, called where no view handed out is valid any more (before a callback,
+/// before a poll fills its batch), bounds it.
+final class SubscriptionViews {
+    private var cache: [Subscription: sk_subscription_view] = [:]
+    private var strings: [UnsafeMutablePointer<CChar>] = []
+    /// More distinct subscriptions than one client can hold at once (10 connections of 100): past it the views
+    /// are made again, so a client cycling through subscriptions for days stays bounded.
+    private static let limit = 4096
+
+    /// Price subscriptions by channel and id, looked up without hashing (the hot channel; its target has no text).
+    private var crypto: [(channel: Channel, id: Int64, view: sk_subscription_view)] = []
+
+    func view(_ s: Subscription) -> sk_subscription_view {
+        if case .crypto(let id) = s.target, s.interval == nil {
+            let channel = s.channel
+            for i in self.crypto.indices where self.crypto[i].id == id && self.crypto[i].channel == channel {
+                return self.crypto[i].view
+            }
+            let v = self.made(s)
+            if self.crypto.count < 64 { self.crypto.append((channel, id, v)) }
+            return v
+        }
+        return self.made(s)
+    }
+
+    private func made(_ s: Subscription) -> sk_subscription_view {
+        if let v = self.cache[s] { return v }
+        var v = sk_subscription_view()
+        v.channel = s.channel.cChannel
+        switch s.target {
+        case .crypto(let id):
+            v.crypto_id = id
+        case .address(let platform, let address):
+            v.platform_id = platform
+            v.address = self.keep(address)
+        }
+        if let interval = s.interval { v.interval = self.keep(interval) }
+        self.cache[s] = v
+        return v
+    }
+
+    func trim() {
+        guard self.cache.count > Self.limit else { return }
+        self.cache.removeAll()
+        self.crypto.removeAll()
+        for p in self.strings { free(p) }
+        self.strings.removeAll()
+    }
+
+    private func keep(_ text: String) -> sk_str {
+        guard let p = strdup(text) else { return sk_str(ptr: staticCString(""), len: 0) }
+        self.strings.append(p)
+        return sk_str(ptr: p, len: strlen(p))
+    }
+
+    deinit {
+        for p in self.strings { free(p) }
+    }
+}
+
 // MARK: - Client
 
+/// One `sk_client`: a `StreamClient` delivering either to a C callback, on its event loop straight from the frame
+/// decoded in place (as Swift's `onMessage`: nothing queued or copied), or to `sk_client_poll` through its queue.
 final class CClient: @unchecked Sendable {
     let client: StreamClient
     let errors = ErrorMessages()
@@ -136,14 +202,17 @@ final class CClient: @unchecked Sendable {
     private var stopped = false
     private var callback: sk_message_fn?
     private var user: UnsafeMutableRawPointer?
-    private var thread: pthread_t?
-    private var stopDelivery = false
-    private var freeAfterCallback = false
-    // Owned by the polling thread (one at a time) or the delivery thread.
+    private var polling = false
+    // The callback's state, confined to the client's event loop.
+    private var loopCallback: sk_message_fn?
+    private var loopUser: UnsafeMutableRawPointer?
+    /// False once sk_client_stop or sk_client_free was called: no callback after it returns.
+    private var delivering = true
+    // Owned by the event loop (with a callback) or by the polling thread (one at a time): never both.
     private var batch: [StreamEvent] = []
     private let arena = Arena()
+    private let views = SubscriptionViews()
     private let frames = FrameBlock()
-    private var polling = false  // guarded by `lock`
     // sk_client_poll_pickle's batch and pickle, owned by the polling thread.
     private var pickleBatch: [sk_message] = []
     private let pickle = PickleWriter()
@@ -168,90 +237,100 @@ final class CClient: @unchecked Sendable {
     }
 
     func start() -> sk_status {
-        let (status, fn) = self.lock.withLock { () -> (sk_status, sk_message_fn?) in
-            if self.stopped { return (self.fail(SK_MISUSE, "sk_client_start: the client has stopped"), nil) }
-            if self.started { return (self.fail(SK_MISUSE, "sk_client_start: already started"), nil) }
+        let (status, fn, user) = self.lock.withLock { () -> (sk_status, sk_message_fn?, UnsafeMutableRawPointer?) in
+            if self.stopped { return (self.fail(SK_MISUSE, "sk_client_start: the client has stopped"), nil, nil) }
+            if self.started { return (self.fail(SK_MISUSE, "sk_client_start: already started"), nil, nil) }
             self.started = true
-            return (SK_OK, self.callback)
+            return (SK_OK, self.callback, self.user)
         }
         guard status == SK_OK else { return status }
-        if fn != nil {
-            var t = pthread_t()
-            let me = Unmanaged.passRetained(self).toOpaque()
-            let rc = pthread_create(&t, nil, { arg in
-                let c = Unmanaged<CClient>.fromOpaque(arg!).takeRetainedValue()
-                c.deliver()
-                return nil
-            }, me)
-            guard rc == 0 else {
-                Unmanaged<CClient>.fromOpaque(me).release()
-                return self.fail(SK_INTERNAL, "could not start the delivery thread (error \(rc))")
+        if let fn {
+            // The handlers hold the client weakly: it owns them (through the StreamClient), and a freed client's
+            // late handler calls must find nothing. Every handler runs on the event loop, after these settings
+            // (the loop runs its tasks in order).
+            let userBits = UInt(bitPattern: user)
+            self.client.onEventLoopAsync { [weak self] in
+                self?.loopCallback = fn
+                self?.loopUser = UnsafeMutableRawPointer(bitPattern: userBits)
             }
-            self.lock.withLock { self.thread = t }
+            self.client.deliverToHandlersOnly()
+            self.client.onSessionEvent { [weak self] event, connection, _ in self?.deliver(event, connection: connection) }
+            self.client.onMessage { [weak self] view in self?.deliver(view) }
         }
         self.client.start()
         return SK_OK
     }
 
-    var isDeliveryThread: Bool {
-        self.lock.withLock { self.thread.map { pthread_equal($0, pthread_self()) != 0 } ?? false }
-    }
+    /// Whether the caller is inside the callback (only the callback runs on the client's event loop).
+    var isInCallback: Bool { self.client.isOnEventLoop }
 
-    /// The delivery thread: takes batches and calls the callback for each message, until stopped.
-    private func deliver() {
-        var message = sk_message()
-        var events: [StreamEvent] = []
-        events.reserveCapacity(64)
-        while true {
-            events.removeAll(keepingCapacity: true)
-            let done = self.client.take(max: 64, timeout: .milliseconds(100), into: &events)
-            for e in events {
-                let (fn, user, stop) = self.lock.withLock { (self.callback, self.user, self.stopDelivery) }
-                if stop { break }
-                guard let fn else { break }
-                self.arena.reset()
-                self.fill(&message, e)
-                withUnsafePointer(to: &message) { fn($0, user) }
-            }
-            let (stop, freeNow) = self.lock.withLock { (self.stopDelivery, self.freeAfterCallback) }
-            if stop || done {
-                if freeNow {
-                    // sk_client_free was called from the callback: finish it here.
-                    _ = Waiter<Void>.run(timeoutMS: -1) { await self.client.stop() }
-                    HandleRegistry.release(self)
-                }
-                return
-            }
+    /// A data push, on the event loop: filled straight from the frame decoded in place (views into the receive
+    /// buffer) and handed to the callback.
+    private func deliver(_ view: MessageView) {
+        guard self.delivering, let fn = self.loopCallback else { return }
+        self.arena.reset()
+        self.views.trim()
+        var m = sk_message()
+        m.kind = Int32(SK_MESSAGE_DATA.rawValue)
+        m.connection = Int32(clamping: view.connection)
+        if let s = view.subscription { m.subscription = self.views.view(s) }
+        let bytes = view.bytes
+        m.raw = sk_str(ptr: bytes.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString(""), len: bytes.count)
+        if let ts = view.frame.ts {
+            m.has_ts = 1
+            m.ts = ts
         }
+        let arena = self.arena
+        var outside: Int32 = 0
+        m.channel = withUnsafeMutablePointer(to: &m.data) { out in
+            fillCPayload(view.frame, into: out) { arena.view($0, in: bytes, outside: &outside) }
+        }
+        m.text_outside_raw = outside
+        if view.subscriptions.count > 1 {
+            self.fillSubscriptions(&m, view.subscriptions)
+        } else if view.subscription != nil {
+            // The common case, without copying the matches: the one subscription, already made.
+            m.subscription_count = 1
+            m.subscriptions.0 = m.subscription
+        }
+        withUnsafePointer(to: &m) { fn($0, self.loopUser) }
     }
 
-    /// Stops; from the delivery thread, asks it to end after the current callback.
+    /// A session event, on the event loop, in order with the data.
+    private func deliver(_ event: SessionEvent, connection: Int) {
+        guard self.delivering, let fn = self.loopCallback else { return }
+        self.arena.reset()
+        self.views.trim()
+        var m = sk_message()
+        self.fill(&m, .session(event, connection: connection))
+        withUnsafePointer(to: &m) { fn($0, self.loopUser) }
+    }
+
+    /// Stops. From the callback: at once, the client stopping once the callback returns (no callback after this
+    /// one); from another thread: returns once the connections are closed, after the last callback.
     func stop() -> sk_status {
-        let onDeliveryThread = self.isDeliveryThread
-        let thread: pthread_t? = self.lock.withLock {
-            self.stopped = true
-            self.stopDelivery = true
-            let t = onDeliveryThread ? nil : self.thread
-            if !onDeliveryThread { self.thread = nil }
-            return t
-        }
-        if onDeliveryThread {
-            let client = self.client
+        self.lock.withLock { self.stopped = true }
+        let client = self.client
+        if self.isInCallback {
+            self.delivering = false
             Task.detached { await client.stop() }
             return SK_OK
         }
-        _ = Waiter<Void>.run(timeoutMS: -1) { await self.client.stop() }
-        if let thread { pthread_join(thread, nil) }
+        _ = Waiter<Void>.run(timeoutMS: -1) { await client.stop() }
+        // No callback after this returns: one may still be running, or queued on the loop.
+        client.onEventLoopAndWait { [weak self] in self?.delivering = false }
         return SK_OK
     }
 
-    /// Frees: from the delivery thread, the thread releases the client once the callback returns.
+    /// Frees (the handle is already unregistered): from the callback, once it has returned and the client stopped.
     func free() {
-        if self.isDeliveryThread {
-            self.lock.withLock {
-                self.stopped = true
-                self.stopDelivery = true
-                self.freeAfterCallback = true
+        if self.isInCallback {
+            self.lock.withLock { self.stopped = true }
+            self.delivering = false
+            let client = self.client
+            Task.detached {
+                await client.stop()
+                HandleRegistry.release(self)
             }
             return
         }
@@ -294,6 +373,7 @@ final class CClient: @unchecked Sendable {
     private func take(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
         // The previous batch's memory is reused only now.
         self.arena.reset()
+        self.views.trim()
         let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)
         // The data messages' frames go back to back into one block, so a binding copies a batch's frames at once.
         var total = 0
@@ -426,7 +506,7 @@ final class CClient: @unchecked Sendable {
         }
     }
 
-    private func view(_ s: Subscription) -> sk_subscription_view { subscriptionView(s, self.arena) }
+    private func view(_ s: Subscription) -> sk_subscription_view { self.views.view(s) }
 }
 
 /// A subscription as a C view, its texts copied into `arena`.

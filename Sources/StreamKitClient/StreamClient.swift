@@ -191,6 +191,53 @@ public final class StreamClient: Sendable {
         self.eventLoop.execute { core.value.driver.unsubscribeAll() }
     }
 
+    // MARK: For the C ABI's callback, which runs on this client's event loop
+
+    /// Whether the calling thread is this client's I/O event loop (where its handlers run).
+    package var isOnEventLoop: Bool { self.eventLoop.inEventLoop }
+
+    /// Runs `body` on the event loop, after what is already queued there.
+    package func onEventLoopAsync(_ body: @escaping @Sendable () -> Void) {
+        self.eventLoop.execute(body)
+    }
+
+    /// Runs `body` on the event loop and waits for it (never call it from the loop).
+    package func onEventLoopAndWait(_ body: @escaping @Sendable () -> Void) {
+        try? self.eventLoop.submit(body).wait()
+    }
+
+    /// Delivers to the handlers only (``onMessage(_:)``, ``onSessionEvent(_:)``): neither messages nor events are
+    /// queued for ``events`` or ``take(max:timeout:into:)`` (the metrics still count every message). The C ABI's
+    /// callback uses it. Call before ``start()``.
+    package func deliverToHandlersOnly() {
+        let core = self.core
+        self.eventLoop.execute {
+            core.value.messagesInEvents = false
+            core.value.eventsInQueue = false
+        }
+    }
+
+    /// Subscribes without waiting for the acks (they arrive as session events), on the event loop: from a handler.
+    /// Throws what is known at once: ``StreamClientError/capacity(_:)`` (nothing sent) when they would not fit, or
+    /// ``StreamClientError/notRunning``.
+    package func subscribeOnLoop(_ subscriptions: [Subscription], overflow: OverflowPolicy?) throws(StreamClientError) {
+        self.eventLoop.preconditionInEventLoop()
+        self.queue.setPolicy(overflow, for: subscriptions)
+        var failure: StreamClientError?
+        var returned = false
+        self.core.value.subscribe(subscriptions) { result in
+            if !returned, case .failure(let e) = result { failure = e }
+        }
+        returned = true
+        if let failure { throw failure }  // refused at once: capacity, or not running
+    }
+
+    /// ``metrics()`` computed in place, on the event loop: from a handler.
+    package func metricsOnLoop() -> StreamMetrics {
+        self.eventLoop.preconditionInEventLoop()
+        return self.metrics(pool: Self.poolTotals(self.core.value))
+    }
+
     /// Takes events on a thread of your own (the C ABI and Python use it; async code iterates ``events``):
     /// appends up to `max` of them to `out`, blocking the calling thread up to `timeout` (forever when `nil`) for
     /// the first. Returns true once the client has stopped and everything was taken. Do not call it from the
@@ -211,30 +258,36 @@ public final class StreamClient: Sendable {
     /// and coalesced; reconnects, duplicates suppressed, and the credit meter.
     public func metrics() async -> StreamMetrics {
         let core = self.core
-        let perMessage = self.configuration.creditsPerMessage
-        let perSubscriptionPrice = self.configuration.creditsPerSubscription
-        let queue = self.queue
-        let loop = self.eventLoop
         // The pool's counters live on the event loop; a loop that has shut down leaves them at zero.
-        let pool = try? await loop.submit { () -> (open: Int, reconnects: Int, duplicates: Int, invalid: Int, frames: Int, subscriptions: Int) in
-            let pool = core.value.driver.pool
-            var totals = (open: 0, reconnects: 0, duplicates: pool.duplicatesSuppressed, invalid: 0, frames: 0,
-                          subscriptions: core.value.billableSubscriptions)
-            for s in pool.sessions {
-                if s.phase == .open { totals.open += 1 }
-                totals.reconnects += s.counters.reconnects
-                totals.duplicates += s.counters.duplicatesSuppressed
-                totals.invalid += s.counters.invalidFrames
-                totals.frames += s.counters.dataFrames
-            }
-            return totals
-        }.get()
-        let totals = pool ?? (0, 0, 0, 0, 0, 0)
-        let (queued, perSubscription) = queue.snapshot(now: Driver.now())
+        let pool = try? await self.eventLoop.submit { Self.poolTotals(core.value) }.get()
+        return self.metrics(pool: pool ?? PoolTotals())
+    }
+
+    /// The pool's counters (on the event loop).
+    private static func poolTotals(_ core: ClientCore) -> PoolTotals {
+        let pool = core.driver.pool
+        var totals = PoolTotals(duplicates: pool.duplicatesSuppressed, subscriptions: core.billableSubscriptions)
+        for s in pool.sessions {
+            if s.phase == .open { totals.open += 1 }
+            totals.reconnects += s.counters.reconnects
+            totals.duplicates += s.counters.duplicatesSuppressed
+            totals.invalid += s.counters.invalidFrames
+            totals.frames += s.counters.dataFrames
+        }
+        return totals
+    }
+
+    private struct PoolTotals: Sendable {
+        var open = 0, reconnects = 0, duplicates = 0, invalid = 0, frames = 0, subscriptions = 0
+    }
+
+    private func metrics(pool totals: PoolTotals) -> StreamMetrics {
+        let (queued, perSubscription) = self.queue.snapshot(now: Driver.now())
         return StreamMetrics(
             openConnections: totals.open, reconnects: totals.reconnects, duplicatesSuppressed: totals.duplicates,
             invalidFrames: totals.invalid, billableMessages: totals.frames, billableSubscriptions: totals.subscriptions,
-            credits: Double(totals.frames) * perMessage + Double(totals.subscriptions) * perSubscriptionPrice,
+            credits: Double(totals.frames) * self.configuration.creditsPerMessage
+                + Double(totals.subscriptions) * self.configuration.creditsPerSubscription,
             queued: queued, subscriptions: perSubscription)
     }
 }
@@ -246,7 +299,10 @@ final class ClientCore: DriverDelegate {
     var messageHandler: (@Sendable (MessageView) -> Void)?
     var rawHandler: (@Sendable (UnsafeRawBufferPointer, Int) -> Void)?
     var eventHandler: (@Sendable (SessionEvent, Int, Instant) -> Void)?
-    let messagesInEvents: Bool
+    /// Owned copies of data pushes go to the queue (``StreamClient/events``).
+    var messagesInEvents: Bool
+    /// Session events go to the queue too (off when only handlers consume: nothing would take them).
+    var eventsInQueue = true
     var billableSubscriptions = 0
     private var wallClock = WallClock()
     private var waiters: [(remaining: Set<Subscription>, done: (Result<Void, StreamClientError>) -> Void)] = []
@@ -301,7 +357,7 @@ final class ClientCore: DriverDelegate {
                 self.waiters.removeAll()
             }
             if self.driver.pool.sessions.allSatisfy({ $0.phase == .stopped || $0.phase == .failed }) {
-                self.queue.push(event: .session(event, connection: connection))
+                if self.eventsInQueue { self.queue.push(event: .session(event, connection: connection)) }
                 self.finish()
                 let waiters = self.stopWaiters
                 self.stopWaiters.removeAll()
@@ -311,7 +367,7 @@ final class ClientCore: DriverDelegate {
         default:
             break
         }
-        self.queue.push(event: .session(event, connection: connection))
+        if self.eventsInQueue { self.queue.push(event: .session(event, connection: connection)) }
     }
 
     private func settle(_ s: Subscription, _ failure: StreamClientError?) {
@@ -343,18 +399,20 @@ final class ClientCore: DriverDelegate {
     }
 
     func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, subscriptions: SubscriptionMatches, connection: Int, now: Instant) {
+        let latency = frame.pointee.ts.map { self.wallClock.milliseconds(at: now) &- $0 }
+        // Counted before the handler runs, so metrics read from it include the message in hand.
+        if !self.messagesInEvents, let subscription {
+            self.queue.record(subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount)
+        }
         if let handler = self.messageHandler {
             handler(MessageView(frame: frame, bytes: bytes, subscription: subscription, subscriptions: subscriptions, connection: connection))
         }
-        let latency = frame.pointee.ts.map { self.wallClock.milliseconds(at: now) &- $0 }
         if self.messagesInEvents {
             var owned = Message(bytes: Array(bytes), frame: frame.pointee.frame)
             owned.subscriptions = subscriptions
             if self.queue.push(message: owned, subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount, deferWake: true) {
                 self.driver.setReading(paused: true)
             }
-        } else if let subscription {
-            self.queue.record(subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount)
         }
     }
 }

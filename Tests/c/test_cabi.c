@@ -399,6 +399,79 @@ static void test_callback(int stop_in_callback) {
     pthread_mutex_destroy(&c.lock);
 }
 
+/* ---- from inside the callback (it runs on the client's I/O thread): subscribe does not wait for the ack, which
+** arrives as an event, and the metrics answer at once ---- */
+typedef struct inside {
+    pthread_mutex_t lock;
+    sk_client *client;
+    int asked;           /* the first data message asked for 825 and the metrics */
+    sk_status subscribe_status, metrics_status;
+    int64_t metrics_messages;
+    int subscribed_825;  /* SK_EVENT_SUBSCRIBED for 825 seen */
+    int data_825;        /* data messages of 825 seen */
+    int subscription_views_ok;
+} inside;
+
+static void on_inside(const sk_message *msg, void *user) {
+    inside *c = (inside *)user;
+    pthread_mutex_lock(&c->lock);
+    int ask = 0;
+    if (msg->kind == SK_MESSAGE_DATA && !c->asked) c->asked = ask = 1;
+    if (msg->kind == SK_MESSAGE_EVENT && msg->event == SK_EVENT_SUBSCRIBED && msg->subscription.crypto_id == 825)
+        c->subscribed_825++;
+    if (msg->kind == SK_MESSAGE_DATA && msg->subscription.crypto_id == 825) {
+        c->data_825++;
+        /* The subscription view is the message's own, and subscriptions[0] is it. */
+        if (msg->subscription_count == 1 && msg->subscriptions[0].crypto_id == 825 &&
+            msg->data.crypto_latest_price.cid == 825)
+            c->subscription_views_ok++;
+    }
+    pthread_mutex_unlock(&c->lock);
+    if (ask) {
+        sk_subscription s = price(825);
+        sk_metrics m;
+        /* A timeout of 10 s: were it to wait for the ack on this thread, it could never arrive. */
+        sk_status st = sk_client_subscribe(c->client, &s, 1, SK_OVERFLOW_DEFAULT, 10000);
+        sk_status mt = sk_client_metrics(c->client, &m);
+        pthread_mutex_lock(&c->lock);
+        c->subscribe_status = st;
+        c->metrics_status = mt;
+        c->metrics_messages = m.messages;
+        pthread_mutex_unlock(&c->lock);
+    }
+}
+
+static void test_calls_inside_callback(void) {
+    inside c;
+    sk_subscription s = price(1);
+    int i, done = 0;
+    memset(&c, 0, sizeof c);
+    pthread_mutex_init(&c.lock, NULL);
+    c.subscribe_status = c.metrics_status = SK_INTERNAL;
+    c.client = make_client("test");
+    CHECK(sk_client_set_callback(c.client, on_inside, &c) == SK_OK);
+    CHECK(sk_client_start(c.client) == SK_OK);
+    CHECK(sk_client_subscribe(c.client, &s, 1, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
+    for (i = 0; i < 400 && !done; i++) {
+        sleep_ms(25);
+        pthread_mutex_lock(&c.lock);
+        done = c.data_825 >= 2;
+        pthread_mutex_unlock(&c.lock);
+    }
+    pthread_mutex_lock(&c.lock);
+    CHECK(c.asked);
+    CHECK(c.subscribe_status == SK_OK);
+    CHECK(c.metrics_status == SK_OK);
+    CHECK(c.metrics_messages >= 1);
+    CHECK(c.subscribed_825 == 1);
+    CHECK(c.data_825 >= 2);
+    CHECK(c.subscription_views_ok == c.data_825);
+    pthread_mutex_unlock(&c.lock);
+    sk_client_stop(c.client);
+    sk_client_free(c.client);
+    pthread_mutex_destroy(&c.lock);
+}
+
 /* ---- a refused key: one fatal event, then stopped ---- */
 static void test_fatal(void) {
     sk_client *client = make_client("nope");
@@ -795,6 +868,7 @@ int main(void) {
     test_callback(0);
     test_callback(1);
     test_callback(2);
+    test_calls_inside_callback();
     test_fatal();
     test_sim();
     printf("C API tests: %d checks, %d failures\n", checks, failures);
