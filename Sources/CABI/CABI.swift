@@ -39,8 +39,16 @@ final class HandleRegistry: @unchecked Sendable {
         let p = UnsafeMutableRawPointer(handle)
         return self.lock.withLock {
             guard self.live.contains(p) else { return nil }
-            return Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T
+            return Self.object(p, as: T.self)
         }
+    }
+
+    /// The live object at `p` when it is exactly a `T` (handle classes are final). Comparing the type is a load;
+    /// `as?` would be a dynamic cast on every call, sk_decode's included.
+    private static func object<T: AnyObject>(_ p: UnsafeMutableRawPointer, as: T.Type) -> T? {
+        let object = Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue()
+        guard ObjectIdentifier(type(of: object)) == ObjectIdentifier(T.self) else { return nil }
+        return unsafeDowncast(object, to: T.self)
     }
 
     /// Removes the handle; the caller releases it (once) when done.
@@ -48,8 +56,7 @@ final class HandleRegistry: @unchecked Sendable {
         guard let handle else { return nil }
         let p = UnsafeMutableRawPointer(handle)
         return self.lock.withLock {
-            guard self.live.contains(p), let object = Unmanaged<AnyObject>.fromOpaque(p).takeUnretainedValue() as? T
-            else { return nil }
+            guard self.live.contains(p), let object = Self.object(p, as: T.self) else { return nil }
             self.live.remove(p)
             return object
         }
