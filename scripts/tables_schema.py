@@ -1,6 +1,7 @@
 """The tables every face shares, written by hand here only: the version, the status codes, the event kinds and the
-simulator's fault kinds. scripts/gen_tables.py (run by scripts/gen_channels.py) writes them into the C header,
-Swift and Python. Numbers are only ever appended: the generator refuses a table that drops or renumbers one."""
+simulator's fault kinds. scripts/gen_channels.py (the generator is scripts/streamkit_gen/) writes them into the C
+header, Swift and Python. Numbers are only ever appended: the generator refuses a table that drops or renumbers
+one."""
 
 #: The library's version (MAJOR, MINOR, PATCH). Before 1.0 a minor bump may break the API or ABI; the Python
 #: package refuses a library of another minor version.
