@@ -25,12 +25,14 @@ Outputs:
       jansson, Python) walk, and the same checksum over the C ABI's structs.
 From scripts/tables_schema.py:
   include/streamkit.h  the regions between `<tables:NAME>` markers: the version macros, sk_status, sk_event,
-      sk_fault and the SK_DEFAULT_* macros (the rest of the header is written by hand). Their constants are
+      sk_disconnect_reason, sk_fault and the SK_DEFAULT_* macros (the rest of the header is written by hand). Their constants are
       append-only too.
   Sources/StreamKit/Generated/Tables.swift  StreamKitVersion, StreamKitStatus (the status table with its texts),
-      the fault kinds' numbers by name (SimulatorFault.kinds builds each kind from its name), StreamKitDefaults.
+      the fault kinds' numbers by name (SimulatorFault.kinds builds each kind from its name), DisconnectReason's
+      `number` and `name`, StreamKitDefaults.
   Sources/CABI/Generated/CTables.swift  sk_version, sk_status_string, sk_event's names.
-  bindings/python/streamkit/_tables.py  VERSION, VERSION_NUMBER, the SK_* statuses, EVENTS, FAULTS, DEFAULTS.
+  bindings/python/streamkit/_tables.py  VERSION, VERSION_NUMBER, the SK_* statuses, EVENTS, FAULTS,
+      DISCONNECT_REASONS, DEFAULTS.
   bindings/python/streamkit/_errors.py  one exception class per status, and BY_STATUS.
   bindings/python/pyproject.toml, scripts/streamkit.pc.in  their version lines."""
 

@@ -1,12 +1,12 @@
 """The C face: include/streamkit_payloads.h (the payload structs and their constants), the generated regions of
-include/streamkit.h (the version, sk_status, sk_event, sk_fault, the defaults), the benchmark peers' tables
+include/streamkit.h (the version, sk_status, sk_event, sk_disconnect_reason, sk_fault, the defaults), the benchmark peers' tables
 (Benchmarks/peers/schema_gen.h) and the version of scripts/streamkit.pc.in. Names shared with other faces (struct
 and member names, constants) come from the model; this module only lays them out as C."""
 
 import re
 import textwrap
 
-from .model import c_channel_const, c_enum_const, c_window_names, packed, snake, union_member
+from .model import REASON_NONE, c_channel_const, c_enum_const, c_window_names, packed, snake, union_member
 from .output import CHANNELS_NOTICE
 
 def hanging_comment(text, lead, pad, width, break_on_hyphens=True) -> list:
@@ -400,6 +400,8 @@ def header_regions(model):
         ]),
         "sk_status": c_enum("sk_status", [(s.c_name, s.number, s.doc) for s in model.statuses]),
         "sk_event": c_enum("sk_event", [(e.c_name, e.number, e.doc) for e in model.events]),
+        "sk_disconnect_reason": c_enum("sk_disconnect_reason", [(r.c_name, r.number, r.doc)
+                                                                for r in [REASON_NONE] + model.reasons]),
         "sk_fault": c_enum("sk_fault", [(f.c_name, f.number, f.doc) for f in model.faults]),
         "defaults": c_defaults(model),
     }

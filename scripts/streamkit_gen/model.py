@@ -2,10 +2,10 @@
 more than one language uses, derived here once.
 
 scripts/channels_schema.py gives the payloads (fields, enums, windows); scripts/tables_schema.py the version, the
-statuses, events, fault kinds and defaults. From them this module derives, for instance, the C name and layout of
+statuses, events, fault kinds, disconnect reasons and defaults. From them this module derives, for instance, the C name and layout of
 each payload struct and the name of each of its members (the C header declares them, the Swift of the C ABI fills
 them, Python's ctypes mirrors them, the benchmark's peers read them), the `SK_*` constant of every channel, enum
-case, window, status, event and fault, and the packed form of each wire key. A renderer (swift.py, c.py,
+case, window, status, event, fault and disconnect reason, and the packed form of each wire key. A renderer (swift.py, c.py,
 python.py) spells these in its language and derives nothing another renderer needs."""
 
 import importlib.util
@@ -188,6 +188,19 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Reason:
+    swift_case: Optional[str]  # the case of DisconnectReason
+    number: int
+    name: Optional[str]  # snake_case: Python's DISCONNECT_REASONS
+    c_name: str
+    doc: str
+
+
+#: What no disconnect reason reads as in C: not a case of DisconnectReason, not in Python's table.
+REASON_NONE = Reason(None, 0, None, "SK_REASON_NONE", "No reason: not about a connection that ended.")
+
+
+@dataclass(frozen=True)
 class Default:
     name: str
     kind: str  # int, double, text, seconds
@@ -198,6 +211,16 @@ class Default:
 
 
 OVERFLOW_NAMES = ("block", "drop_oldest", "conflate")
+
+
+def swift_enum_cases(path, name):
+    """The case names of `public enum NAME` in a Swift source file (one `case` per line, as StreamKit writes them)."""
+    with open(path) as fh:
+        text = fh.read()
+    m = re.search(rf"^public enum {name}\b[^{{]*\{{\n(.*?)^\}}", text, re.S | re.M)
+    if not m:
+        fail(f"{os.path.relpath(path, ROOT)}: no `public enum {name}`")
+    return re.findall(r"^    case (\w+)", m.group(1), re.M)
 
 
 class Model:
@@ -228,6 +251,9 @@ class Model:
         self.statuses = [Status(f"SK_{s[0]}", *s[1:]) for s in tables.STATUSES]
         self.events = [Event(f"SK_EVENT_{e[0]}", e[1], e[2], e[3]) for e in tables.EVENTS]
         self.faults = [Fault(f[0], f[1], f"SK_FAULT_{f[0].upper()}", f[2]) for f in tables.FAULTS]
+        #: DisconnectReason's cases, numbered from 1 (REASON_NONE is 0).
+        self.reasons = [Reason(r[0], r[1], r[2], f"SK_REASON_{r[2].upper()}", r[3])
+                        for r in tables.DISCONNECT_REASONS]
         self.defaults = [Default(d[0], d[1], d[2], frozenset(d[3].split()), d[4], f"SK_DEFAULT_{d[0].upper()}")
                          for d in tables.DEFAULTS]
         self.check_tables()
@@ -264,7 +290,29 @@ class Model:
             fail(f"tables_schema.DEFAULTS: overflow must be one of {OVERFLOW_NAMES}")
         if [e.number for e in self.events] != list(range(len(self.events))):
             fail("tables_schema.EVENTS: numbers must run 0, 1, 2, ... (they index sk_event's names)")
-        for name, rows in (("STATUSES", self.statuses), ("EVENTS", self.events), ("FAULTS", self.faults)):
+        for name, rows in (("STATUSES", self.statuses), ("EVENTS", self.events), ("FAULTS", self.faults),
+                           ("DISCONNECT_REASONS", self.reasons)):
             numbers = [r.number for r in rows]
             if len(set(numbers)) != len(numbers):
                 fail(f"tables_schema.{name}: a number appears twice")
+        self.check_reasons()
+
+    def check_reasons(self):
+        for r in self.reasons:
+            if r.number < 1:
+                fail(f"tables_schema.DISCONNECT_REASONS: {r.name} = {r.number}: numbers start at 1 (0 is none)")
+            if not re.fullmatch(r"[a-z][a-z0-9]*(_[a-z0-9]+)*", r.name):
+                fail(f"tables_schema.DISCONNECT_REASONS: {r.name!r} is not a snake_case name")
+        if len({r.name for r in self.reasons}) != len(self.reasons):
+            fail("tables_schema.DISCONNECT_REASONS: a name appears twice")
+        # The generated Swift switches over DisconnectReason: the table names each case exactly once (checked
+        # here too, so that a mismatch shows without a Swift build).
+        swift = os.path.join(self.root, "Sources", "StreamKit", "Session", "SessionTypes.swift")
+        cases = swift_enum_cases(swift, "DisconnectReason")
+        listed = [r.swift_case for r in self.reasons]
+        if sorted(cases) != sorted(listed):
+            missing = sorted(set(cases) - set(listed))
+            wrong = sorted({c for c in listed if c not in cases or listed.count(c) > 1})
+            fail(f"tables_schema.DISCONNECT_REASONS must name each case of DisconnectReason "
+                 f"({os.path.relpath(swift, self.root)}) exactly once: missing {missing or 'none'}, unknown or "
+                 f"repeated {wrong or 'none'}")

@@ -83,7 +83,7 @@ PY_HEADER = "# " + TABLES_NOTICE + "\n"
 
 
 def gen_python_tables(m):
-    out = [PY_HEADER, '"""The tables the package shares with the library: version, statuses, events, faults."""\n\n']
+    out = [PY_HEADER, '"""The tables the package shares with the library: version, statuses, events, faults, disconnect reasons."""\n\n']
     out.append(f'#: The version of this package and of the C API it was written for (STREAMKIT_VERSION).\nVERSION = "{m.version_string}"\n')
     out.append(f"#: STREAMKIT_VERSION_NUMBER: the package refuses a library of another minor version.\nVERSION_NUMBER = {m.version_number}\n\n")
     for s in m.statuses:
@@ -95,6 +95,10 @@ def gen_python_tables(m):
     out.append("}\n\n#: sk_fault numbers by name (the names of SimulatorFault.kinds, which the CLI spells with \"-\").\nFAULTS = {\n")
     for f in m.faults:
         out.append(f'    "{f.name}": {f.number},\n')
+    out.append("}\n\n#: sk_disconnect_reason numbers -> names: why a connection ended (0, SK_REASON_NONE, is no reason).\n"
+               "DISCONNECT_REASONS = {\n")
+    for r in m.reasons:
+        out.append(f'    {r.number}: "{r.name}",\n')
     out.append("}\n\n#: Every default of streamkit.Client (and of the library's configuration), by name; the schema says why.\nDEFAULTS = {\n")
     for d in m.defaults_for("py"):
         out.append(f"    {d.name!r}: {d.value!r},\n".replace("'", '"'))

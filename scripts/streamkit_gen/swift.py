@@ -913,6 +913,28 @@ public enum FaultNumbers {
     out.append("""    ]
 }
 
+/// The reasons' numbers and names, the same in every face: `sk_disconnect_reason` in C (`SK_REASON_*`; 0,
+/// `SK_REASON_NONE`, is no reason), `DISCONNECT_REASONS` in Python. Numbers are only ever appended.
+extension DisconnectReason {
+    /// The reason's `SK_REASON_*` number (never 0).
+    public var number: Int32 {
+        switch self {
+""")
+    for r in m.reasons:
+        out.append(f"        case .{r.swift_case}: {r.number}\n")
+    out.append("""        }
+    }
+
+    /// The reason's name (`"closed_by_server"`, ...), as Python's `DISCONNECT_REASONS` has it.
+    public var name: String {
+        switch self {
+""")
+    for r in m.reasons:
+        out.append(f"        case .{r.swift_case}: {swift_string(r.name)}\n")
+    out.append("""        }
+    }
+}
+
 /// Every default of the configuration (`SessionConfiguration`, `SessionPool.Configuration`,
 /// `StreamClientConfiguration`, `DeliveryConfiguration`, the C `sk_config_new`, Python's `Client`), with the
 /// reason for each.
