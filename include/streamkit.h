@@ -220,6 +220,23 @@ typedef enum sk_event {
 } sk_event;
 /* </tables:sk_event> */
 
+/* Why a connection ended, one constant per reason of Swift's DisconnectReason. Constants are only ever appended;
+** the names match Python's DISCONNECT_REASONS (streamkit._tables). */
+/* <tables:sk_disconnect_reason> */
+typedef enum sk_disconnect_reason {
+    SK_REASON_NONE = 0,             /* No reason: not about a connection that ended. */
+    SK_REASON_CLOSED_BY_SERVER = 1, /* The server closed it: close code and reason (0: an AUTH error frame). */
+    SK_REASON_TRANSPORT_ERROR = 2,  /* The transport failed (connect refused, TLS, reset, ...). */
+    SK_REASON_PONG_TIMEOUT = 3,     /* No pong within the pong timeout. */
+    SK_REASON_SILENT = 4,           /* No frame at all within the liveness timeout: the connection went silent. */
+    SK_REASON_CONNECT_TIMEOUT = 5,  /* Connecting (TCP, TLS, upgrade) took longer than the connect timeout. */
+    SK_REASON_PROTOCOL_ERROR = 6,   /* Undecodable frames, several in a row: the client recycles the connection. */
+    SK_REASON_STOPPED = 7,          /* The user stopped the client. */
+    SK_REASON_REFUSED = 8           /* The server answered the WebSocket upgrade with an HTTP status, not 101
+                                    ** (401/403: the key; 429: a rate limit). */
+} sk_disconnect_reason;
+/* </tables:sk_disconnect_reason> */
+
 /* The subscription a message or event is about, as views. */
 typedef struct sk_subscription_view {
     sk_channel channel;    /* SK_CHANNEL_UNKNOWN when the message matches no subscription. */

@@ -1,6 +1,7 @@
-"""The tables every face shares, written by hand here only: the version, the status codes, the event kinds and the
-simulator's fault kinds. scripts/gen_tables.py (run by scripts/gen_channels.py) writes them into the C header,
-Swift and Python. Numbers are only ever appended: the generator refuses a table that drops or renumbers one."""
+"""The tables every face shares, written by hand here only: the version, the status codes, the event kinds, the
+simulator's fault kinds and the reasons a connection ends. scripts/gen_channels.py (the generator is
+scripts/streamkit_gen/) writes them into the C header, Swift and Python. Numbers are only ever appended: the
+generator refuses a table that drops or renumbers one."""
 
 #: The library's version (MAJOR, MINOR, PATCH). Before 1.0 a minor bump may break the API or ABI; the Python
 #: package refuses a library of another minor version.
@@ -104,6 +105,22 @@ FAULTS = [
      "carrying its id, `arg` times in all (1..1000; 0: once); the retry after that is acked."),
     ("ping_interval", 15, "Welcome connections opened from now on with \"ping_interval_ms\": `arg` (1..86400000; 0: the "
      "simulator's 10000 again). Open connections are unchanged: the interval is only announced in the welcome."),
+]
+
+#: The reasons a connection ends: Swift's DisconnectReason (Sources/StreamKit/Session/SessionTypes.swift), C's
+#: sk_disconnect_reason (numbers from 1; SK_REASON_NONE = 0 is no reason), Python's DISCONNECT_REASONS. Each: (Swift
+#: case, number, name (snake_case: Python's, and C's SK_REASON_<NAME>), C comment). The generator checks that it
+#: names each case of DisconnectReason exactly once.
+DISCONNECT_REASONS = [
+    ("closedByServer", 1, "closed_by_server", "The server closed it: close code and reason (0: an AUTH error frame)."),
+    ("transportError", 2, "transport_error", "The transport failed (connect refused, TLS, reset, ...)."),
+    ("pongTimeout", 3, "pong_timeout", "No pong within the pong timeout."),
+    ("silent", 4, "silent", "No frame at all within the liveness timeout: the connection went silent."),
+    ("connectTimeout", 5, "connect_timeout", "Connecting (TCP, TLS, upgrade) took longer than the connect timeout."),
+    ("protocolError", 6, "protocol_error", "Undecodable frames, several in a row: the client recycles the connection."),
+    ("stopped", 7, "stopped", "The user stopped the client."),
+    ("refused", 8, "refused",
+     "The server answered the WebSocket upgrade with an HTTP status, not 101 (401/403: the key; 429: a rate limit)."),
 ]
 
 #: Every default of the configuration, with the reason for it. Each: (name, kind, value, faces, reason). kind: "int",

@@ -94,6 +94,38 @@ public enum FaultNumbers {
     ]
 }
 
+/// The reasons' numbers and names, the same in every face: `sk_disconnect_reason` in C (`SK_REASON_*`; 0,
+/// `SK_REASON_NONE`, is no reason), `DISCONNECT_REASONS` in Python. Numbers are only ever appended.
+extension DisconnectReason {
+    /// The reason's `SK_REASON_*` number (never 0).
+    public var number: Int32 {
+        switch self {
+        case .closedByServer: 1
+        case .transportError: 2
+        case .pongTimeout: 3
+        case .silent: 4
+        case .connectTimeout: 5
+        case .protocolError: 6
+        case .stopped: 7
+        case .refused: 8
+        }
+    }
+
+    /// The reason's name (`"closed_by_server"`, ...), as Python's `DISCONNECT_REASONS` has it.
+    public var name: String {
+        switch self {
+        case .closedByServer: "closed_by_server"
+        case .transportError: "transport_error"
+        case .pongTimeout: "pong_timeout"
+        case .silent: "silent"
+        case .connectTimeout: "connect_timeout"
+        case .protocolError: "protocol_error"
+        case .stopped: "stopped"
+        case .refused: "refused"
+        }
+    }
+}
+
 /// Every default of the configuration (`SessionConfiguration`, `SessionPool.Configuration`,
 /// `StreamClientConfiguration`, `DeliveryConfiguration`, the C `sk_config_new`, Python's `Client`), with the
 /// reason for each.

@@ -1,5 +1,5 @@
 # Generated from scripts/tables_schema.py by scripts/gen_channels.py: edit the schema, not this.
-"""The tables the package shares with the library: version, statuses, events, faults."""
+"""The tables the package shares with the library: version, statuses, events, faults, disconnect reasons."""
 
 #: The version of this package and of the C API it was written for (STREAMKIT_VERSION).
 VERSION = "0.3.0"
@@ -58,6 +58,18 @@ FAULTS = {
     "subscribe_error": 13,
     "error_5001_then_ack": 14,
     "ping_interval": 15,
+}
+
+#: sk_disconnect_reason numbers -> names: why a connection ended (0, SK_REASON_NONE, is no reason).
+DISCONNECT_REASONS = {
+    1: "closed_by_server",
+    2: "transport_error",
+    3: "pong_timeout",
+    4: "silent",
+    5: "connect_timeout",
+    6: "protocol_error",
+    7: "stopped",
+    8: "refused",
 }
 
 #: Every default of streamkit.Client (and of the library's configuration), by name; the schema says why.
