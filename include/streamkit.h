@@ -283,6 +283,9 @@ typedef struct sk_message {
     ** carries its own subscription only). Views valid as `subscription`'s. */
     int subscription_count;
     sk_subscription_view subscriptions[SK_MAX_SUBSCRIPTIONS];
+    /* Events: why the connection ended (sk_disconnect_reason) for SK_EVENT_RECONNECTING, SK_EVENT_GAP and
+    ** SK_EVENT_FATAL; SK_REASON_NONE otherwise. `code` and `text` give the detail. */
+    int reason;
 } sk_message;
 
 /* ---------------------------------------------------------------------------------------------------------------

@@ -480,18 +480,21 @@ final class CClient: @unchecked Sendable {
             m.attempt = Int32(clamping: attempt)
             m.delay_ms = delay.milliseconds
             m.code = Self.code(of: reason)
+            m.reason = reason.number
         case .restored:
             set(SK_EVENT_RESTORED)
         case .gap(let s, let from, let to, let reason):
             set(SK_EVENT_GAP, "\(reason)")
             m.subscription = self.view(s)
             m.gap_ms = to.duration(since: from).milliseconds
+            m.reason = reason.number
         case .serverError(let code, let message, let detail):
             set(SK_EVENT_SERVER_ERROR, detail.isEmpty ? message : "\(message): \(detail)")
             m.code = code.map { Int32(clamping: $0.rawValue) } ?? 0
         case .fatal(let reason):
             set(SK_EVENT_FATAL, "\(reason)")
             m.code = Self.code(of: reason)
+            m.reason = reason.number
         case .stopped:
             set(SK_EVENT_STOPPED)
         }

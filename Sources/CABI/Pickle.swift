@@ -238,6 +238,7 @@ final class PickleWriter {
         for v in [times?.0, times?.1, times?.2] {
             if let v, v != 0 { self.int(v) } else { self.none() }
         }
+        self.int(Int64(m.reason))
         self.op(0x74, 0x85, 0x81)
     }
 

@@ -491,7 +491,10 @@ static void test_fatal(void) {
             if (batch[i].event == SK_EVENT_FATAL) {
                 fatal++;
                 CHECK(batch[i].code == 4100);
+                CHECK(batch[i].reason == SK_REASON_CLOSED_BY_SERVER);
                 CHECK(batch[i].text.len > 0);
+            } else {
+                CHECK(batch[i].reason == SK_REASON_NONE);
             }
             if (batch[i].event == SK_EVENT_RECONNECTING) reconnecting++;
         }

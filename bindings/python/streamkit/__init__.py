@@ -24,6 +24,10 @@ from .errors import (CaptureIOError, CapacityError, FatalError, InternalError, I
                      SubscriptionFailedError, TimeoutError, TLSError)
 
 from ._tables import VERSION as __version__  # noqa: E402
+from ._tables import DISCONNECT_REASONS as _REASONS  # noqa: E402
+
+#: The names Event.reason takes (why a connection ended), in the C ABI's order (sk_disconnect_reason).
+DISCONNECT_REASONS: tuple = tuple(_REASONS.values())
 
 #: The native library's version (the same as __version__ for a library of this release).
 native_version: str = _lib.sk_version().decode()
@@ -32,6 +36,7 @@ globals().update(PAYLOAD_CLASSES)  # streamkit.CryptoLatestPrice, streamkit.Tran
 
 __all__ = [
     "Client", "Simulator", "Capture", "decode", "Message", "Event", "Payload", "DEFAULT_URL", "library_path", "native_version",
+    "DISCONNECT_REASONS",
     "StreamKitError", "MisuseError", "InvalidArgumentError", "InvalidKeyError", "InvalidURLError", "TLSError",
     "CapacityError", "SubscriptionFailedError", "TimeoutError", "StoppedError", "FatalError", "InternalError",
     "InvalidFrameError", "CaptureIOError",

@@ -18,7 +18,7 @@ from functools import cached_property
 from operator import itemgetter
 from typing import Any, Dict, List, Optional, Tuple
 
-from . import _payloads
+from . import _payloads, _tables
 from .errors import UnknownFieldError
 
 
@@ -216,7 +216,7 @@ class Event(_Record):
     unsubscribed, subscription_failed, stale, reconnecting, restored, gap, server_error, fatal, stopped,
     dropped; read from a capture also closed (a connection ended: code, text) and truncated (a file cut short:
     text names it). ``params`` names the subscription it is about (if any); ``attempt``, ``delay`` (s), ``gap`` (s),
-    ``count``, ``code`` and ``text`` are set where they apply. A tuple subclass, compared and hashed by identity."""
+    ``count``, ``code``, ``text`` and ``reason`` are set where they apply. A tuple subclass, compared and hashed by identity."""
 
     channel = None
     data = None
@@ -232,9 +232,13 @@ class Event(_Record):
     time = property(itemgetter(9), doc="When it happened, ns since the Unix epoch (captures; None live, for now).")
     gap_start = property(itemgetter(10), doc="gap: the interruption's start, ns since the Unix epoch (captures).")
     gap_end = property(itemgetter(11), doc="gap: the interruption's end, ns since the Unix epoch (captures).")
+    reason = property(lambda self: _tables.DISCONNECT_REASONS.get(self[12]), doc=(
+        "reconnecting, gap, fatal: why the connection ended, one of streamkit.DISCONNECT_REASONS' names "
+        "(closed_by_server, transport_error, pong_timeout, silent, connect_timeout, protocol_error, stopped, "
+        "refused); None otherwise. code and text give the detail."))
 
     def __repr__(self) -> str:
-        extra = {k: getattr(self, k) for k in ("params", "attempt", "delay", "gap", "count", "code", "text")
+        extra = {k: getattr(self, k) for k in ("params", "attempt", "delay", "gap", "count", "code", "text", "reason")
                  if getattr(self, k)}
         return f"Event({self.kind!r}, {extra})"
 

@@ -37,6 +37,7 @@ class sk_message(ctypes.Structure):
         ("event", ctypes.c_int), ("attempt", ctypes.c_int), ("delay_ms", ctypes.c_int64), ("gap_ms", ctypes.c_int64),
         ("count", ctypes.c_int64), ("code", ctypes.c_int), ("text", sk_str), ("text_outside_raw", ctypes.c_int),
         ("subscription_count", ctypes.c_int), ("subscriptions", sk_subscription_view * 3),  # SK_MAX_SUBSCRIPTIONS
+        ("reason", ctypes.c_int),
     ]
 
 

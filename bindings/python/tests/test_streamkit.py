@@ -341,11 +341,15 @@ def test_refused_key_ends_in_one_fatal_error(sim):
     with streamkit.Client(url=sim.url, api_key="nope") as client:
         with pytest.raises((streamkit.SubscriptionFailedError, streamkit.StoppedError)):
             client.subscribe("market@crypto_latest_price", crypto_ids=[1], timeout=5)
-        seen = []
+        seen, reasons = [], {}
         with pytest.raises(streamkit.FatalError):
             for item in client:
                 seen.append(item.kind)
+                reasons[item.kind] = item.reason
         assert seen.count("fatal") == 1 and "reconnecting" not in seen
+        # The simulator closes with 4100 (key invalid): the reason from the one table, the code the detail.
+        assert reasons["fatal"] == "closed_by_server"
+        assert all(reason is None for kind, reason in reasons.items() if kind != "fatal")
         assert client.metrics()["reconnects"] == 0
 
 
@@ -359,6 +363,8 @@ def test_gap_and_reconnect_events_under_faults(sim):
         assert "reconnecting" in kinds and "gap" in kinds
         gap = next(i for i in items if i.kind == "gap")
         assert gap.params == {"crypto_ids": 1} and gap.gap >= 0
+        reconnecting = next(i for i in items if i.kind == "reconnecting")
+        assert reconnecting.reason in streamkit.DISCONNECT_REASONS and gap.reason == reconnecting.reason
         first_data_after = next(n for n, i in enumerate(items) if i.kind == "data")
         assert kinds.index("gap") < first_data_after  # the gap marker precedes the data after it
         assert client.metrics()["reconnects"] == 1
@@ -473,6 +479,7 @@ def test_ctypes_layout_matches_the_header(tmp_path):
         "offsetof(sk_message, event)": _native.sk_message.event.offset,
         "offsetof(sk_message, text_outside_raw)": _native.sk_message.text_outside_raw.offset,
         "offsetof(sk_message, subscriptions)": _native.sk_message.subscriptions.offset,
+        "offsetof(sk_message, reason)": _native.sk_message.reason.offset,
         "sizeof(sk_metrics)": ctypes.sizeof(_native.sk_metrics),
         "sizeof(sk_subscription_metrics)": ctypes.sizeof(_native.sk_subscription_metrics),
         "sizeof(sk_subscription)": ctypes.sizeof(_native.sk_subscription),
