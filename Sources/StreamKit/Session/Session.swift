@@ -62,7 +62,7 @@ public struct Session: Sendable {
     /// The configuration in force.
     public let configuration: SessionConfiguration
     /// Counters since creation.
-    public private(set) var counters = SessionCounters()
+    public internal(set) var counters = SessionCounters()
 
     // MARK: State
 
@@ -88,16 +88,16 @@ public struct Session: Sendable {
     var state: State = .idle
     private var decoder = FrameDecoder()
     private var rng: SplitMix64
-    private var actions: [SessionAction] = []
+    var actions: [SessionAction] = []
     private var actionHead = 0
-    private var events: [SessionEvent] = []
+    var events: [SessionEvent] = []
     private var eventHead = 0
 
     // Connection
     private var attempt = 0
     private var connectedAt: Instant?
     /// A pong, an ack or data arrived since the connection opened: it is alive, not merely accepted.
-    private var provenSinceConnect = false
+    var provenSinceConnect = false
     /// HTTP 401/403 refusals of the upgrade in a row (reset by a successful upgrade).
     private var consecutiveRefusals = 0
     private var lastFrameAt = Instant(nanoseconds: 0)
@@ -116,47 +116,16 @@ public struct Session: Sendable {
     private var closingDeadline: Instant?
 
     // Requests
-    private var nextRequestID: Int64 = 1
-    private var pending: [Int64: PendingRequest] = [:]
+    var nextRequestID: Int64 = 1
+    var pending: [Int64: PendingRequest] = [:]
 
     // Subscriptions
-    private var slots: [Entry?] = []
-    private var freeSlots: [Int] = []
-    private var slotBySubscription: [Subscription: Int] = [:]
-    private var slotByRoute: [UInt64: Int] = [:]
-    private var subscriptionLimit: Int
-    private var dedupe: DedupeWindow
-
-    struct PendingRequest: Sendable {
-        enum Kind: Sendable { case subscribe, unsubscribe, unsubscribeChannel, ignored }
-        let kind: Kind
-        let slots: [Int]
-        var deadline: Instant
-    }
-
-    struct Entry: Sendable {
-        enum Status: Sendable, Equatable {
-            case unsent, pending(Int64), active, failed, unsubscribing(Int64)
-        }
-        let subscription: Subscription
-        let route: UInt64
-        var status: Status = .unsent
-        var activeSince: Instant?
-        var lastDataAt: Instant?
-        /// The last push that came for it on this connection (its echo named it). Only these bound what an
-        /// interruption of this connection lost: a leg of another subscription naming it (``attribute``, possibly
-        /// read from another connection) counts as data for staleness, not as the start of a gap.
-        var lastRoutedAt: Instant?
-        var interruptedSince: Instant?
-        var interruptionReason: DisconnectReason?
-        /// `stale` reports in the current quiet spell (0: not stale), the last one's time, and when it began.
-        var staleCount = 0
-        var lastStaleAt: Instant?
-        var quietSince: Instant?
-        /// Retries after a retryable error answered its subscribe, and when the next one is due (while unsent).
-        var retries = 0
-        var retryAt: Instant?
-    }
+    var slots: [Entry?] = []
+    var freeSlots: [Int] = []
+    var slotBySubscription: [Subscription: Int] = [:]
+    var slotByRoute: [UInt64: Int] = [:]
+    var subscriptionLimit: Int
+    var dedupe: DedupeWindow
 
     /// Creates an idle session.
     ///
@@ -182,19 +151,6 @@ public struct Session: Sendable {
         case .failed: .failed
         case .stopped: .stopped
         }
-    }
-
-    /// The subscriptions this session wants, in no particular order.
-    public var subscriptions: [Subscription] { self.slots.compactMap { $0?.subscription } }
-
-    /// Subscriptions currently acknowledged by the server on the open connection.
-    public var activeSubscriptions: [Subscription] {
-        self.slots.compactMap { $0?.status == .active ? $0?.subscription : nil }
-    }
-
-    /// How many more subscriptions fit (the server's `sub_limit` once an ack said it).
-    public var remainingCapacity: Int {
-        self.subscriptionLimit - self.slots.reduce(0) { $0 + ($1 == nil || $1?.status == .failed ? 0 : 1) }
     }
 
     // MARK: - Outputs
@@ -404,80 +360,6 @@ public struct Session: Sendable {
         self.closingDeadline = now.advanced(by: self.configuration.closeTimeout)
     }
 
-    // MARK: - Subscriptions
-
-    /// Adds subscriptions. They are sent now if connected, else on connect, and re-sent after every reconnect.
-    ///
-    /// - Returns: The subscriptions that were not already wanted.
-    /// - Throws: ``SubscriptionFailure/capacity(limit:)`` when they would not fit on this connection (nothing
-    ///   is added then), or when the session has stopped.
-    @discardableResult
-    public mutating func subscribe(_ subscriptions: [Subscription], now: Instant) throws(SessionError) -> [Subscription] {
-        guard self.isLive else { throw SessionError.notRunning }
-        var fresh: [Subscription] = []
-        var seen = Set<Subscription>()
-        for s in subscriptions where self.slotBySubscription[s] == nil && seen.insert(s).inserted {
-            fresh.append(s)
-        }
-        // Failed entries are retried by subscribing again.
-        let retried = subscriptions.filter { s in
-            self.slotBySubscription[s].map { self.slots[$0]?.status == .failed } ?? false
-        }
-        guard fresh.count + retried.count <= self.remainingCapacity else {
-            throw SessionError.capacity(limit: self.subscriptionLimit)
-        }
-        for s in fresh {
-            let entry = Entry(subscription: s, route: Self.route(of: s))
-            let slot: Int
-            if let free = self.freeSlots.popLast() {
-                slot = free
-                self.slots[slot] = entry
-            } else {
-                slot = self.slots.count
-                self.slots.append(entry)
-            }
-            self.slotBySubscription[s] = slot
-            self.slotByRoute[entry.route] = slot
-        }
-        for s in retried {
-            if let slot = self.slotBySubscription[s] { self.slots[slot]?.status = .unsent }
-        }
-        if case .open = self.state { self.sendUnsent(now: now) }
-        return fresh
-    }
-
-    /// Removes subscriptions: unsubscribes them on the server when they are active there.
-    public mutating func unsubscribe(_ subscriptions: [Subscription], now: Instant) {
-        var toSend: [Int] = []
-        for s in subscriptions {
-            guard let slot = self.slotBySubscription[s], let entry = self.slots[slot] else { continue }
-            switch (self.state, entry.status) {
-            case (.open, .active), (.open, .pending):
-                toSend.append(slot)
-            default:
-                self.remove(slot: slot)
-            }
-        }
-        if !toSend.isEmpty { self.sendRequests(kind: .unsubscribe, slots: toSend, now: now) }
-    }
-
-    /// Removes every subscription (`unsubscribe_all` on the server when connected).
-    public mutating func unsubscribeAll(now: Instant) {
-        let all = self.slots.indices.filter { self.slots[$0] != nil }
-        if case .open = self.state, !all.isEmpty {
-            let id = self.takeRequestID()
-            self.actions.append(.send(ClientRequest.unsubscribeAll.encoded(id: id)))
-            for slot in all { self.slots[slot]?.status = .unsubscribing(id) }
-            self.pending[id] = PendingRequest(
-                kind: .unsubscribeChannel,
-                slots: all,
-                deadline: now.advanced(by: self.configuration.requestTimeout)
-            )
-        } else {
-            for slot in all { self.remove(slot: slot) }
-        }
-    }
-
     // MARK: - Frames
 
     /// A text frame arrived. Decodes it in place into `frame` and updates the session.
@@ -526,7 +408,7 @@ public struct Session: Sendable {
 
     // MARK: - Internals: connection
 
-    private var isLive: Bool {
+    var isLive: Bool {
         switch self.state {
         case .failed, .stopped: false
         case .closing(_, let then): then == .reconnect
@@ -682,51 +564,6 @@ public struct Session: Sendable {
         if !stale.isEmpty { self.sendRequests(kind: .subscribe, slots: stale, now: now) }
     }
 
-    // MARK: - Internals: requests
-
-    private mutating func takeRequestID() -> Int64 {
-        defer { self.nextRequestID += 1 }
-        return self.nextRequestID
-    }
-
-    private mutating func sendUnsent(now: Instant) {
-        let unsent = self.slots.indices.filter { self.slots[$0]?.status == .unsent && self.slots[$0]?.retryAt == nil }
-        if !unsent.isEmpty { self.sendRequests(kind: .subscribe, slots: unsent, now: now) }
-    }
-
-    /// Groups subscriptions by channel, platform and interval, in chunks, one request each.
-    private mutating func sendRequests(kind: PendingRequest.Kind, slots: [Int], now: Instant) {
-        var groups: [String: [Int]] = [:]
-        var order: [String] = []
-        for slot in slots {
-            guard let s = self.slots[slot]?.subscription else { continue }
-            let platform: Int64? = if case .address(let p, _) = s.target { p } else { nil }
-            let key = "\(s.channel.rawValue)|\(platform ?? -1)|\(s.interval ?? "")"
-            if groups[key] == nil { order.append(key) }
-            groups[key, default: []].append(slot)
-        }
-        for key in order {
-            let members = groups[key] ?? []
-            var start = 0
-            while start < members.count {
-                let chunk = Array(members[start..<min(start + self.configuration.maxTargetsPerRequest, members.count)])
-                start += chunk.count
-                let subs = chunk.compactMap { self.slots[$0]?.subscription }
-                guard let first = subs.first, let params = SubscriptionParams(grouping: subs) else { continue }
-                let id = self.takeRequestID()
-                let request: ClientRequest =
-                    kind == .subscribe ? .subscribe(first.channel, params) : .unsubscribe(first.channel, params)
-                self.actions.append(.send(request.encoded(id: id)))
-                self.pending[id] = PendingRequest(
-                    kind: kind,
-                    slots: chunk,
-                    deadline: now.advanced(by: self.configuration.requestTimeout)
-                )
-                for slot in chunk { self.slots[slot]?.status = kind == .subscribe ? .pending(id) : .unsubscribing(id) }
-            }
-        }
-    }
-
     private mutating func handleAck(_ frame: DecodedFrame, now: Instant) {
         if let limit = frame.subLimit, limit > 0 { self.subscriptionLimit = Int(limit) }
         guard let id = frame.id, let request = self.pending.removeValue(forKey: id) else { return }
@@ -833,318 +670,6 @@ public struct Session: Sendable {
                 break
             }
         }
-    }
-
-    private mutating func remove(slot: Int) {
-        guard let e = self.slots[slot] else { return }
-        self.slots[slot] = nil
-        self.freeSlots.append(slot)
-        self.slotBySubscription[e.subscription] = nil
-        if self.slotByRoute[e.route] == slot { self.slotByRoute[e.route] = nil }
-        self.events.append(.unsubscribed(e.subscription))
-    }
-
-    // MARK: - Internals: data
-
-    private mutating func handleData(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant) -> InboundResult {
-        self.counters.dataFrames += 1
-        self.provenSinceConnect = true
-        // Both token legs of one swap or liquidity event: deliver once.
-        if self.configuration.dedupeWindow > 0, let key = Self.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
-            self.counters.duplicatesSuppressed += 1
-            return .duplicate
-        }
-        guard let channel = frame.channel, let echoed = frame.params, let slot = self.slot(for: frame, channel: channel, echoed: echoed, bytes: bytes),
-            let entry = self.slots[slot]
-        else {
-            return .data(subscription: nil)
-        }
-        self.noteData(slot: slot, entry, now: now)
-        self.slots[slot]?.lastRoutedAt = now
-        return .data(subscription: entry.subscription)
-    }
-
-    /// Data arrived for the subscription in `slot`: its gap marker (if it was interrupted), its staleness.
-    private mutating func noteData(slot: Int, _ entry: Entry, now: Instant) {
-        if let from = entry.interruptedSince, entry.status == .active {
-            self.events.append(.gap(entry.subscription, from: from, to: now, reason: entry.interruptionReason ?? .silent))
-            self.slots[slot]?.interruptedSince = nil
-        }
-        self.slots[slot]?.lastDataAt = now
-        if entry.staleCount > 0 {
-            self.slots[slot]?.staleCount = 0
-            self.slots[slot]?.lastStaleAt = nil
-            self.slots[slot]?.quietSince = nil
-        }
-    }
-
-    /// Attributes a swap or liquidity event that arrived (on this connection or another) to each subscription of
-    /// this session its payload names (`t0a`, `t1a`, and a swap's `pa`, on its platform), as data of that subscription (gap
-    /// marker first, staleness reset), and adds them to `matches`. Not as the start of a later gap: that is the last
-    /// push read for it on its own connection (`lastRoutedAt`). Allocates nothing.
-    mutating func attribute(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant, to matches: inout SubscriptionMatches) {
-        guard let channel = frame.channel, channel == .transaction || channel == .liquidityEvent,
-            var params = frame.params
-        else { return }
-        let pid = channel == .transaction ? frame.transaction?.pid : frame.liquidityEvent?.pid
-        if let pid { params.platformID = pid }
-        params.interval = nil
-        params.cryptoID = nil
-        func consider(_ address: TextSlice?, _ session: inout Session) {
-            guard let address else { return }
-            params.address = address
-            guard let slot = session.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
-                let entry = session.slots[slot], entry.status == .active,
-                Self.matches(entry.subscription, params: params, bytes: bytes), !matches.contains(entry.subscription)
-            else { return }
-            matches.append(entry.subscription)
-            session.noteData(slot: slot, entry, now: now)
-        }
-        if channel == .transaction {
-            consider(frame.transaction?.t0a, &self)
-            consider(frame.transaction?.t1a, &self)
-            consider(frame.transaction?.pa, &self)
-        } else {
-            consider(frame.liquidityEvent?.t0a, &self)
-            consider(frame.liquidityEvent?.t1a, &self)
-        }
-    }
-
-    /// The subscription a push belongs to. A params echo naming one target routes it; one naming several (an
-    /// array, `"crypto_ids":[1,1027]`) is ambiguous, so the payload's own id or address decides: `cid` for prices,
-    /// `a`, `pa` or `wa` on-chain, and for swaps and liquidity events each of `t0a`, `t1a` (and a swap's `pa`) in
-    /// turn. No
-    /// match: unattributed (delivered with no subscription), never misattributed.
-    private func slot(for frame: DecodedFrame, channel: Channel, echoed: ParamsEcho, bytes: UnsafeRawBufferPointer) -> Int? {
-        func lookup(_ params: ParamsEcho) -> Int? {
-            guard let slot = self.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
-                let entry = self.slots[slot], Self.matches(entry.subscription, params: params, bytes: bytes)
-            else { return nil }
-            return slot
-        }
-        guard echoed.targetCount > 1 else { return lookup(echoed) }
-        var params = echoed
-        if channel == .cryptoLatestPrice {
-            guard let cid = frame.cryptoLatestPrice?.cid else { return nil }
-            params.cryptoID = cid
-            return lookup(params)
-        }
-        for address in Self.payloadAddresses(frame, channel: channel) {
-            guard let address else { continue }
-            params.address = address
-            if let slot = lookup(params) { return slot }
-        }
-        return nil
-    }
-
-    /// The addresses of an on-chain payload a subscription may name, most specific first.
-    private static func payloadAddresses(_ frame: DecodedFrame, channel: Channel) -> [TextSlice?] {
-        switch channel {
-        case .transaction: [frame.transaction?.t0a, frame.transaction?.t1a, frame.transaction?.pa]
-        case .liquidityEvent: [frame.liquidityEvent?.t0a, frame.liquidityEvent?.t1a]
-        case .tokenAggEvent: [frame.tokenAggEvent?.a]
-        case .tokenMetric: [frame.tokenMetric?.a]
-        case .poolMetric: [frame.poolMetric?.pa]
-        case .holdersMetrics: [frame.holdersMetrics?.a]
-        case .holderWalletUpdate: [frame.holderWalletUpdate?.wa]
-        default: []
-        }
-    }
-
-    /// `tx` + `lgid`/`iix` for swaps and liquidity events; when both indexes are missing (seen on real frames),
-    /// the payload's own bytes (identical on both legs).
-    static func dedupeKey(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer) -> UInt64? {
-        var h = FNV1a()
-        switch frame.channel {
-        case .transaction:
-            guard let p = frame.transaction else { return nil }
-            h.add(1)
-            if let tx = p.tx, let index = p.dedupeIndex {
-                h.add(bytes: bytes, tx)
-                h.add(UInt64(bitPattern: index))
-                return h.value
-            }
-        case .liquidityEvent:
-            guard let p = frame.liquidityEvent else { return nil }
-            h.add(2)
-            if let tx = p.tx, let index = p.dedupeIndex {
-                h.add(bytes: bytes, tx)
-                h.add(UInt64(bitPattern: index))
-                return h.value
-            }
-        default:
-            return nil
-        }
-        guard let region = frame.payloadRegion else { return nil }
-        h.add(bytes: bytes, TextSlice(offset: region.offset, count: region.count, hasEscapes: false))
-        return h.value
-    }
-
-    /// The routing hash of a subscription: channel, target (EVM addresses lowercased) and interval.
-    static func route(of s: Subscription) -> UInt64 {
-        var h = FNV1a()
-        h.add(s.channel.ordinal)
-        switch s.target {
-        case .crypto(let id):
-            h.add(UInt64(bitPattern: id))
-        case .address(let platform, let address):
-            h.add(UInt64(bitPattern: platform))
-            var a = Array(address.utf8)
-            a.withUnsafeMutableBytes { raw in
-                h.addAddress(UnsafeRawBufferPointer(raw), TextSlice(offset: 0, count: raw.count, hasEscapes: false))
-            }
-            a.removeAll()
-        }
-        if let interval = s.interval {
-            var a = Array(interval.utf8)
-            a.withUnsafeMutableBytes { raw in
-                h.add(bytes: UnsafeRawBufferPointer(raw), TextSlice(offset: 0, count: raw.count, hasEscapes: false))
-            }
-            a.removeAll()
-        }
-        return h.value
-    }
-
-    /// The same hash from a push's params echo, without materialising anything.
-    static func route(channel: Channel, params: ParamsEcho, bytes: UnsafeRawBufferPointer) -> UInt64 {
-        var h = FNV1a()
-        h.add(channel.ordinal)
-        if let id = params.cryptoID {
-            h.add(UInt64(bitPattern: id))
-        } else if let address = params.address {
-            h.add(UInt64(bitPattern: params.platformID ?? 0))
-            if address.hasEscapes {
-                var a = Array(address.string(in: bytes).utf8)
-                a.withUnsafeMutableBytes { raw in
-                    h.addAddress(UnsafeRawBufferPointer(raw), TextSlice(offset: 0, count: raw.count, hasEscapes: false))
-                }
-            } else {
-                h.addAddress(bytes, address)
-            }
-        }
-        if let interval = params.interval { h.add(bytes: bytes, interval) }
-        return h.value
-    }
-
-    /// Confirms a route hit byte by byte (hash collisions never misroute), without allocating.
-    static func matches(_ s: Subscription, params: ParamsEcho, bytes: UnsafeRawBufferPointer) -> Bool {
-        switch s.target {
-        case .crypto(let id):
-            guard params.cryptoID == id else { return false }
-        case .address(let platform, let address):
-            guard params.platformID == platform, let echoed = params.address else { return false }
-            guard Self.equal(echoed, address, bytes: bytes, caseInsensitive: Subscription.isEVMAddress(address))
-            else { return false }
-        }
-        switch (params.interval, s.interval) {
-        case (nil, nil): return true
-        case (let echoed?, let wanted?): return Self.equal(echoed, wanted, bytes: bytes, caseInsensitive: false)
-        default: return false
-        }
-    }
-
-    /// A slice against a string; `caseInsensitive` folds ASCII letters (EVM addresses).
-    static func equal(_ slice: TextSlice, _ text: String, bytes: UnsafeRawBufferPointer, caseInsensitive: Bool) -> Bool {
-        if slice.hasEscapes {
-            let decoded = slice.string(in: bytes)
-            return caseInsensitive ? decoded.lowercased() == text.lowercased() : decoded == text
-        }
-        guard slice.count == text.utf8.count else { return false }
-        var i = slice.offset
-        for b in text.utf8 {
-            var a = bytes[i]
-            var c = b
-            if caseInsensitive {
-                if a >= UInt8(ascii: "A") && a <= UInt8(ascii: "Z") { a |= 0x20 }
-                if c >= UInt8(ascii: "A") && c <= UInt8(ascii: "Z") { c |= 0x20 }
-            }
-            guard a == c else { return false }
-            i += 1
-        }
-        return true
-    }
-}
-
-// MARK: - Errors
-
-/// Why the session refused a call.
-public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
-    /// The subscriptions would exceed the connection's subscription limit; nothing was added.
-    case capacity(limit: Int)
-    /// The session has stopped or failed.
-    case notRunning
-
-    public var description: String {
-        switch self {
-        case .capacity(let limit): "subscription limit \(limit) reached on this connection"
-        case .notRunning: "the session has stopped"
-        }
-    }
-}
-
-// MARK: - Helpers
-
-/// 64-bit FNV-1a.
-struct FNV1a {
-    private(set) var value: UInt64 = 0xCBF2_9CE4_8422_2325
-
-    mutating func add(_ v: UInt64) {
-        var x = v
-        for _ in 0..<8 {
-            self.value = (self.value ^ (x & 0xFF)) &* 0x0000_0100_0000_01B3
-            x >>= 8
-        }
-    }
-
-    mutating func add(bytes: UnsafeRawBufferPointer, _ s: TextSlice) {
-        for i in s.range { self.value = (self.value ^ UInt64(bytes[i])) &* 0x0000_0100_0000_01B3 }
-        self.add(UInt64(s.count))
-    }
-
-    /// An address, lowercased when it is an EVM address (`0x` + 40 hex digits), as the server compares them.
-    mutating func addAddress(_ bytes: UnsafeRawBufferPointer, _ s: TextSlice) {
-        let r = s.range
-        var evm = s.count == 42 && bytes[r.lowerBound] == UInt8(ascii: "0") && bytes[r.lowerBound + 1] | 0x20 == UInt8(ascii: "x")
-        if evm {
-            for i in (r.lowerBound + 2)..<r.upperBound where hexValue(bytes[i]) == nil {
-                evm = false
-                break
-            }
-        }
-        for i in r {
-            var b = bytes[i]
-            if evm && b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") { b |= 0x20 }
-            self.value = (self.value ^ UInt64(b)) &* 0x0000_0100_0000_01B3
-        }
-        self.add(UInt64(s.count))
-    }
-}
-
-/// The most recent `capacity` keys, for deduplication, in bounded memory.
-struct DedupeWindow: Sendable {
-    private var ring: [UInt64]
-    private var next = 0
-    private var filled = 0
-    private var members: Set<UInt64>
-
-    init(capacity: Int) {
-        let n = max(capacity, 1)
-        self.ring = Array(repeating: 0, count: n)
-        self.members = Set(minimumCapacity: n * 2)
-    }
-
-    /// Inserts `key`; false when it was already among the most recent keys.
-    mutating func insert(_ key: UInt64) -> Bool {
-        guard !self.members.contains(key) else { return false }
-        if self.filled == self.ring.count {
-            self.members.remove(self.ring[self.next])
-        } else {
-            self.filled += 1
-        }
-        self.ring[self.next] = key
-        self.members.insert(key)
-        self.next = (self.next + 1) % self.ring.count
-        return true
     }
 }
 

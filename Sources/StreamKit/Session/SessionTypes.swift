@@ -177,6 +177,21 @@ public enum SubscriptionFailure: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// Why the session refused a call.
+public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The subscriptions would exceed the connection's subscription limit; nothing was added.
+    case capacity(limit: Int)
+    /// The session has stopped or failed.
+    case notRunning
+
+    public var description: String {
+        switch self {
+        case .capacity(let limit): "subscription limit \(limit) reached on this connection"
+        case .notRunning: "the session has stopped"
+        }
+    }
+}
+
 /// What happened, in order. Poll with ``Session/pollEvent()`` after every input, before delivering the frame that
 /// input returned, so gap markers precede the data they concern.
 public enum SessionEvent: Sendable, Hashable {

@@ -1,0 +1,127 @@
+// This source file is part of StreamKit.
+// SPDX-License-Identifier: Apache-2.0
+
+// The subscription table of a `Session`: what it wants, each subscription's status on the connection, and the
+// calls that add and remove subscriptions.
+
+extension Session {
+    struct Entry: Sendable {
+        enum Status: Sendable, Equatable {
+            case unsent, pending(Int64), active, failed, unsubscribing(Int64)
+        }
+        let subscription: Subscription
+        let route: UInt64
+        var status: Status = .unsent
+        var activeSince: Instant?
+        var lastDataAt: Instant?
+        /// The last push that came for it on this connection (its echo named it). Only these bound what an
+        /// interruption of this connection lost: a leg of another subscription naming it (``attribute``, possibly
+        /// read from another connection) counts as data for staleness, not as the start of a gap.
+        var lastRoutedAt: Instant?
+        var interruptedSince: Instant?
+        var interruptionReason: DisconnectReason?
+        /// `stale` reports in the current quiet spell (0: not stale), the last one's time, and when it began.
+        var staleCount = 0
+        var lastStaleAt: Instant?
+        var quietSince: Instant?
+        /// Retries after a retryable error answered its subscribe, and when the next one is due (while unsent).
+        var retries = 0
+        var retryAt: Instant?
+    }
+
+    /// The subscriptions this session wants, in no particular order.
+    public var subscriptions: [Subscription] { self.slots.compactMap { $0?.subscription } }
+
+    /// Subscriptions currently acknowledged by the server on the open connection.
+    public var activeSubscriptions: [Subscription] {
+        self.slots.compactMap { $0?.status == .active ? $0?.subscription : nil }
+    }
+
+    /// How many more subscriptions fit (the server's `sub_limit` once an ack said it).
+    public var remainingCapacity: Int {
+        self.subscriptionLimit - self.slots.reduce(0) { $0 + ($1 == nil || $1?.status == .failed ? 0 : 1) }
+    }
+
+    // MARK: - Subscriptions
+
+    /// Adds subscriptions. They are sent now if connected, else on connect, and re-sent after every reconnect.
+    ///
+    /// - Returns: The subscriptions that were not already wanted.
+    /// - Throws: ``SubscriptionFailure/capacity(limit:)`` when they would not fit on this connection (nothing
+    ///   is added then), or when the session has stopped.
+    @discardableResult
+    public mutating func subscribe(_ subscriptions: [Subscription], now: Instant) throws(SessionError) -> [Subscription] {
+        guard self.isLive else { throw SessionError.notRunning }
+        var fresh: [Subscription] = []
+        var seen = Set<Subscription>()
+        for s in subscriptions where self.slotBySubscription[s] == nil && seen.insert(s).inserted {
+            fresh.append(s)
+        }
+        // Failed entries are retried by subscribing again.
+        let retried = subscriptions.filter { s in
+            self.slotBySubscription[s].map { self.slots[$0]?.status == .failed } ?? false
+        }
+        guard fresh.count + retried.count <= self.remainingCapacity else {
+            throw SessionError.capacity(limit: self.subscriptionLimit)
+        }
+        for s in fresh {
+            let entry = Entry(subscription: s, route: Self.route(of: s))
+            let slot: Int
+            if let free = self.freeSlots.popLast() {
+                slot = free
+                self.slots[slot] = entry
+            } else {
+                slot = self.slots.count
+                self.slots.append(entry)
+            }
+            self.slotBySubscription[s] = slot
+            self.slotByRoute[entry.route] = slot
+        }
+        for s in retried {
+            if let slot = self.slotBySubscription[s] { self.slots[slot]?.status = .unsent }
+        }
+        if case .open = self.state { self.sendUnsent(now: now) }
+        return fresh
+    }
+
+    /// Removes subscriptions: unsubscribes them on the server when they are active there.
+    public mutating func unsubscribe(_ subscriptions: [Subscription], now: Instant) {
+        var toSend: [Int] = []
+        for s in subscriptions {
+            guard let slot = self.slotBySubscription[s], let entry = self.slots[slot] else { continue }
+            switch (self.state, entry.status) {
+            case (.open, .active), (.open, .pending):
+                toSend.append(slot)
+            default:
+                self.remove(slot: slot)
+            }
+        }
+        if !toSend.isEmpty { self.sendRequests(kind: .unsubscribe, slots: toSend, now: now) }
+    }
+
+    /// Removes every subscription (`unsubscribe_all` on the server when connected).
+    public mutating func unsubscribeAll(now: Instant) {
+        let all = self.slots.indices.filter { self.slots[$0] != nil }
+        if case .open = self.state, !all.isEmpty {
+            let id = self.takeRequestID()
+            self.actions.append(.send(ClientRequest.unsubscribeAll.encoded(id: id)))
+            for slot in all { self.slots[slot]?.status = .unsubscribing(id) }
+            self.pending[id] = PendingRequest(
+                kind: .unsubscribeChannel,
+                slots: all,
+                deadline: now.advanced(by: self.configuration.requestTimeout)
+            )
+        } else {
+            for slot in all { self.remove(slot: slot) }
+        }
+    }
+
+    mutating func remove(slot: Int) {
+        guard let e = self.slots[slot] else { return }
+        self.slots[slot] = nil
+        self.freeSlots.append(slot)
+        self.slotBySubscription[e.subscription] = nil
+        if self.slotByRoute[e.route] == slot { self.slotByRoute[e.route] = nil }
+        self.events.append(.unsubscribed(e.subscription))
+    }
+}
