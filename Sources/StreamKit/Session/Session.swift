@@ -120,11 +120,7 @@ public struct Session: Sendable {
     var pending: [Int64: PendingRequest] = [:]
 
     // Subscriptions
-    var slots: [Entry?] = []
-    var freeSlots: [Int] = []
-    var slotBySubscription: [Subscription: Int] = [:]
-    var slotByRoute: [UInt64: Int] = [:]
-    var subscriptionLimit: Int
+    var table: SubscriptionTable
     var dedupe: DedupeWindow
 
     /// Creates an idle session.
@@ -136,7 +132,7 @@ public struct Session: Sendable {
         self.configuration = configuration
         self.rng = SplitMix64(seed: seed)
         self.pingInterval = configuration.defaultPingInterval
-        self.subscriptionLimit = configuration.subscriptionLimit
+        self.table = SubscriptionTable(limit: configuration.subscriptionLimit)
         self.dedupe = DedupeWindow(capacity: configuration.dedupeWindow)
     }
 
@@ -197,7 +193,7 @@ public struct Session: Sendable {
                 consider(self.pongDeadline)
                 consider(self.lastFrameAt.advanced(by: self.livenessTimeout))
                 for request in self.pending.values { consider(request.deadline) }
-                for entry in self.slots {
+                for entry in self.table.slots {
                     guard let entry else { continue }
                     if entry.status == .active { consider(self.staleDue(entry)) }
                     if entry.status == .unsent { consider(entry.retryAt) }
@@ -253,7 +249,7 @@ public struct Session: Sendable {
         self.pongDeadline = nil
         self.consecutiveInvalid = 0
         self.events.append(.connected)
-        self.awaitingRestore = self.slots.reduce(0) { $0 + ($1?.interruptedSince != nil ? 1 : 0) }
+        self.awaitingRestore = self.table.slots.reduce(0) { $0 + ($1?.interruptedSince != nil ? 1 : 0) }
         self.sendUnsent(now: now)
     }
 
@@ -450,8 +446,8 @@ public struct Session: Sendable {
             return
         }
         // Mark the interruption for gap markers, and queue everything wanted for re-sending.
-        for i in self.slots.indices {
-            guard var e = self.slots[i] else { continue }
+        for i in self.table.slots.indices {
+            guard var e = self.table[i] else { continue }
             switch e.status {
             case .active, .pending:
                 if e.interruptedSince == nil {
@@ -460,7 +456,7 @@ public struct Session: Sendable {
                 }
                 e.status = .unsent
             case .unsubscribing:
-                self.slots[i] = e
+                self.table[i] = e
                 self.remove(slot: i)
                 continue
             case .unsent, .failed:
@@ -468,7 +464,7 @@ public struct Session: Sendable {
             }
             e.activeSince = nil
             e.retryAt = nil
-            self.slots[i] = e
+            self.table[i] = e
         }
         self.attempt += 1
         self.counters.reconnects += 1
@@ -519,53 +515,53 @@ public struct Session: Sendable {
             switch request.kind {
             case .subscribe:
                 for slot in request.slots {
-                    guard let s = self.slots[slot], s.status == .pending(id) else { continue }
-                    self.slots[slot]?.status = .failed
+                    guard let s = self.table[slot], s.status == .pending(id) else { continue }
+                    self.table[slot]?.status = .failed
                     self.events.append(.subscriptionFailed(s.subscription, .timeout))
                 }
             case .unsubscribe, .unsubscribeChannel:
-                for slot in request.slots where self.slots[slot]?.status == .unsubscribing(id) { self.remove(slot: slot) }
+                for slot in request.slots where self.table[slot]?.status == .unsubscribing(id) { self.remove(slot: slot) }
             case .ignored:
                 break
             }
         }
         // Subscriptions whose retry (after a retryable error) is due.
         var retry: [Int] = []
-        for i in self.slots.indices {
-            guard let e = self.slots[i], e.status == .unsent, let at = e.retryAt, now >= at else { continue }
-            self.slots[i]?.retryAt = nil
+        for i in self.table.slots.indices {
+            guard let e = self.table[i], e.status == .unsent, let at = e.retryAt, now >= at else { continue }
+            self.table[i]?.retryAt = nil
             retry.append(i)
         }
         if !retry.isEmpty { self.sendRequests(kind: .subscribe, slots: retry, now: now) }
         // Stale subscriptions: report; the first `staleResubscribes` times in a quiet spell, re-subscribe each alone.
         var stale: [Int] = []
-        for i in self.slots.indices {
-            guard let e = self.slots[i], e.status == .active, let due = self.staleDue(e), now >= due else { continue }
+        for i in self.table.slots.indices {
+            guard let e = self.table[i], e.status == .active, let due = self.staleDue(e), now >= due else { continue }
             let since = e.quietSince ?? self.staleReference(e) ?? now
-            self.slots[i]?.staleCount += 1
-            self.slots[i]?.lastStaleAt = now
-            self.slots[i]?.quietSince = since
+            self.table[i]?.staleCount += 1
+            self.table[i]?.lastStaleAt = now
+            self.table[i]?.quietSince = since
             self.counters.staleSubscriptions += 1
             self.events.append(.stale(e.subscription, since: since))
             if e.staleCount < self.configuration.staleResubscribes { stale.append(i) }
         }
         for slot in stale {
-            guard let e = self.slots[slot] else { continue }
+            guard let e = self.table[slot] else { continue }
             let channel = e.subscription.channel
             if let params = SubscriptionParams(grouping: [e.subscription]) {
                 let id = self.takeRequestID()
                 self.actions.append(.send(ClientRequest.unsubscribe(channel, params).encoded(id: id)))
                 self.pending[id] = PendingRequest(kind: .ignored, slots: [], deadline: now.advanced(by: self.configuration.requestTimeout))
             }
-            self.slots[slot]?.status = .unsent
-            self.slots[slot]?.interruptedSince = e.lastRoutedAt ?? e.activeSince
-            self.slots[slot]?.interruptionReason = .silent
+            self.table[slot]?.status = .unsent
+            self.table[slot]?.interruptedSince = e.lastRoutedAt ?? e.activeSince
+            self.table[slot]?.interruptionReason = .silent
         }
         if !stale.isEmpty { self.sendRequests(kind: .subscribe, slots: stale, now: now) }
     }
 
     private mutating func handleAck(_ frame: DecodedFrame, now: Instant) {
-        if let limit = frame.subLimit, limit > 0 { self.subscriptionLimit = Int(limit) }
+        if let limit = frame.subLimit, limit > 0 { self.table.limit = Int(limit) }
         guard let id = frame.id, let request = self.pending.removeValue(forKey: id) else { return }
         guard (frame.code ?? 0) == 0 else {
             self.fail(request, id: id, .rejected(code: nil, message: "ack code \(frame.code ?? -1)", detail: ""))
@@ -574,7 +570,7 @@ public struct Session: Sendable {
         switch request.kind {
         case .subscribe:
             for slot in request.slots {
-                guard var e = self.slots[slot], e.status == .pending(id) else { continue }
+                guard var e = self.table[slot], e.status == .pending(id) else { continue }
                 e.status = .active
                 e.activeSince = now
                 e.retries = 0
@@ -582,7 +578,7 @@ public struct Session: Sendable {
                 let interruption = e.interruptedSince.map { ($0, e.interruptionReason ?? .silent) }
                 e.interruptedSince = nil
                 e.interruptionReason = nil
-                self.slots[slot] = e
+                self.table[slot] = e
                 self.events.append(.subscribed(e.subscription, duplicate: frame.duplicate))
                 if let (from, reason) = interruption {
                     self.events.append(.gap(e.subscription, from: from, to: now, reason: reason))
@@ -593,7 +589,7 @@ public struct Session: Sendable {
                 }
             }
         case .unsubscribe, .unsubscribeChannel:
-            for slot in request.slots where self.slots[slot]?.status == .unsubscribing(id) { self.remove(slot: slot) }
+            for slot in request.slots where self.table[slot]?.status == .unsubscribing(id) { self.remove(slot: slot) }
         case .ignored:
             break
         }
@@ -640,12 +636,12 @@ public struct Session: Sendable {
     private mutating func retry(_ request: PendingRequest, id: Int64, _ failure: SubscriptionFailure, now: Instant) {
         guard request.kind == .subscribe else { return self.fail(request, id: id, failure) }
         for slot in request.slots {
-            guard var e = self.slots[slot], e.status == .pending(id) else { continue }
+            guard var e = self.table[slot], e.status == .pending(id) else { continue }
             e.retries += 1
             if e.retries > self.configuration.requestRetries {
                 e.status = .failed
                 e.retries = 0
-                self.slots[slot] = e
+                self.table[slot] = e
                 self.events.append(.subscriptionFailed(e.subscription, failure))
                 continue
             }
@@ -653,16 +649,16 @@ public struct Session: Sendable {
             let delay = bound / 2 + Int64.random(in: 0...max(bound / 2, 0), using: &self.rng)
             e.status = .unsent
             e.retryAt = now.advanced(by: .nanoseconds(delay))
-            self.slots[slot] = e
+            self.table[slot] = e
         }
     }
 
     private mutating func fail(_ request: PendingRequest, id: Int64, _ failure: SubscriptionFailure) {
         for slot in request.slots {
-            guard let e = self.slots[slot] else { continue }
+            guard let e = self.table[slot] else { continue }
             switch (request.kind, e.status) {
             case (.subscribe, .pending(id)):
-                self.slots[slot]?.status = .failed
+                self.table[slot]?.status = .failed
                 self.events.append(.subscriptionFailed(e.subscription, failure))
             case (.unsubscribe, .unsubscribing(id)), (.unsubscribeChannel, .unsubscribing(id)):
                 self.remove(slot: slot)

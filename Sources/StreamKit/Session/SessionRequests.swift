@@ -19,7 +19,7 @@ extension Session {
     }
 
     mutating func sendUnsent(now: Instant) {
-        let unsent = self.slots.indices.filter { self.slots[$0]?.status == .unsent && self.slots[$0]?.retryAt == nil }
+        let unsent = self.table.slots.indices.filter { self.table[$0]?.status == .unsent && self.table[$0]?.retryAt == nil }
         if !unsent.isEmpty { self.sendRequests(kind: .subscribe, slots: unsent, now: now) }
     }
 
@@ -28,7 +28,7 @@ extension Session {
         var groups: [String: [Int]] = [:]
         var order: [String] = []
         for slot in slots {
-            guard let s = self.slots[slot]?.subscription else { continue }
+            guard let s = self.table[slot]?.subscription else { continue }
             let platform: Int64? = if case .address(let p, _) = s.target { p } else { nil }
             let key = "\(s.channel.rawValue)|\(platform ?? -1)|\(s.interval ?? "")"
             if groups[key] == nil { order.append(key) }
@@ -40,7 +40,7 @@ extension Session {
             while start < members.count {
                 let chunk = Array(members[start..<min(start + self.configuration.maxTargetsPerRequest, members.count)])
                 start += chunk.count
-                let subs = chunk.compactMap { self.slots[$0]?.subscription }
+                let subs = chunk.compactMap { self.table[$0]?.subscription }
                 guard let first = subs.first, let params = SubscriptionParams(grouping: subs) else { continue }
                 let id = self.takeRequestID()
                 let request: ClientRequest =
@@ -51,7 +51,7 @@ extension Session {
                     slots: chunk,
                     deadline: now.advanced(by: self.configuration.requestTimeout)
                 )
-                for slot in chunk { self.slots[slot]?.status = kind == .subscribe ? .pending(id) : .unsubscribing(id) }
+                for slot in chunk { self.table[slot]?.status = kind == .subscribe ? .pending(id) : .unsubscribing(id) }
             }
         }
     }

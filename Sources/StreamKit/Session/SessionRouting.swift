@@ -16,12 +16,12 @@ extension Session {
             return .duplicate
         }
         guard let channel = frame.channel, let echoed = frame.params, let slot = self.slot(for: frame, channel: channel, echoed: echoed, bytes: bytes),
-            let entry = self.slots[slot]
+            let entry = self.table[slot]
         else {
             return .data(subscription: nil)
         }
         self.noteData(slot: slot, entry, now: now)
-        self.slots[slot]?.lastRoutedAt = now
+        self.table[slot]?.lastRoutedAt = now
         return .data(subscription: entry.subscription)
     }
 
@@ -29,13 +29,13 @@ extension Session {
     private mutating func noteData(slot: Int, _ entry: Entry, now: Instant) {
         if let from = entry.interruptedSince, entry.status == .active {
             self.events.append(.gap(entry.subscription, from: from, to: now, reason: entry.interruptionReason ?? .silent))
-            self.slots[slot]?.interruptedSince = nil
+            self.table[slot]?.interruptedSince = nil
         }
-        self.slots[slot]?.lastDataAt = now
+        self.table[slot]?.lastDataAt = now
         if entry.staleCount > 0 {
-            self.slots[slot]?.staleCount = 0
-            self.slots[slot]?.lastStaleAt = nil
-            self.slots[slot]?.quietSince = nil
+            self.table[slot]?.staleCount = 0
+            self.table[slot]?.lastStaleAt = nil
+            self.table[slot]?.quietSince = nil
         }
     }
 
@@ -54,8 +54,8 @@ extension Session {
         func consider(_ address: TextSlice?, _ session: inout Session) {
             guard let address else { return }
             params.address = address
-            guard let slot = session.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
-                let entry = session.slots[slot], entry.status == .active,
+            guard let slot = session.table.slot(route: Self.route(channel: channel, params: params, bytes: bytes)),
+                let entry = session.table[slot], entry.status == .active,
                 Self.matches(entry.subscription, params: params, bytes: bytes), !matches.contains(entry.subscription)
             else { return }
             matches.append(entry.subscription)
@@ -78,8 +78,8 @@ extension Session {
     /// match: unattributed (delivered with no subscription), never misattributed.
     private func slot(for frame: DecodedFrame, channel: Channel, echoed: ParamsEcho, bytes: UnsafeRawBufferPointer) -> Int? {
         func lookup(_ params: ParamsEcho) -> Int? {
-            guard let slot = self.slotByRoute[Self.route(channel: channel, params: params, bytes: bytes)],
-                let entry = self.slots[slot], Self.matches(entry.subscription, params: params, bytes: bytes)
+            guard let slot = self.table.slot(route: Self.route(channel: channel, params: params, bytes: bytes)),
+                let entry = self.table[slot], Self.matches(entry.subscription, params: params, bytes: bytes)
             else { return nil }
             return slot
         }

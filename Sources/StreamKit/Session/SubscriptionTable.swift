@@ -30,17 +30,15 @@ extension Session {
     }
 
     /// The subscriptions this session wants, in no particular order.
-    public var subscriptions: [Subscription] { self.slots.compactMap { $0?.subscription } }
+    public var subscriptions: [Subscription] { self.table.slots.compactMap { $0?.subscription } }
 
     /// Subscriptions currently acknowledged by the server on the open connection.
     public var activeSubscriptions: [Subscription] {
-        self.slots.compactMap { $0?.status == .active ? $0?.subscription : nil }
+        self.table.slots.compactMap { $0?.status == .active ? $0?.subscription : nil }
     }
 
     /// How many more subscriptions fit (the server's `sub_limit` once an ack said it).
-    public var remainingCapacity: Int {
-        self.subscriptionLimit - self.slots.reduce(0) { $0 + ($1 == nil || $1?.status == .failed ? 0 : 1) }
-    }
+    public var remainingCapacity: Int { self.table.remainingCapacity }
 
     // MARK: - Subscriptions
 
@@ -54,31 +52,19 @@ extension Session {
         guard self.isLive else { throw SessionError.notRunning }
         var fresh: [Subscription] = []
         var seen = Set<Subscription>()
-        for s in subscriptions where self.slotBySubscription[s] == nil && seen.insert(s).inserted {
+        for s in subscriptions where self.table.slot(of: s) == nil && seen.insert(s).inserted {
             fresh.append(s)
         }
         // Failed entries are retried by subscribing again.
         let retried = subscriptions.filter { s in
-            self.slotBySubscription[s].map { self.slots[$0]?.status == .failed } ?? false
+            self.table.slot(of: s).map { self.table[$0]?.status == .failed } ?? false
         }
         guard fresh.count + retried.count <= self.remainingCapacity else {
-            throw SessionError.capacity(limit: self.subscriptionLimit)
+            throw SessionError.capacity(limit: self.table.limit)
         }
-        for s in fresh {
-            let entry = Entry(subscription: s, route: Self.route(of: s))
-            let slot: Int
-            if let free = self.freeSlots.popLast() {
-                slot = free
-                self.slots[slot] = entry
-            } else {
-                slot = self.slots.count
-                self.slots.append(entry)
-            }
-            self.slotBySubscription[s] = slot
-            self.slotByRoute[entry.route] = slot
-        }
+        for s in fresh { self.table.insert(Entry(subscription: s, route: Self.route(of: s))) }
         for s in retried {
-            if let slot = self.slotBySubscription[s] { self.slots[slot]?.status = .unsent }
+            if let slot = self.table.slot(of: s) { self.table[slot]?.status = .unsent }
         }
         if case .open = self.state { self.sendUnsent(now: now) }
         return fresh
@@ -88,7 +74,7 @@ extension Session {
     public mutating func unsubscribe(_ subscriptions: [Subscription], now: Instant) {
         var toSend: [Int] = []
         for s in subscriptions {
-            guard let slot = self.slotBySubscription[s], let entry = self.slots[slot] else { continue }
+            guard let slot = self.table.slot(of: s), let entry = self.table[slot] else { continue }
             switch (self.state, entry.status) {
             case (.open, .active), (.open, .pending):
                 toSend.append(slot)
@@ -101,11 +87,11 @@ extension Session {
 
     /// Removes every subscription (`unsubscribe_all` on the server when connected).
     public mutating func unsubscribeAll(now: Instant) {
-        let all = self.slots.indices.filter { self.slots[$0] != nil }
+        let all = self.table.slots.indices.filter { self.table[$0] != nil }
         if case .open = self.state, !all.isEmpty {
             let id = self.takeRequestID()
             self.actions.append(.send(ClientRequest.unsubscribeAll.encoded(id: id)))
-            for slot in all { self.slots[slot]?.status = .unsubscribing(id) }
+            for slot in all { self.table[slot]?.status = .unsubscribing(id) }
             self.pending[id] = PendingRequest(
                 kind: .unsubscribeChannel,
                 slots: all,
@@ -117,11 +103,63 @@ extension Session {
     }
 
     mutating func remove(slot: Int) {
-        guard let e = self.slots[slot] else { return }
+        guard let e = self.table.remove(slot) else { return }
+        self.events.append(.unsubscribed(e.subscription))
+    }
+}
+
+/// A session's subscriptions, each in a slot: an index that stays its own while it is wanted (requests name their
+/// subscriptions by slot), reused once it is removed; found by subscription and by route hash.
+struct SubscriptionTable: Sendable {
+    /// The entries by slot; `nil` for a free slot. Edit an entry in place through the subscript; add and remove
+    /// them only with ``insert(_:)`` and ``remove(_:)``, which keep the indexes.
+    private(set) var slots: [Session.Entry?] = []
+    private var freeSlots: [Int] = []
+    private var slotBySubscription: [Subscription: Int] = [:]
+    private var slotByRoute: [UInt64: Int] = [:]
+    /// Subscriptions the connection takes (an ack's `sub_limit` once one said it).
+    var limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    /// The entry in `slot`, edited in place.
+    subscript(slot: Int) -> Session.Entry? {
+        get { self.slots[slot] }
+        _modify { yield &self.slots[slot] }
+    }
+
+    /// The slot of `subscription`, if it is wanted.
+    func slot(of subscription: Subscription) -> Int? { self.slotBySubscription[subscription] }
+
+    /// The slot of the subscription last added with this route hash (confirm it with ``Session/matches``).
+    func slot(route: UInt64) -> Int? { self.slotByRoute[route] }
+
+    /// How many more subscriptions fit: the limit less every entry that has not failed.
+    var remainingCapacity: Int {
+        self.limit - self.slots.reduce(0) { $0 + ($1 == nil || $1?.status == .failed ? 0 : 1) }
+    }
+
+    /// Adds an entry for a subscription not in the table, in the most recently freed slot or a new one.
+    mutating func insert(_ entry: Session.Entry) {
+        let slot: Int
+        if let free = self.freeSlots.popLast() {
+            slot = free
+            self.slots[slot] = entry
+        } else {
+            slot = self.slots.count
+            self.slots.append(entry)
+        }
+        self.slotBySubscription[entry.subscription] = slot
+        self.slotByRoute[entry.route] = slot
+    }
+
+    /// Removes the entry in `slot` and frees the slot; the entry, or `nil` when the slot was free.
+    mutating func remove(_ slot: Int) -> Session.Entry? {
+        guard let e = self.slots[slot] else { return nil }
         self.slots[slot] = nil
         self.freeSlots.append(slot)
         self.slotBySubscription[e.subscription] = nil
         if self.slotByRoute[e.route] == slot { self.slotByRoute[e.route] = nil }
-        self.events.append(.unsubscribed(e.subscription))
+        return e
     }
 }
