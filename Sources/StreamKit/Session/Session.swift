@@ -66,18 +66,63 @@ public struct Session: Sendable {
 
     // MARK: State
 
-    enum State: Sendable, Equatable {
+    /// Where the session is, each state with what only it has (so a pong deadline while backing off, say, cannot
+    /// be written down).
+    enum State: Sendable {
         case idle
-        case connecting(since: Instant)
-        case open
-        case closing(reason: DisconnectReason, then: AfterClose)
-        case backoff(until: Instant)
+        /// Connecting since `since`.
+        case connecting(since: Instant, Retry)
+        case open(Connection)
+        /// The close was asked for (`reason`); waiting for the transport to report it until `deadline`.
+        case closing(reason: DisconnectReason, then: AfterClose, deadline: Instant)
+        case backoff(until: Instant, Retry)
         case failed(DisconnectReason)
         case stopped
     }
 
-    enum AfterClose: Sendable, Equatable {
-        case reconnect, fail, stop
+    /// Where `closing` goes once the connection is gone.
+    enum AfterClose: Sendable {
+        case reconnect(Retry), fail, stop
+    }
+
+    /// How far reconnecting has got: carried from `connecting` through `closing` and `backoff` to the next
+    /// `connecting`, and its attempt count through `open` until the connection proves healthy.
+    struct Retry: Sendable {
+        /// Reconnects since the start or the last healthy connection: the backoff's exponent, and the attempt
+        /// ``SessionEvent/connecting(attempt:)`` reports.
+        var attempt = 0
+        /// HTTP 401/403 refusals of the upgrade in a row (reset by a successful upgrade).
+        var consecutiveRefusals = 0
+    }
+
+    /// The open connection: its keep-alive, its health and its requests in flight, all gone with it.
+    struct Connection: Sendable {
+        /// ``Retry/attempt`` when it opened; zeroed once it has been open ``SessionConfiguration/healthyAfter``
+        /// and proved alive.
+        var attempt: Int
+        let connectedAt: Instant
+        /// A pong, an ack or data arrived since the connection opened: it is alive, not merely accepted.
+        var proven = false
+        var lastFrameAt: Instant
+        /// The ping interval in force: the configured one until the welcome announces another.
+        var pingInterval: Duration
+        var nextPingAt: Instant
+        /// The ping whose pong has not come yet.
+        var awaitedPong: AwaitedPong?
+        var consecutiveInvalid = 0
+        /// Subscriptions interrupted before it opened not yet active again (`restored` when the last one is).
+        var awaitingRestore: Int
+        /// Requests without an answer yet, by id.
+        var pending: [Int64: PendingRequest] = [:]
+
+        /// Where reconnecting stands once it is gone: an upgraded connection ended any run of refusals.
+        var retry: Retry { Retry(attempt: self.attempt) }
+    }
+
+    /// A ping sent and not answered: when, and when its pong is due.
+    struct AwaitedPong: Sendable {
+        let pingSentAt: Instant
+        var deadline: Instant
     }
 
     /// A summary of where the session is, for display and tests.
@@ -93,31 +138,14 @@ public struct Session: Sendable {
     var events: [SessionEvent] = []
     private var eventHead = 0
 
-    // Connection
-    private var attempt = 0
-    private var connectedAt: Instant?
-    /// A pong, an ack or data arrived since the connection opened: it is alive, not merely accepted.
-    var provenSinceConnect = false
-    /// HTTP 401/403 refusals of the upgrade in a row (reset by a successful upgrade).
-    private var consecutiveRefusals = 0
-    private var lastFrameAt = Instant(nanoseconds: 0)
-    private var pingInterval: Duration
-    private var nextPingAt: Instant?
-    private var pongDeadline: Instant?
-    /// When the ping that armed ``pongDeadline`` was sent.
-    private var pingSentAt: Instant?
-    private var consecutiveInvalid = 0
-    private var awaitingRestore = 0
+    // Reading: the transport's, across connections (a pause outlasts the connection it began on).
     private var readingPaused = false
     /// When reading last resumed after a pause: staleness counts from here at the earliest (the pause was ours, not
     /// the server's), while gap markers keep counting from the last data actually received.
     private var readingResumedAt: Instant?
-    /// In `closing`: when to stop waiting for the transport to report the close.
-    private var closingDeadline: Instant?
 
-    // Requests
+    // Requests: ids are the session's, unique across its connections.
     var nextRequestID: Int64 = 1
-    var pending: [Int64: PendingRequest] = [:]
 
     // Subscriptions
     var table: SubscriptionTable
@@ -131,7 +159,6 @@ public struct Session: Sendable {
     public init(configuration: SessionConfiguration = SessionConfiguration(), seed: UInt64) {
         self.configuration = configuration
         self.rng = SplitMix64(seed: seed)
-        self.pingInterval = configuration.defaultPingInterval
         self.table = SubscriptionTable(limit: configuration.subscriptionLimit)
         self.dedupe = DedupeWindow(capacity: configuration.dedupeWindow)
     }
@@ -146,6 +173,21 @@ public struct Session: Sendable {
         case .backoff: .backoff
         case .failed: .failed
         case .stopped: .stopped
+        }
+    }
+
+    /// The open connection, edited in place. Only while `open`: every use is behind a check of the state.
+    var connection: Connection {
+        get {
+            guard case .open(let connection) = self.state else { preconditionFailure("no open connection") }
+            return connection
+        }
+        _modify {
+            guard case .open(var connection) = self.state else { preconditionFailure("no open connection") }
+            // Out of the state while it is edited, so its request table is not copied.
+            self.state = .idle
+            defer { self.state = .open(connection) }
+            yield &connection
         }
     }
 
@@ -183,29 +225,29 @@ public struct Session: Sendable {
             if earliest == nil || t < earliest! { earliest = t }
         }
         switch self.state {
-        case .connecting(let since):
+        case .connecting(let since, _):
             consider(since.advanced(by: self.configuration.connectTimeout))
-        case .open:
+        case .open(let connection):
             // While the transport does not read (a `block` consumer fell behind), silence is ours: only the health
             // deadline runs.
             if !self.readingPaused {
-                consider(self.nextPingAt)
-                consider(self.pongDeadline)
-                consider(self.lastFrameAt.advanced(by: self.livenessTimeout))
-                for request in self.pending.values { consider(request.deadline) }
+                consider(connection.nextPingAt)
+                consider(connection.awaitedPong?.deadline)
+                consider(connection.lastFrameAt.advanced(by: self.livenessTimeout(connection)))
+                for request in connection.pending.values { consider(request.deadline) }
                 for entry in self.table.slots {
                     guard let entry else { continue }
                     if entry.status == .active { consider(self.staleDue(entry)) }
                     if entry.status == .unsent { consider(entry.retryAt) }
                 }
             }
-            if let connectedAt = self.connectedAt, self.attempt > 0, self.provenSinceConnect {
-                consider(connectedAt.advanced(by: self.configuration.healthyAfter))
+            if connection.attempt > 0, connection.proven {
+                consider(connection.connectedAt.advanced(by: self.configuration.healthyAfter))
             }
-        case .backoff(let until):
+        case .backoff(let until, _):
             consider(until)
-        case .closing:
-            consider(self.closingDeadline)
+        case .closing(_, _, let deadline):
+            consider(deadline)
         case .idle, .failed, .stopped:
             break
         }
@@ -217,7 +259,7 @@ public struct Session: Sendable {
     /// Starts connecting. Does nothing unless idle.
     public mutating func start(now: Instant) {
         guard case .idle = self.state else { return }
-        self.beginConnecting(now: now)
+        self.beginConnecting(Retry(), now: now)
     }
 
     /// Stops for good: closes the connection if there is one. Every later input is ignored.
@@ -226,8 +268,8 @@ public struct Session: Sendable {
         case .connecting, .open:
             self.actions.append(.close(code: 1000))
             self.beginClosing(.stopped, then: .stop, now: now)
-        case .closing(let reason, _):
-            self.state = .closing(reason: reason, then: .stop)
+        case .closing(let reason, _, let deadline):
+            self.state = .closing(reason: reason, then: .stop, deadline: deadline)
         case .idle, .backoff:
             self.state = .stopped
             self.events.append(.stopped)
@@ -238,18 +280,18 @@ public struct Session: Sendable {
 
     /// The transport is connected (WebSocket upgrade done).
     public mutating func handleConnected(now: Instant) {
-        guard case .connecting = self.state else { return }
-        self.state = .open
-        self.connectedAt = now
-        self.provenSinceConnect = false
-        self.consecutiveRefusals = 0
-        self.lastFrameAt = now
-        self.pingInterval = self.configuration.defaultPingInterval
-        self.nextPingAt = now.advanced(by: self.pingInterval)
-        self.pongDeadline = nil
-        self.consecutiveInvalid = 0
+        guard case .connecting(_, let retry) = self.state else { return }
+        self.state = .open(
+            Connection(
+                attempt: retry.attempt,
+                connectedAt: now,
+                lastFrameAt: now,
+                pingInterval: self.configuration.defaultPingInterval,
+                nextPingAt: now.advanced(by: self.configuration.defaultPingInterval),
+                awaitingRestore: self.table.slots.reduce(0) { $0 + ($1?.interruptedSince != nil ? 1 : 0) }
+            )
+        )
         self.events.append(.connected)
-        self.awaitingRestore = self.table.slots.reduce(0) { $0 + ($1?.interruptedSince != nil ? 1 : 0) }
         self.sendUnsent(now: now)
     }
 
@@ -261,12 +303,11 @@ public struct Session: Sendable {
         guard paused != self.readingPaused else { return }
         self.readingPaused = paused
         guard !paused, case .open = self.state else { return }
-        self.lastFrameAt = now
-        self.pongDeadline = nil
-        self.nextPingAt = now
-        for key in self.pending.keys {
-            self.pending[key]?.deadline = now.advanced(by: self.configuration.requestTimeout)
-        }
+        self.connection.lastFrameAt = now
+        self.connection.awaitedPong = nil
+        self.connection.nextPingAt = now
+        let deadline = now.advanced(by: self.configuration.requestTimeout)
+        for key in self.connection.pending.keys { self.connection.pending[key]?.deadline = deadline }
         self.readingResumedAt = now
     }
 
@@ -288,27 +329,29 @@ public struct Session: Sendable {
     }
 
     /// The liveness timeout in force: the configured one, or three ping intervals where that is longer.
-    private var livenessTimeout: Duration { max(self.configuration.livenessTimeout, self.pingInterval * 3) }
+    private func livenessTimeout(_ connection: Connection) -> Duration {
+        max(self.configuration.livenessTimeout, connection.pingInterval * 3)
+    }
 
     /// Connecting failed. `httpStatus` is the server's answer to the upgrade when it was not 101 (see
     /// ``DisconnectReason/refused(httpStatus:)``: 401/403 become fatal after
     /// ``SessionConfiguration/refusalsBeforeFatal`` in a row, 429 waits ``SessionConfiguration/connectionLimitDelay``).
     public mutating func handleConnectFailed(reason: String, httpStatus: Int? = nil, now: Instant) {
-        guard case .connecting = self.state else {
+        guard case .connecting(_, let retry) = self.state else {
             if case .closing = self.state { self.handleClosed(code: nil, reason: reason, now: now) }
             return
         }
         if let httpStatus {
-            self.disconnected(.refused(httpStatus: httpStatus), closeCode: nil, now: now)
+            self.disconnected(.refused(httpStatus: httpStatus), closeCode: nil, retry: retry, now: now)
         } else {
-            self.disconnected(.transportError(reason), closeCode: nil, now: now)
+            self.disconnected(.transportError(reason), closeCode: nil, retry: retry, now: now)
         }
     }
 
     /// The connection is gone: closed by the server (`code`), by us, or dropped (`code` nil).
     public mutating func handleClosed(code: UInt16?, reason: String, now: Instant) {
         switch self.state {
-        case .closing(let ours, let then):
+        case .closing(let ours, let then, _):
             switch then {
             case .stop:
                 self.state = .stopped
@@ -316,33 +359,38 @@ public struct Session: Sendable {
             case .fail:
                 self.state = .failed(ours)
                 self.events.append(.fatal(ours))
-            case .reconnect:
-                self.disconnected(ours, closeCode: nil, now: now)
+            case .reconnect(let retry):
+                self.disconnected(ours, closeCode: nil, retry: retry, now: now)
             }
-        case .connecting, .open:
-            let why: DisconnectReason =
-                code.map { .closedByServer(code: $0, reason: reason) } ?? .transportError(reason.isEmpty ? "connection lost" : reason)
-            self.disconnected(why, closeCode: code, now: now)
+        case .connecting(_, let retry):
+            self.disconnected(Self.lost(code: code, reason: reason), closeCode: code, retry: retry, now: now)
+        case .open(let connection):
+            self.disconnected(Self.lost(code: code, reason: reason), closeCode: code, retry: connection.retry, now: now)
         case .idle, .backoff, .failed, .stopped:
             break
         }
     }
 
+    /// Why a connection we did not close is gone: the server's close code, or the transport's word.
+    private static func lost(code: UInt16?, reason: String) -> DisconnectReason {
+        code.map { .closedByServer(code: $0, reason: reason) } ?? .transportError(reason.isEmpty ? "connection lost" : reason)
+    }
+
     /// Timers: call no later than ``pollTimeout()``; calling early is harmless.
     public mutating func handleTimeout(now: Instant) {
         switch self.state {
-        case .connecting(let since):
+        case .connecting(let since, let retry):
             if now >= since.advanced(by: self.configuration.connectTimeout) {
                 self.actions.append(.close(code: 1001))
-                self.beginClosing(.connectTimeout, then: .reconnect, now: now)
+                self.beginClosing(.connectTimeout, then: .reconnect(retry), now: now)
             }
-        case .closing:
+        case .closing(_, _, let deadline):
             // The transport asked to close never said it had: do not wait for it forever.
-            if let deadline = self.closingDeadline, now >= deadline {
+            if now >= deadline {
                 self.handleClosed(code: nil, reason: "no close confirmation in time", now: now)
             }
-        case .backoff(let until):
-            if now >= until { self.beginConnecting(now: now) }
+        case .backoff(let until, let retry):
+            if now >= until { self.beginConnecting(retry, now: now) }
         case .open:
             self.openTimers(now: now)
         case .idle, .failed, .stopped:
@@ -352,8 +400,7 @@ public struct Session: Sendable {
 
     /// Enters `closing` (the close was asked for) with a deadline for the transport's report.
     private mutating func beginClosing(_ reason: DisconnectReason, then: AfterClose, now: Instant) {
-        self.state = .closing(reason: reason, then: then)
-        self.closingDeadline = now.advanced(by: self.configuration.closeTimeout)
+        self.state = .closing(reason: reason, then: then, deadline: now.advanced(by: self.configuration.closeTimeout))
     }
 
     // MARK: - Frames
@@ -363,18 +410,18 @@ public struct Session: Sendable {
     /// - Returns: What the frame was and whether to deliver it; drain ``pollEvent()`` first.
     public mutating func handleText(_ bytes: UnsafeRawBufferPointer, now: Instant, into frame: inout DecodedFrame) -> InboundResult {
         guard case .open = self.state else { return .control }
-        self.lastFrameAt = now
+        self.connection.lastFrameAt = now
         do {
             try self.decoder.decode(bytes, into: &frame)
         } catch {
             self.counters.invalidFrames += 1
-            self.consecutiveInvalid += 1
-            if self.consecutiveInvalid >= 3 {
+            self.connection.consecutiveInvalid += 1
+            if self.connection.consecutiveInvalid >= 3 {
                 self.kill(.protocolError("\(error)"), now: now)
             }
             return .invalid(error)
         }
-        self.consecutiveInvalid = 0
+        self.connection.consecutiveInvalid = 0
         switch frame.kind {
         case .data:
             return self.handleData(frame, bytes: bytes, now: now)
@@ -383,15 +430,15 @@ public struct Session: Sendable {
                 // Accept 1 s ... 300 s; outside that the server is confused, keep ours.
                 let interval = Duration.milliseconds(ms)
                 if interval >= .seconds(1) && interval <= .seconds(300) {
-                    self.pingInterval = interval
-                    self.nextPingAt = now.advanced(by: interval)
+                    self.connection.pingInterval = interval
+                    self.connection.nextPingAt = now.advanced(by: interval)
                 }
             }
-            self.events.append(.welcome(pingInterval: self.pingInterval))
+            self.events.append(.welcome(pingInterval: self.connection.pingInterval))
         case .pong:
-            self.pongDeadline = nil
-            self.provenSinceConnect = true
-            if let id = frame.id { self.pending[id] = nil }
+            self.connection.awaitedPong = nil
+            self.connection.proven = true
+            if let id = frame.id { self.connection.pending[id] = nil }
         case .ack:
             self.handleAck(frame, now: now)
         case .error:
@@ -406,9 +453,9 @@ public struct Session: Sendable {
 
     var isLive: Bool {
         switch self.state {
-        case .failed, .stopped: false
-        case .closing(_, let then): then == .reconnect
-        default: true
+        case .idle, .connecting, .open, .backoff: true
+        case .closing(_, .reconnect, _): true
+        case .closing(_, .fail, _), .closing(_, .stop, _), .failed, .stopped: false
         }
     }
 
@@ -416,31 +463,29 @@ public struct Session: Sendable {
         channel == .cryptoLatestPrice ? self.configuration.priceStaleAfter : self.configuration.onChainStaleAfter
     }
 
-    private mutating func beginConnecting(now: Instant) {
-        self.state = .connecting(since: now)
+    private mutating func beginConnecting(_ retry: Retry, now: Instant) {
+        self.state = .connecting(since: now, retry)
         self.actions.append(.connect)
-        self.events.append(.connecting(attempt: self.attempt))
+        self.events.append(.connecting(attempt: retry.attempt))
     }
 
-    /// Closes a connection judged dead (or misbehaving) and reconnects after it is gone.
+    /// Closes the open connection, judged dead (or misbehaving), and reconnects after it is gone.
     private mutating func kill(_ reason: DisconnectReason, now: Instant) {
         self.actions.append(.close(code: 1001))
-        self.beginClosing(reason, then: .reconnect, now: now)
+        self.beginClosing(reason, then: .reconnect(self.connection.retry), now: now)
     }
 
-    private mutating func disconnected(_ reason: DisconnectReason, closeCode: UInt16?, now: Instant) {
-        self.connectedAt = nil
-        self.nextPingAt = nil
-        self.pongDeadline = nil
-        // Every request in flight is void; its subscriptions go back to unsent.
-        self.pending.removeAll(keepingCapacity: true)
+    /// The connection (or the attempt) is gone, with `retry` where reconnecting stood: fail for good, or back off.
+    /// Every request in flight went with the open state; its subscriptions go back to unsent here.
+    private mutating func disconnected(_ reason: DisconnectReason, closeCode: UInt16?, retry: Retry, now: Instant) {
+        var retry = retry
         let code = closeCode.map(CloseCode.init(rawValue:))
         var refusedStatus: Int?
         if case .refused(let status) = reason {
             refusedStatus = status
-            if status == 401 || status == 403 { self.consecutiveRefusals += 1 } else { self.consecutiveRefusals = 0 }
+            if status == 401 || status == 403 { retry.consecutiveRefusals += 1 } else { retry.consecutiveRefusals = 0 }
         }
-        if code?.policy == .fatal || (refusedStatus != nil && self.consecutiveRefusals >= max(1, self.configuration.refusalsBeforeFatal)) {
+        if code?.policy == .fatal || (refusedStatus != nil && retry.consecutiveRefusals >= max(1, self.configuration.refusalsBeforeFatal)) {
             self.state = .failed(reason)
             self.events.append(.fatal(reason))
             return
@@ -466,52 +511,52 @@ public struct Session: Sendable {
             e.retryAt = nil
             self.table[i] = e
         }
-        self.attempt += 1
+        retry.attempt += 1
         self.counters.reconnects += 1
         let bound = min(
             self.configuration.backoffCap.nanoseconds,
-            self.configuration.backoffInitial.nanoseconds.saturatingShiftLeft(self.attempt - 1)
+            self.configuration.backoffInitial.nanoseconds.saturatingShiftLeft(retry.attempt - 1)
         )
         var delay = Duration.nanoseconds(Int64.random(in: 0...max(bound, 0), using: &self.rng))
         if code?.policy == .retryAfterLongDelay || refusedStatus == 429 {
             delay = self.configuration.connectionLimitDelay
                 + .nanoseconds(Int64.random(in: 0...max(0, self.configuration.backoffInitial.nanoseconds), using: &self.rng))
         }
-        self.state = .backoff(until: now.advanced(by: delay))
-        self.events.append(.reconnecting(attempt: self.attempt, delay: delay, reason: reason))
+        self.state = .backoff(until: now.advanced(by: delay), retry)
+        self.events.append(.reconnecting(attempt: retry.attempt, delay: delay, reason: reason))
     }
 
+    /// The open connection's timers.
     private mutating func openTimers(now: Instant) {
         // Health: the connection has been open long enough and proved alive: reset the backoff.
-        if self.attempt > 0, self.provenSinceConnect, let since = self.connectedAt,
-            now >= since.advanced(by: self.configuration.healthyAfter)
-        {
-            self.attempt = 0
+        let connection = self.connection
+        if connection.attempt > 0, connection.proven, now >= connection.connectedAt.advanced(by: self.configuration.healthyAfter) {
+            self.connection.attempt = 0
         }
         if self.readingPaused { return }
-        if let deadline = self.pongDeadline, now >= deadline {
+        if let pong = connection.awaitedPong, now >= pong.deadline {
             // Frames arrived after the ping: the connection is alive and its pong is queued behind them (a burst
             // that a slow or busy reader is still working through). Wait for it from the last frame on; only a
             // connection silent for a whole pong timeout after the ping is dead.
-            if let sent = self.pingSentAt, self.lastFrameAt > sent, self.lastFrameAt.advanced(by: self.configuration.pongTimeout) > now {
-                self.pongDeadline = self.lastFrameAt.advanced(by: self.configuration.pongTimeout)
+            let extended = connection.lastFrameAt.advanced(by: self.configuration.pongTimeout)
+            if connection.lastFrameAt > pong.pingSentAt, extended > now {
+                self.connection.awaitedPong?.deadline = extended
             } else {
                 return self.kill(.pongTimeout, now: now)
             }
         }
-        if now >= self.lastFrameAt.advanced(by: self.livenessTimeout) {
+        if now >= connection.lastFrameAt.advanced(by: self.livenessTimeout(connection)) {
             return self.kill(.silent, now: now)
         }
-        if let due = self.nextPingAt, now >= due {
+        if now >= connection.nextPingAt {
             let id = self.takeRequestID()
             self.actions.append(.send(ClientRequest.ping.encoded(id: id)))
-            self.pongDeadline = now.advanced(by: self.configuration.pongTimeout)
-            self.pingSentAt = now
-            self.nextPingAt = now.advanced(by: self.pingInterval)
+            self.connection.awaitedPong = AwaitedPong(pingSentAt: now, deadline: now.advanced(by: self.configuration.pongTimeout))
+            self.connection.nextPingAt = now.advanced(by: connection.pingInterval)
         }
         // Requests without an answer.
-        for (id, request) in self.pending where now >= request.deadline {
-            self.pending[id] = nil
+        for (id, request) in connection.pending where now >= request.deadline {
+            self.connection.pending[id] = nil
             switch request.kind {
             case .subscribe:
                 for slot in request.slots {
@@ -551,7 +596,7 @@ public struct Session: Sendable {
             if let params = SubscriptionParams(grouping: [e.subscription]) {
                 let id = self.takeRequestID()
                 self.actions.append(.send(ClientRequest.unsubscribe(channel, params).encoded(id: id)))
-                self.pending[id] = PendingRequest(kind: .ignored, slots: [], deadline: now.advanced(by: self.configuration.requestTimeout))
+                self.connection.pending[id] = PendingRequest(kind: .ignored, slots: [], deadline: now.advanced(by: self.configuration.requestTimeout))
             }
             self.table[slot]?.status = .unsent
             self.table[slot]?.interruptedSince = e.lastRoutedAt ?? e.activeSince
@@ -562,7 +607,7 @@ public struct Session: Sendable {
 
     private mutating func handleAck(_ frame: DecodedFrame, now: Instant) {
         if let limit = frame.subLimit, limit > 0 { self.table.limit = Int(limit) }
-        guard let id = frame.id, let request = self.pending.removeValue(forKey: id) else { return }
+        guard let id = frame.id, let request = self.connection.pending.removeValue(forKey: id) else { return }
         guard (frame.code ?? 0) == 0 else {
             self.fail(request, id: id, .rejected(code: nil, message: "ack code \(frame.code ?? -1)", detail: ""))
             return
@@ -574,7 +619,7 @@ public struct Session: Sendable {
                 e.status = .active
                 e.activeSince = now
                 e.retries = 0
-                self.provenSinceConnect = true
+                self.connection.proven = true
                 let interruption = e.interruptedSince.map { ($0, e.interruptionReason ?? .silent) }
                 e.interruptedSince = nil
                 e.interruptionReason = nil
@@ -582,9 +627,9 @@ public struct Session: Sendable {
                 self.events.append(.subscribed(e.subscription, duplicate: frame.duplicate))
                 if let (from, reason) = interruption {
                     self.events.append(.gap(e.subscription, from: from, to: now, reason: reason))
-                    if self.awaitingRestore > 0 {
-                        self.awaitingRestore -= 1
-                        if self.awaitingRestore == 0 { self.events.append(.restored) }
+                    if self.connection.awaitingRestore > 0 {
+                        self.connection.awaitingRestore -= 1
+                        if self.connection.awaitingRestore == 0 { self.events.append(.restored) }
                     }
                 }
             }
@@ -600,7 +645,7 @@ public struct Session: Sendable {
         let message = status.errorMessage.map { $0.string(in: bytes) } ?? ""
         let detail = status.errorDetail.map { $0.string(in: bytes) } ?? ""
         let code = status.errorCode
-        let answered = frame.id.flatMap { id in self.pending.removeValue(forKey: id).map { (id, $0) } }
+        let answered = frame.id.flatMap { id in self.connection.pending.removeValue(forKey: id).map { (id, $0) } }
         let failure = SubscriptionFailure.rejected(code: code, message: message, detail: detail)
         switch code?.disposition {
         case .fatal?:

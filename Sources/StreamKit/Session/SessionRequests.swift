@@ -32,7 +32,7 @@ extension Session {
             let request: ClientRequest =
                 kind == .subscribe ? .subscribe(first.channel, params) : .unsubscribe(first.channel, params)
             self.actions.append(.send(request.encoded(id: id)))
-            self.pending[id] = PendingRequest(
+            self.connection.pending[id] = PendingRequest(
                 kind: kind,
                 slots: chunk,
                 deadline: now.advanced(by: self.configuration.requestTimeout)

@@ -9,7 +9,7 @@ extension Session {
 
     mutating func handleData(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant) -> InboundResult {
         self.counters.dataFrames += 1
-        self.provenSinceConnect = true
+        self.connection.proven = true
         // Both token legs of one swap or liquidity event: deliver once.
         if self.configuration.dedupeWindow > 0, let key = Self.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
             self.counters.duplicatesSuppressed += 1

@@ -73,14 +73,15 @@ extension Session {
     /// Removes subscriptions: unsubscribes them on the server when they are active there.
     public mutating func unsubscribe(_ subscriptions: [Subscription], now: Instant) {
         var toSend: [Int] = []
+        let connected = if case .open = self.state { true } else { false }
         for s in subscriptions {
             guard let slot = self.table.slot(of: s), let entry = self.table[slot] else { continue }
-            switch (self.state, entry.status) {
-            case (.open, .active), (.open, .pending):
-                toSend.append(slot)
-            default:
-                self.remove(slot: slot)
-            }
+            let onServer =
+                switch entry.status {
+                case .active, .pending: true
+                case .unsent, .failed, .unsubscribing: false
+                }
+            if connected && onServer { toSend.append(slot) } else { self.remove(slot: slot) }
         }
         if !toSend.isEmpty { self.sendRequests(kind: .unsubscribe, slots: toSend, now: now) }
     }
@@ -92,7 +93,7 @@ extension Session {
             let id = self.takeRequestID()
             self.actions.append(.send(ClientRequest.unsubscribeAll.encoded(id: id)))
             for slot in all { self.table[slot]?.status = .unsubscribing(id) }
-            self.pending[id] = PendingRequest(
+            self.connection.pending[id] = PendingRequest(
                 kind: .unsubscribeChannel,
                 slots: all,
                 deadline: now.advanced(by: self.configuration.requestTimeout)
