@@ -308,7 +308,7 @@ final class ClientCore: DriverDelegate {
                 for w in waiters { w() }
                 return
             }
-        default:
+        case .connecting, .connected, .welcome, .unsubscribed, .stale, .reconnecting, .restored, .gap, .serverError:
             break
         }
         self.queue.push(event: .session(event, connection: connection))

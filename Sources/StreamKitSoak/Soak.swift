@@ -546,7 +546,7 @@ final class Runner: Sendable {
                     Task { try? await client.subscribe([s]) }
                 case .serverError:
                     observed.withLockedValue { $0.serverErrors += 1 }
-                default:
+                case .connecting, .connected, .welcome, .unsubscribed, .stale, .restored, .stopped:
                     break
                 }
             case .dropped(_, let count):
