@@ -47,6 +47,11 @@
 // The liveness timeout in force is max(`livenessTimeout`, 3 x the ping interval the welcome announced). A quiet
 // subscription is reported stale after `priceStaleAfter`, then after doubling periods up to `staleCap`; it is
 // re-subscribed at the first `staleResubscribes` reports only.
+//
+// This file holds the state machine: each state carries what only it has (`State`). Around it, as extensions of
+// `Session` or small types of their own: the subscription table (SubscriptionTable.swift), requests and their
+// chunking (SessionRequests.swift), routing of pushes to subscriptions (SessionRouting.swift) and deduplication
+// (SessionDedupe.swift).
 
 /// The sans-I/O protocol engine of one connection slot: keep-alive, request/ack correlation, the desired
 /// subscriptions and their re-sending after every reconnect, backoff, the close-code policy, staleness, gap
