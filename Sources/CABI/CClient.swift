@@ -505,7 +505,7 @@ final class CClient: @unchecked Sendable {
         switch reason {
         case .closedByServer(let code, _): Int32(code)
         case .refused(let status): Int32(clamping: status)
-        default: 0
+        case .transportError, .pongTimeout, .silent, .connectTimeout, .protocolError, .stopped: 0
         }
     }
 

@@ -3,13 +3,13 @@
 
 /// A small, fast, seeded generator (SplitMix64): the backoff jitter, the simulator's market and the test corpora
 /// all draw from it, so any run reproduces from its seed.
-public struct SplitMix64: RandomNumberGenerator, Sendable {
+package struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
     /// - Parameter seed: Any value; equal seeds give equal sequences.
-    public init(seed: UInt64) { self.state = seed }
+    package init(seed: UInt64) { self.state = seed }
 
-    public mutating func next() -> UInt64 {
+    package mutating func next() -> UInt64 {
         self.state &+= 0x9E37_79B9_7F4A_7C15
         var z = self.state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9

@@ -180,7 +180,8 @@ struct Watch: AsyncParsableCommand {
                     if jsonLines { stderr("streamkit: gap in \(s): \(to.duration(since: from)) without data") }
                 case .stale(let s, _):
                     if jsonLines { stderr("streamkit: \(s) went quiet; re-subscribing") }
-                default:
+                case .connecting, .connected, .welcome, .subscribed, .unsubscribed, .subscriptionFailed, .restored,
+                    .serverError, .stopped:
                     break
                 }
                 if !jsonLines { table.drawIfDue(messages: messages, reconnects: reconnects) }
@@ -202,7 +203,7 @@ struct Watch: AsyncParsableCommand {
         case .reconnecting: "reconnecting"
         case .fatal: "failed"
         case .stopped: "stopped"
-        default: nil
+        case .unsubscribed, .subscriptionFailed, .stale, .gap, .serverError: nil
         }
     }
 }

@@ -184,7 +184,8 @@ public struct CaptureEvent: Sendable, Hashable {
             case .closedByServer(let n, _): code = Int(n)
             case .refused(let status): code = status
             case .stopped: code = 1000
-            default: code = 1006  // no close frame: abnormal closure (RFC 6455, 7.1.5)
+            case .transportError, .pongTimeout, .silent, .connectTimeout, .protocolError:
+                code = 1006  // no close frame: abnormal closure (RFC 6455, 7.1.5)
             }
             return CaptureEvent(time: t, kind: .closed, connection: c, code: code, text: "\(reason)")
         }

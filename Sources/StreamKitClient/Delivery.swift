@@ -13,6 +13,11 @@ import Darwin
 ///
 /// Each subscription waits in its own bounded queue (``DeliveryConfiguration/capacityPerSubscription``); the policy
 /// says what happens when that queue is full. Lifecycle events (gaps, reconnects, ...) are never dropped.
+///
+/// New cases may be added in a minor version: a `switch` over it should have an `@unknown default`.
+#if hasAttribute(nonexhaustive)
+@nonexhaustive
+#endif
 public enum OverflowPolicy: Sendable, Hashable, CustomStringConvertible {
     /// Stop reading from the connections until the consumer has taken half of the subscription's queue. Nothing is
     /// dropped; every subscription waits meanwhile, and the server's buffers fill. The keep-alive is suspended

@@ -364,7 +364,7 @@ final class ClientCore: DriverDelegate {
                 for w in waiters { w() }
                 return
             }
-        default:
+        case .connecting, .connected, .welcome, .unsubscribed, .stale, .reconnecting, .restored, .gap, .serverError:
             break
         }
         if self.eventsInQueue { self.queue.push(event: .session(event, connection: connection)) }

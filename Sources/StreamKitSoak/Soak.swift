@@ -37,95 +37,95 @@ import StreamKitSimulator
 // allocated and touched before the first sample, so they do not count as growth).
 
 /// What a soak run does.
-public struct SoakConfiguration: Sendable {
+package struct SoakConfiguration: Sendable {
     /// How long faults are injected at least (the settling at the end adds a few seconds). The fault loop goes on
     /// past it until every kind of the deck has been injected ``minimumRounds`` times, so a slow or busy machine
     /// makes the run longer, never weaker.
-    public var duration: Duration = .seconds(60)
+    package var duration: Duration = .seconds(60)
     /// Full rounds of the fault deck (every kind once a round) that a run injects at least, whatever the
     /// machine's speed. 1 by default: the report's claim "every fault kind" then always holds.
-    public var minimumRounds: Int = 1
+    package var minimumRounds: Int = 1
     /// The hard cap on the fault loop, as a multiple of ``duration``: a run that cannot complete its rounds by then
     /// (no connection to inject into, say) stops and fails, naming the kinds never injected and why. 10: far
     /// beyond what a sanitized build on two busy cores needs (a round takes about 20 mean fault intervals).
-    public var roundsCapFactor: Int = 10
+    package var roundsCapFactor: Int = 10
     /// Seed of the fault schedule, the market and the client's jitter.
-    public var seed: UInt64 = 1
+    package var seed: UInt64 = 1
     /// Mean time between faults (each interval uniform in [0.5, 1.5] times this).
-    public var meanFaultInterval: Duration = .seconds(2)
+    package var meanFaultInterval: Duration = .seconds(2)
     /// Data frames per second per connection.
-    public var rate: Double = 200
+    package var rate: Double = 200
     /// Connections the client's subscriptions are spread over (20 subscriptions each, every channel on each).
-    public var connections: Int = 3
+    package var connections: Int = 3
     /// Largest RSS growth accepted between the end of warm-up and the end, in MiB.
-    public var rssBoundMiB: Double = 16
+    package var rssBoundMiB: Double = 16
     /// `ping_interval_ms` of the simulator; the client's pong timeout is a quarter of it, its liveness timeout
     /// one and a half times it (a stalled connection is found within about two intervals).
-    public var pingIntervalMS: Int64 = 2000
+    package var pingIntervalMS: Int64 = 2000
     /// The wait after 4004 (the client's ``SessionConfiguration`` default is 60 s, too long for a soak).
-    public var connectionLimitDelay: Duration = .seconds(3)
+    package var connectionLimitDelay: Duration = .seconds(3)
     /// Called with a line of progress now and then (nil: quiet).
-    public var progress: (@Sendable (String) -> Void)?
+    package var progress: (@Sendable (String) -> Void)?
 
-    public init() {}
+    package init() {}
 }
 
 /// The outcome of a soak run: ``description`` is the summary table.
-public struct SoakReport: Sendable, CustomStringConvertible {
-    public var configuration: String = ""
+package struct SoakReport: Sendable, CustomStringConvertible {
+    package var configuration: String = ""
     /// Faults injected, by kind.
-    public var faults: [(kind: String, count: Int)] = []
+    package var faults: [(kind: String, count: Int)] = []
     /// Full rounds of the deck injected (the fewest injections of any kind), and the rounds asked for.
-    public var rounds = 0
-    public var roundsRequired = 0
+    package var rounds = 0
+    package var roundsRequired = 0
     /// How long the fault loop ran (longer than the duration when the rounds needed it).
-    public var faultTime: Duration = .zero
+    package var faultTime: Duration = .zero
     /// Frames pushed by the simulator (both legs of a swap counted).
-    public var framesPushed = 0
+    package var framesPushed = 0
     /// Market events pushed (both legs of a swap are one event).
-    public var eventsPushed = 0
+    package var eventsPushed = 0
     /// Events delivered exactly once.
-    public var deliveredOnce = 0
+    package var deliveredOnce = 0
     /// Events delivered more than once (must be 0).
-    public var deliveredTwice = 0
+    package var deliveredTwice = 0
     /// Frames the client suppressed as duplicates (second legs of swaps, repeated pushes).
-    public var duplicatesSuppressed = 0
+    package var duplicatesSuppressed = 0
     /// Pushes the simulator sent again (the duplicate fault).
-    public var repeatsSent = 0
+    package var repeatsSent = 0
     /// Of those, repeats of a frame a client cannot recognise as one (a price): delivered again, not a failure.
-    public var plainRepeatsSent = 0
+    package var plainRepeatsSent = 0
     /// Events lost at the tail of a connection that closed, inside a gap the client reported.
-    public var lostInsideGaps = 0
+    package var lostInsideGaps = 0
     /// Events lost anywhere else (must be 0).
-    public var lostOutsideGaps = 0
+    package var lostOutsideGaps = 0
     /// Reconnects of the main client, and gap markers it reported.
-    public var reconnects = 0
-    public var gapMarkers = 0
+    package var reconnects = 0
+    package var gapMarkers = 0
     /// Reconnect delays outside the backoff policy (must be 0), and the longest delay.
-    public var backoffViolations = 0
-    public var longestDelay: Duration = .zero
+    package var backoffViolations = 0
+    package var longestDelay: Duration = .zero
     /// Fatal-code probes: how many ended in one fatal event with no reconnect, of how many.
-    public var probesPassed = 0
-    public var probes = 0
+    package var probesPassed = 0
+    package var probes = 0
     /// Subscriptions delivering again after the faults stopped, of all.
-    public var activeAtEnd = 0
-    public var subscriptions = 0
+    package var activeAtEnd = 0
+    package var subscriptions = 0
     /// Frames the client counted as invalid (malformed, oversized), and server errors reported.
-    public var invalidFrames = 0
-    public var serverErrors = 0
+    package var invalidFrames = 0
+    package var serverErrors = 0
     /// RSS at the end of warm-up, at the end, and the largest sample, in bytes.
-    public var rssStart = 0
-    public var rssEnd = 0
-    public var rssMax = 0
-    public var rssBound = 0
+    package var rssStart = 0
+    package var rssEnd = 0
+    package var rssMax = 0
+    package var rssBound = 0
     /// The first few losses outside the gaps, explained (relative times from the last delivery of the stream).
-    public var lossDetails: [String] = []
+    package var lossDetails: [String] = []
     /// Why the run failed (empty when it passed).
-    public var failures: [String] = []
+    package var failures: [String] = []
 
-    public var passed: Bool { self.failures.isEmpty }
+    package var passed: Bool { self.failures.isEmpty }
 
-    public var description: String {
+    package var description: String {
         func mib(_ b: Int) -> String { "\((Double(b) / 104_857.6).rounded() / 10) MiB" }
         var lines = ["StreamKit soak: \(self.configuration)", ""]
         lines.append(row("Faults injected", ""))
@@ -161,9 +161,9 @@ public struct SoakReport: Sendable, CustomStringConvertible {
 }
 
 /// Runs soak tests: see the theory of operation at the top of this file.
-public enum Soak {
+package enum Soak {
     /// Runs one soak and returns its report (``SoakReport/passed`` says whether every check held).
-    public static func run(_ configuration: SoakConfiguration) async throws -> SoakReport {
+    package static func run(_ configuration: SoakConfiguration) async throws -> SoakReport {
         let runner = try await Runner(configuration)
         return try await runner.run()
     }
@@ -546,7 +546,7 @@ final class Runner: Sendable {
                     Task { try? await client.subscribe([s]) }
                 case .serverError:
                     observed.withLockedValue { $0.serverErrors += 1 }
-                default:
+                case .connecting, .connected, .welcome, .unsubscribed, .stale, .restored, .stopped:
                     break
                 }
             case .dropped(_, let count):

@@ -1,7 +1,7 @@
 // This source file is part of StreamKit.
 // SPDX-License-Identifier: Apache-2.0
 
-public import StreamKit
+import StreamKit
 
 // MARK: - Corpus
 
@@ -11,16 +11,16 @@ public import StreamKit
 ///
 /// With ``Options/exotic`` it also varies what a decoder must tolerate: key order, whitespace and pretty printing,
 /// string escapes (including `\u` surrogate pairs), unknown keys and exponent-form numbers.
-public struct Corpus {
-    public struct Options: Sendable {
+package struct Corpus {
+    package struct Options: Sendable {
         /// Vary key order, whitespace, escapes, unknown keys and number forms.
-        public var exotic: Bool
+        package var exotic: Bool
         /// Probability that an optional numeric field is `null`.
-        public var nullRate: Double
+        package var nullRate: Double
         /// Probability that an optional field is left out.
-        public var absentRate: Double
+        package var absentRate: Double
 
-        public init(exotic: Bool = false, nullRate: Double = 0.02, absentRate: Double = 0.03) {
+        package init(exotic: Bool = false, nullRate: Double = 0.02, absentRate: Double = 0.03) {
             self.exotic = exotic
             self.nullRate = nullRate
             self.absentRate = absentRate
@@ -28,7 +28,7 @@ public struct Corpus {
     }
 
     /// Channel names in the order frames are drawn, with weights that give a ~500 B average frame.
-    public static let channels: [(name: String, weight: Int)] = [
+    package static let channels: [(name: String, weight: Int)] = [
         ("market@crypto_latest_price", 30), ("onchain@token_agg_event", 12), ("onchain@transaction", 16),
         ("onchain@liquidity_event", 5), ("onchain@kline", 8), ("onchain@token_metric", 7),
         ("onchain@pool_metric", 6), ("onchain@unique_trader", 6), ("onchain@holders_metrics", 5),
@@ -36,20 +36,20 @@ public struct Corpus {
     ]
 
     private var rng: SplitMix64
-    public let options: Options
+    package let options: Options
 
-    public init(seed: UInt64, options: Options = Options()) {
+    package init(seed: UInt64, options: Options = Options()) {
         self.rng = SplitMix64(seed: seed)
         self.options = options
     }
 
     /// `count` frames, channels mixed by ``channels``' weights.
-    public mutating func frames(_ count: Int) -> [[UInt8]] {
+    package mutating func frames(_ count: Int) -> [[UInt8]] {
         (0..<count).map { _ in self.frame() }
     }
 
     /// One frame of a random channel.
-    public mutating func frame() -> [UInt8] {
+    package mutating func frame() -> [UInt8] {
         let total = Self.channels.reduce(0) { $0 + $1.weight }
         var pick = Int.random(in: 0..<total, using: &self.rng)
         for (name, weight) in Self.channels {
@@ -60,7 +60,7 @@ public struct Corpus {
     }
 
     /// One frame of `channel`.
-    public mutating func frame(channel: String) -> [UInt8] {
+    package mutating func frame(channel: String) -> [UInt8] {
         var w = TextWriter(exotic: self.options.exotic, rng: SplitMix64(seed: self.rng.next()))
         let ts = 1_778_663_880_111 + Int64.random(in: 0..<10_000_000, using: &self.rng)
         var env: [(String, (inout TextWriter, inout Corpus) -> Void)] = [

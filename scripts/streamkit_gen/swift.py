@@ -552,18 +552,18 @@ MIRROR_TYPE = {"int": "Int64", "double": "Double", "text": "String", "bool": "Bo
 def mirror_struct(name, fields, windows=None):
     """An idiomatic Decodable struct, as a user of JSONDecoder would write it."""
     L = [f"/// `{name}` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.",
-         f"public struct {name}DTO: Decodable, Sendable {{"]
+         f"package struct {name}DTO: Decodable, Sendable {{"]
     keys = []
     for f in fields:
         opt = "" if f.req else "?"
-        L.append(f"    public let {ident(f.wire)}: {MIRROR_TYPE[f.kind]}{opt}")
+        L.append(f"    package let {ident(f.wire)}: {MIRROR_TYPE[f.kind]}{opt}")
         keys.append((f.wire, f.wire))
     if windows and windows.style == "array":
-        L.append(f"    public let {windows.wire}: [{windows.type}DTO?]?")
+        L.append(f"    package let {windows.wire}: [{windows.type}DTO?]?")
         keys.append((windows.wire, windows.wire))
     if windows and windows.style == "keys":
         for case, wire in windows.names:
-            L.append(f"    public let {case}: {windows.type}DTO?")
+            L.append(f"    package let {case}: {windows.type}DTO?")
             keys.append((case, wire))
     L.append("")
     L.append("    enum CodingKeys: String, CodingKey {")
@@ -572,7 +572,7 @@ def mirror_struct(name, fields, windows=None):
     L.append("    }")
     L.append("")
     L.append("    /// ``Checksum`` of every field (windows included), for benchmarks.")
-    L.append("    public var checksum: UInt64 {")
+    L.append("    package var checksum: UInt64 {")
     L.append("        var h: UInt64 = 0")
     for i, f in enumerate(fields):
         L.append(f"        h &+= Checksum.mix({i}, self.{ident(f.wire)})")
@@ -585,7 +585,7 @@ def mirror_struct(name, fields, windows=None):
     L.append("    }")
     L.append("")
     L.append("    /// The field under its wire key; absent and null both read as `.none`.")
-    L.append("    public subscript(wire key: String) -> MirrorValue {")
+    L.append("    package subscript(wire key: String) -> MirrorValue {")
     L.append("        switch key {")
     for f in fields:
         L.append(f'        case "{f.wire}": MirrorValue(self.{ident(f.wire)})')
@@ -599,7 +599,7 @@ def mirror_struct(name, fields, windows=None):
 def gen_mirrors(m):
     L = [HEADER, "import Foundation", ""]
     L.append("/// A field value as Foundation decoded it.")
-    L.append("public enum MirrorValue: Equatable, Sendable {")
+    L.append("package enum MirrorValue: Equatable, Sendable {")
     L.append("    case none, int(Int64), double(Double), text(String), bool(Bool)")
     L.append("    init(_ v: Int64?) { self = v.map { .int($0) } ?? .none }")
     L.append("    init(_ v: Double?) { self = v.map { .double($0) } ?? .none }")
@@ -615,26 +615,26 @@ def gen_mirrors(m):
         L += mirror_struct(p.type, p.fields, p.windows)
     L.append("")
     L.append("/// The `params` echo of a data push.")
-    L.append("public struct ParamsDTO: Decodable, Sendable {")
-    L.append("    public let platform_id: Int64?")
-    L.append("    public let crypto_ids: Int64?")
-    L.append("    public let address: String?")
-    L.append("    public let pool_address: String?")
-    L.append("    public let wallet_address: String?")
-    L.append("    public let interval: String?")
+    L.append("package struct ParamsDTO: Decodable, Sendable {")
+    L.append("    package let platform_id: Int64?")
+    L.append("    package let crypto_ids: Int64?")
+    L.append("    package let address: String?")
+    L.append("    package let pool_address: String?")
+    L.append("    package let wallet_address: String?")
+    L.append("    package let interval: String?")
     L.append("}")
     L.append("")
     L.append("/// A data frame decoded with JSONDecoder: the envelope, then the payload chosen by `channel`.")
-    L.append("public struct DataFrameDTO: Decodable, Sendable {")
-    L.append("    public let type: String")
-    L.append("    public let channel: String")
-    L.append("    public let params: ParamsDTO")
-    L.append("    public let ts: Int64?")
-    L.append("    public let payload: PayloadDTO")
+    L.append("package struct DataFrameDTO: Decodable, Sendable {")
+    L.append("    package let type: String")
+    L.append("    package let channel: String")
+    L.append("    package let params: ParamsDTO")
+    L.append("    package let ts: Int64?")
+    L.append("    package let payload: PayloadDTO")
     L.append("")
     L.append("    enum CodingKeys: String, CodingKey { case type, channel, params, ts, data }")
     L.append("")
-    L.append("    public init(from decoder: any Decoder) throws {")
+    L.append("    package init(from decoder: any Decoder) throws {")
     L.append("        let c = try decoder.container(keyedBy: CodingKeys.self)")
     L.append("        self.type = try c.decode(String.self, forKey: .type)")
     L.append("        self.channel = try c.decode(String.self, forKey: .channel)")
@@ -649,13 +649,13 @@ def gen_mirrors(m):
     L.append("}")
     L.append("")
     L.append("/// The payload of a ``DataFrameDTO``.")
-    L.append("public enum PayloadDTO: Sendable {")
+    L.append("package enum PayloadDTO: Sendable {")
     for p in m.payloads:
         L.append(f"    case {p.channel_case}({p.type}DTO)")
     L.append("    case unknown")
     L.append("")
     L.append("    /// ``Checksum`` of every payload field.")
-    L.append("    public var checksum: UInt64 {")
+    L.append("    package var checksum: UInt64 {")
     L.append("        switch self {")
     for p in m.payloads:
         L.append(f"        case .{p.channel_case}(let x): x.checksum")

@@ -164,9 +164,9 @@ struct JSONWriter {
 }
 
 /// JSON text helpers for tools that write JSON (the CLI's capture files).
-public enum JSONText {
+package enum JSONText {
     /// Appends `text` (UTF-8) as a quoted JSON string: `"`, `\\`, and control bytes escaped; everything else as is.
-    public static func appendQuoted(_ text: some Sequence<UInt8>, to out: inout [UInt8]) {
+    package static func appendQuoted(_ text: some Sequence<UInt8>, to out: inout [UInt8]) {
         let hex: StaticString = "0123456789abcdef"
         out.append(UInt8(ascii: "\""))
         for b in text {

@@ -123,6 +123,11 @@ public enum SessionAction: Sendable, Hashable {
 }
 
 /// Why a connection ended.
+///
+/// New cases may be added in a minor version: a `switch` over it should have an `@unknown default`.
+#if hasAttribute(nonexhaustive)
+@nonexhaustive
+#endif
 public enum DisconnectReason: Sendable, Hashable, CustomStringConvertible {
     /// The server closed with this code (and reason text).
     case closedByServer(code: UInt16, reason: String)
@@ -159,6 +164,11 @@ public enum DisconnectReason: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Why a subscription is not (or no longer) active.
+///
+/// New cases may be added in a minor version: a `switch` over it should have an `@unknown default`.
+#if hasAttribute(nonexhaustive)
+@nonexhaustive
+#endif
 public enum SubscriptionFailure: Sendable, Hashable, CustomStringConvertible {
     /// The server refused it: its error code, message and detail.
     case rejected(code: StreamErrorCode?, message: String, detail: String)
@@ -177,8 +187,33 @@ public enum SubscriptionFailure: Sendable, Hashable, CustomStringConvertible {
     }
 }
 
+/// Why the session refused a call.
+///
+/// New cases may be added in a minor version: a `switch` over it should have an `@unknown default`.
+#if hasAttribute(nonexhaustive)
+@nonexhaustive
+#endif
+public enum SessionError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// The subscriptions would exceed the connection's subscription limit; nothing was added.
+    case capacity(limit: Int)
+    /// The session has stopped or failed.
+    case notRunning
+
+    public var description: String {
+        switch self {
+        case .capacity(let limit): "subscription limit \(limit) reached on this connection"
+        case .notRunning: "the session has stopped"
+        }
+    }
+}
+
 /// What happened, in order. Poll with ``Session/pollEvent()`` after every input, before delivering the frame that
 /// input returned, so gap markers precede the data they concern.
+///
+/// New cases may be added in a minor version: a `switch` over it should have an `@unknown default`.
+#if hasAttribute(nonexhaustive)
+@nonexhaustive
+#endif
 public enum SessionEvent: Sendable, Hashable {
     /// Connecting; `attempt` is 0 for the first connection after start or after a healthy period.
     case connecting(attempt: Int)

@@ -6,7 +6,7 @@
 import Foundation
 
 /// A field value as Foundation decoded it.
-public enum MirrorValue: Equatable, Sendable {
+package enum MirrorValue: Equatable, Sendable {
     case none, int(Int64), double(Double), text(String), bool(Bool)
     init(_ v: Int64?) { self = v.map { .int($0) } ?? .none }
     init(_ v: Double?) { self = v.map { .double($0) } ?? .none }
@@ -15,23 +15,23 @@ public enum MirrorValue: Equatable, Sendable {
 }
 
 /// `TokenMetricWindow` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct TokenMetricWindowDTO: Decodable, Sendable {
-    public let win: String?
-    public let vn: Double?
-    public let vu: Double?
-    public let pc: Double?
-    public let txs: Int64?
-    public let bc: Int64?
-    public let sc: Int64?
-    public let bvu: Double?
-    public let svu: Double?
-    public let bvn: Double?
-    public let svn: Double?
-    public let ut: Int64?
-    public let but: Int64?
-    public let sut: Int64?
-    public let h: Double?
-    public let l: Double?
+package struct TokenMetricWindowDTO: Decodable, Sendable {
+    package let win: String?
+    package let vn: Double?
+    package let vu: Double?
+    package let pc: Double?
+    package let txs: Int64?
+    package let bc: Int64?
+    package let sc: Int64?
+    package let bvu: Double?
+    package let svu: Double?
+    package let bvn: Double?
+    package let svn: Double?
+    package let ut: Int64?
+    package let but: Int64?
+    package let sut: Int64?
+    package let h: Double?
+    package let l: Double?
 
     enum CodingKeys: String, CodingKey {
         case win = "win"
@@ -53,7 +53,7 @@ public struct TokenMetricWindowDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.win)
         h &+= Checksum.mix(1, self.vn)
@@ -75,7 +75,7 @@ public struct TokenMetricWindowDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "win": MirrorValue(self.win)
         case "vn": MirrorValue(self.vn)
@@ -99,14 +99,14 @@ public struct TokenMetricWindowDTO: Decodable, Sendable {
 }
 
 /// `PoolMetricWindow` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct PoolMetricWindowDTO: Decodable, Sendable {
-    public let bvn: Double?
-    public let bvu: Double?
-    public let svn: Double?
-    public let svu: Double?
-    public let ut: Int64?
-    public let but: Int64?
-    public let sut: Int64?
+package struct PoolMetricWindowDTO: Decodable, Sendable {
+    package let bvn: Double?
+    package let bvu: Double?
+    package let svn: Double?
+    package let svu: Double?
+    package let ut: Int64?
+    package let but: Int64?
+    package let sut: Int64?
 
     enum CodingKeys: String, CodingKey {
         case bvn = "bvn"
@@ -119,7 +119,7 @@ public struct PoolMetricWindowDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.bvn)
         h &+= Checksum.mix(1, self.bvu)
@@ -132,7 +132,7 @@ public struct PoolMetricWindowDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "bvn": MirrorValue(self.bvn)
         case "bvu": MirrorValue(self.bvu)
@@ -147,21 +147,21 @@ public struct PoolMetricWindowDTO: Decodable, Sendable {
 }
 
 /// `CryptoLatestPrice` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct CryptoLatestPriceDTO: Decodable, Sendable {
-    public let cid: Int64
-    public let p: Double?
-    public let vu: Double?
-    public let mc: Double?
-    public let cs: Double?
-    public let p24h: Double?
-    public let p7d: Double?
-    public let p30d: Double?
-    public let p60d: Double?
-    public let p3m: Double?
-    public let p1y: Double?
-    public let pytd: Double?
-    public let pall: Double?
-    public let fdv24h: Double?
+package struct CryptoLatestPriceDTO: Decodable, Sendable {
+    package let cid: Int64
+    package let p: Double?
+    package let vu: Double?
+    package let mc: Double?
+    package let cs: Double?
+    package let p24h: Double?
+    package let p7d: Double?
+    package let p30d: Double?
+    package let p60d: Double?
+    package let p3m: Double?
+    package let p1y: Double?
+    package let pytd: Double?
+    package let pall: Double?
+    package let fdv24h: Double?
 
     enum CodingKeys: String, CodingKey {
         case cid = "cid"
@@ -181,7 +181,7 @@ public struct CryptoLatestPriceDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.cid)
         h &+= Checksum.mix(1, self.p)
@@ -201,7 +201,7 @@ public struct CryptoLatestPriceDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "cid": MirrorValue(self.cid)
         case "p": MirrorValue(self.p)
@@ -223,13 +223,13 @@ public struct CryptoLatestPriceDTO: Decodable, Sendable {
 }
 
 /// `TokenAggEvent` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct TokenAggEventDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let a: String?
-    public let ap: Double?
-    public let p: Double?
-    public let lu: Double?
-    public let ts: Int64?
+package struct TokenAggEventDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let a: String?
+    package let ap: Double?
+    package let p: Double?
+    package let lu: Double?
+    package let ts: Int64?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -241,7 +241,7 @@ public struct TokenAggEventDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.a)
@@ -253,7 +253,7 @@ public struct TokenAggEventDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "a": MirrorValue(self.a)
@@ -267,32 +267,32 @@ public struct TokenAggEventDTO: Decodable, Sendable {
 }
 
 /// `Transaction` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct TransactionDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let f: String?
-    public let bh: Int64?
-    public let tp: String?
-    public let pa: String?
-    public let t0a: String?
-    public let t1a: String?
-    public let t0s: String?
-    public let t1s: String?
-    public let vu: Double?
-    public let q: Double?
-    public let t0pu: Double?
-    public let t1pu: Double?
-    public let tx: String?
-    public let ts: Int64?
-    public let ma: String?
-    public let ba: String?
-    public let a0: Double?
-    public let a1: Double?
-    public let qi: Int64?
-    public let tii: Int64?
-    public let lgid: Int64?
-    public let iix: Int64?
-    public let ex: Bool?
-    public let txtp: Int64?
+package struct TransactionDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let f: String?
+    package let bh: Int64?
+    package let tp: String?
+    package let pa: String?
+    package let t0a: String?
+    package let t1a: String?
+    package let t0s: String?
+    package let t1s: String?
+    package let vu: Double?
+    package let q: Double?
+    package let t0pu: Double?
+    package let t1pu: Double?
+    package let tx: String?
+    package let ts: Int64?
+    package let ma: String?
+    package let ba: String?
+    package let a0: Double?
+    package let a1: Double?
+    package let qi: Int64?
+    package let tii: Int64?
+    package let lgid: Int64?
+    package let iix: Int64?
+    package let ex: Bool?
+    package let txtp: Int64?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -323,7 +323,7 @@ public struct TransactionDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.f)
@@ -354,7 +354,7 @@ public struct TransactionDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "f": MirrorValue(self.f)
@@ -387,22 +387,22 @@ public struct TransactionDTO: Decodable, Sendable {
 }
 
 /// `LiquidityEvent` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct LiquidityEventDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let f: String?
-    public let ts: Int64?
-    public let tp: String?
-    public let t0s: String?
-    public let t1s: String?
-    public let t0a: String?
-    public let t1a: String?
-    public let a0: Double?
-    public let a1: Double?
-    public let vu: Double?
-    public let ma: String?
-    public let tx: String?
-    public let lgid: Int64?
-    public let iix: Int64?
+package struct LiquidityEventDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let f: String?
+    package let ts: Int64?
+    package let tp: String?
+    package let t0s: String?
+    package let t1s: String?
+    package let t0a: String?
+    package let t1a: String?
+    package let a0: Double?
+    package let a1: Double?
+    package let vu: Double?
+    package let ma: String?
+    package let tx: String?
+    package let lgid: Int64?
+    package let iix: Int64?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -423,7 +423,7 @@ public struct LiquidityEventDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.f)
@@ -444,7 +444,7 @@ public struct LiquidityEventDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "f": MirrorValue(self.f)
@@ -467,13 +467,13 @@ public struct LiquidityEventDTO: Decodable, Sendable {
 }
 
 /// `Kline` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct KlineDTO: Decodable, Sendable {
-    public let o: Double?
-    public let h: Double?
-    public let l: Double?
-    public let c: Double?
-    public let vu: Double?
-    public let ot: Int64?
+package struct KlineDTO: Decodable, Sendable {
+    package let o: Double?
+    package let h: Double?
+    package let l: Double?
+    package let c: Double?
+    package let vu: Double?
+    package let ot: Int64?
 
     enum CodingKeys: String, CodingKey {
         case o = "o"
@@ -485,7 +485,7 @@ public struct KlineDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.o)
         h &+= Checksum.mix(1, self.h)
@@ -497,7 +497,7 @@ public struct KlineDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "o": MirrorValue(self.o)
         case "h": MirrorValue(self.h)
@@ -511,13 +511,13 @@ public struct KlineDTO: Decodable, Sendable {
 }
 
 /// `TokenMetric` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct TokenMetricDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let a: String?
-    public let p: Double?
-    public let mc: Double?
-    public let lu: Double?
-    public let sts: [TokenMetricWindowDTO?]?
+package struct TokenMetricDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let a: String?
+    package let p: Double?
+    package let mc: Double?
+    package let lu: Double?
+    package let sts: [TokenMetricWindowDTO?]?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -529,7 +529,7 @@ public struct TokenMetricDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.a)
@@ -541,7 +541,7 @@ public struct TokenMetricDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "a": MirrorValue(self.a)
@@ -554,14 +554,14 @@ public struct TokenMetricDTO: Decodable, Sendable {
 }
 
 /// `PoolMetric` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct PoolMetricDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let pa: String?
-    public let m5: PoolMetricWindowDTO?
-    public let h1: PoolMetricWindowDTO?
-    public let h4: PoolMetricWindowDTO?
-    public let h24: PoolMetricWindowDTO?
-    public let d7: PoolMetricWindowDTO?
+package struct PoolMetricDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let pa: String?
+    package let m5: PoolMetricWindowDTO?
+    package let h1: PoolMetricWindowDTO?
+    package let h4: PoolMetricWindowDTO?
+    package let h24: PoolMetricWindowDTO?
+    package let d7: PoolMetricWindowDTO?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -574,7 +574,7 @@ public struct PoolMetricDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.pa)
@@ -587,7 +587,7 @@ public struct PoolMetricDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "pa": MirrorValue(self.pa)
@@ -597,9 +597,9 @@ public struct PoolMetricDTO: Decodable, Sendable {
 }
 
 /// `UniqueTrader` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct UniqueTraderDTO: Decodable, Sendable {
-    public let ut: Int64?
-    public let ot: Int64?
+package struct UniqueTraderDTO: Decodable, Sendable {
+    package let ut: Int64?
+    package let ot: Int64?
 
     enum CodingKeys: String, CodingKey {
         case ut = "ut"
@@ -607,7 +607,7 @@ public struct UniqueTraderDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.ut)
         h &+= Checksum.mix(1, self.ot)
@@ -615,7 +615,7 @@ public struct UniqueTraderDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "ut": MirrorValue(self.ut)
         case "ot": MirrorValue(self.ot)
@@ -625,22 +625,22 @@ public struct UniqueTraderDTO: Decodable, Sendable {
 }
 
 /// `HoldersMetrics` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct HoldersMetricsDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let a: String?
-    public let tp: String?
-    public let ts: Int64?
-    public let devp: Double?
-    public let khc: Int64?
-    public let whc: Int64?
-    public let bdhc: Int64?
-    public let shc: Int64?
-    public let bhc: Int64?
-    public let smhc: Int64?
-    public let t10p: Double?
-    public let t50p: Double?
-    public let t100p: Double?
-    public let t100ab: Double?
+package struct HoldersMetricsDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let a: String?
+    package let tp: String?
+    package let ts: Int64?
+    package let devp: Double?
+    package let khc: Int64?
+    package let whc: Int64?
+    package let bdhc: Int64?
+    package let shc: Int64?
+    package let bhc: Int64?
+    package let smhc: Int64?
+    package let t10p: Double?
+    package let t50p: Double?
+    package let t100p: Double?
+    package let t100ab: Double?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -661,7 +661,7 @@ public struct HoldersMetricsDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.a)
@@ -682,7 +682,7 @@ public struct HoldersMetricsDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "a": MirrorValue(self.a)
@@ -705,18 +705,18 @@ public struct HoldersMetricsDTO: Decodable, Sendable {
 }
 
 /// `HolderWalletUpdate` as a JSONDecoder user would write it: optionals, synthesized `Decodable`.
-public struct HolderWalletUpdateDTO: Decodable, Sendable {
-    public let pid: Int64?
-    public let wa: String?
-    public let tp: String?
-    public let ts: Int64?
-    public let bh: Int64?
-    public let a: String?
-    public let b: Double?
-    public let hp: Double?
-    public let lat: Int64?
-    public let spot: Int64?
-    public let spct: Int64?
+package struct HolderWalletUpdateDTO: Decodable, Sendable {
+    package let pid: Int64?
+    package let wa: String?
+    package let tp: String?
+    package let ts: Int64?
+    package let bh: Int64?
+    package let a: String?
+    package let b: Double?
+    package let hp: Double?
+    package let lat: Int64?
+    package let spot: Int64?
+    package let spct: Int64?
 
     enum CodingKeys: String, CodingKey {
         case pid = "pid"
@@ -733,7 +733,7 @@ public struct HolderWalletUpdateDTO: Decodable, Sendable {
     }
 
     /// ``Checksum`` of every field (windows included), for benchmarks.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         var h: UInt64 = 0
         h &+= Checksum.mix(0, self.pid)
         h &+= Checksum.mix(1, self.wa)
@@ -750,7 +750,7 @@ public struct HolderWalletUpdateDTO: Decodable, Sendable {
     }
 
     /// The field under its wire key; absent and null both read as `.none`.
-    public subscript(wire key: String) -> MirrorValue {
+    package subscript(wire key: String) -> MirrorValue {
         switch key {
         case "pid": MirrorValue(self.pid)
         case "wa": MirrorValue(self.wa)
@@ -769,26 +769,26 @@ public struct HolderWalletUpdateDTO: Decodable, Sendable {
 }
 
 /// The `params` echo of a data push.
-public struct ParamsDTO: Decodable, Sendable {
-    public let platform_id: Int64?
-    public let crypto_ids: Int64?
-    public let address: String?
-    public let pool_address: String?
-    public let wallet_address: String?
-    public let interval: String?
+package struct ParamsDTO: Decodable, Sendable {
+    package let platform_id: Int64?
+    package let crypto_ids: Int64?
+    package let address: String?
+    package let pool_address: String?
+    package let wallet_address: String?
+    package let interval: String?
 }
 
 /// A data frame decoded with JSONDecoder: the envelope, then the payload chosen by `channel`.
-public struct DataFrameDTO: Decodable, Sendable {
-    public let type: String
-    public let channel: String
-    public let params: ParamsDTO
-    public let ts: Int64?
-    public let payload: PayloadDTO
+package struct DataFrameDTO: Decodable, Sendable {
+    package let type: String
+    package let channel: String
+    package let params: ParamsDTO
+    package let ts: Int64?
+    package let payload: PayloadDTO
 
     enum CodingKeys: String, CodingKey { case type, channel, params, ts, data }
 
-    public init(from decoder: any Decoder) throws {
+    package init(from decoder: any Decoder) throws {
         let c = try decoder.container(keyedBy: CodingKeys.self)
         self.type = try c.decode(String.self, forKey: .type)
         self.channel = try c.decode(String.self, forKey: .channel)
@@ -811,7 +811,7 @@ public struct DataFrameDTO: Decodable, Sendable {
 }
 
 /// The payload of a ``DataFrameDTO``.
-public enum PayloadDTO: Sendable {
+package enum PayloadDTO: Sendable {
     case cryptoLatestPrice(CryptoLatestPriceDTO)
     case tokenAggEvent(TokenAggEventDTO)
     case transaction(TransactionDTO)
@@ -825,7 +825,7 @@ public enum PayloadDTO: Sendable {
     case unknown
 
     /// ``Checksum`` of every payload field.
-    public var checksum: UInt64 {
+    package var checksum: UInt64 {
         switch self {
         case .cryptoLatestPrice(let x): x.checksum
         case .tokenAggEvent(let x): x.checksum
