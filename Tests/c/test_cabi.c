@@ -113,11 +113,24 @@ static void test_misuse(void) {
     CHECK(sk_config_new(&cfg) == SK_OK && cfg != NULL);
     CHECK(sk_config_set_max_connections(cfg, 0) == SK_INVALID_ARGUMENT);
     CHECK(strstr(sk_config_errmsg(cfg), "1...1000") != NULL);
+    {
+        /* An errmsg string stays valid until 8 more failures on its handle (ASan reports a use after free). */
+        const char *first = sk_config_errmsg(cfg);
+        int k;
+        for (k = 0; k < 7; k++) CHECK(sk_config_set_queue_capacity(cfg, 0) == SK_INVALID_ARGUMENT);
+        CHECK(strstr(first, "max connections") != NULL);
+        CHECK(strstr(sk_config_errmsg(cfg), "queue capacity") != NULL);
+        CHECK(sk_config_set_max_connections(cfg, 5) == SK_OK);
+        CHECK(strstr(sk_config_errmsg(cfg), "queue capacity") != NULL); /* success does not clear it */
+    }
     CHECK(sk_config_set_subscriptions_per_connection(cfg, -5) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_queue_capacity(cfg, 0) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_overflow(cfg, (sk_overflow)99) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_credit_prices(cfg, -1, 0) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_url(cfg, NULL) == SK_INVALID_ARGUMENT);
+    CHECK(strstr(sk_config_errmsg(cfg), "url is NULL") != NULL); /* every failure on a valid handle says why */
+    CHECK(sk_config_set_api_key(cfg, NULL) == SK_INVALID_ARGUMENT);
+    CHECK(strstr(sk_config_errmsg(cfg), "api_key is NULL") != NULL);
     CHECK(sk_config_set_max_connections(cfg, 3) == SK_OK);
     CHECK(sk_config_set_subscriptions_per_connection(cfg, 50) == SK_OK);
     CHECK(sk_config_set_queue_capacity(cfg, 128) == SK_OK);
@@ -137,6 +150,7 @@ static void test_misuse(void) {
     CHECK(sk_client_new(cfg, &client) == SK_INVALID_URL);
     CHECK(strstr(sk_config_errmsg(cfg), "topsecret") == NULL);
     CHECK(sk_client_new(cfg, NULL) == SK_MISUSE);
+    CHECK(strstr(sk_config_errmsg(cfg), "out is NULL") != NULL);
 
     /* Wrong state and wrong arguments on a real client. */
     CHECK(sk_config_set_url(cfg, url) == SK_OK);
@@ -769,6 +783,7 @@ static void test_capture(void) {
     CHECK(strstr(sk_capture_errmsg(NULL), "/nonexistent/capture.ndjson") != NULL);
     CHECK(sk_capture_open(missing, 0, &cap) == SK_INVALID_ARGUMENT);
     CHECK(sk_capture_open(missing, 1, NULL) == SK_MISUSE);
+    CHECK(strstr(sk_capture_errmsg(NULL), "out is NULL") != NULL);
     const char *nulls[] = { NULL };
     CHECK(sk_capture_open(nulls, 1, &cap) == SK_MISUSE);
     CHECK(sk_capture_next(NULL, &r) == SK_MISUSE);
