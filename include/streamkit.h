@@ -389,9 +389,9 @@ sk_status sk_client_subscription_metrics(sk_client *client, const sk_subscriptio
 ** will run again; called from inside the callback, it returns at once and the callback in progress is the last. */
 sk_status sk_client_stop(sk_client *client);
 
-/* Stops (as sk_client_stop) and frees the client. NULL or an invalid handle: SK_MISUSE. Called from inside the
-** callback, the client is freed when the callback returns. The handle is invalid afterwards. */
-sk_status sk_client_free(sk_client *client);
+/* Stops (as sk_client_stop) and frees the client. NULL or an invalid handle: nothing happens. Called from inside
+** the callback, the client is freed when the callback returns. The handle is invalid afterwards. */
+void sk_client_free(sk_client *client);
 
 /* ---------------------------------------------------------------------------------------------------------------
 ** Simulator: the protocol-faithful stream server StreamKit tests run against, in-process, for your own tests.
@@ -448,8 +448,8 @@ sk_status sk_sim_inject(sk_sim *sim, sk_fault fault, int64_t arg);
 ** skipped. */
 sk_status sk_sim_counters(sk_sim *sim, int64_t *frames_sent, int64_t *data_sent, int64_t *connections);
 
-/* Stops the simulator (closing every connection) and frees it. NULL or an invalid handle: SK_MISUSE. */
-sk_status sk_sim_free(sk_sim *sim);
+/* Stops the simulator (closing every connection) and frees it. NULL or an invalid handle: nothing happens. */
+void sk_sim_free(sk_sim *sim);
 
 /* ---------------------------------------------------------------------------------------------------------------
 ** Decoding without a client: frames from a capture, another transport or a test. One decoder per thread; it

@@ -486,8 +486,7 @@ public func skClientStop(_ handle: OpaquePointer?) -> sk_status {
 }
 
 @_cdecl("sk_client_free")
-public func skClientFree(_ handle: OpaquePointer?) -> sk_status {
-    guard let c = HandleRegistry.shared.unregister(handle, as: CClient.self) else { return SK_MISUSE }
+public func skClientFree(_ handle: OpaquePointer?) {
+    guard let c = HandleRegistry.shared.unregister(handle, as: CClient.self) else { return }  // NULL, freed, made up
     c.free()
-    return SK_OK
 }
