@@ -108,7 +108,10 @@ lib:
 	strip --strip-unneeded $(DIST)/lib/libstreamkit.so
 	scripts/check_exports.sh $(DIST)/lib/libstreamkit.so
 
-## make install PREFIX=/opt/streamkit: the library, both headers and a pkg-config file.
+## make install PREFIX=/opt/streamkit: the library, the two API headers and a pkg-config file. Deliberately not
+## include/streamkit_python.h: it is the Python binding's private interface (no stable API, may change in any
+## version), and the binding needs no header (ctypes, and the wheel carries its own library); installed, C programs
+## would come to depend on it. Its functions are still exported: the binding calls them in this same library.
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(DIST)/lib/libstreamkit.so $(DESTDIR)$(PREFIX)/lib/

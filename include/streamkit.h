@@ -320,31 +320,6 @@ sk_status sk_client_unsubscribe_all(sk_client *client);
 ** raw.len): one copy keeps them all. SK_MISUSE with a callback set. */
 sk_status sk_client_poll(sk_client *client, sk_message *out, size_t max, size_t *count, int timeout_ms);
 
-/* For Python bindings: sk_client_poll() into the client's own batch, written as one Python pickle, so that a
-** binding builds every message object in C with one unpickler load per batch instead of reading structs field by
-** field. *pickle and *length give the pickle (valid until the next poll or sk_client_free()), *count the messages
-** in it. max is 1 to 65536 (SK_INVALID_ARGUMENT otherwise); statuses as sk_client_poll().
-**
-** The pickle uses protocol 2 to 4 opcodes only (no globals: nothing but tuples, lists, dicts, numbers, text,
-** bytes and None) and is one tuple (items, fatal): `items` holds one object per message in order, `fatal` the last
-** SK_EVENT_FATAL among them (the same object) or None. Each object is built with NEWOBJ as cls(fields) from a
-** class the reader names by persistent ID (Python: Unpickler.persistent_load), so tuple subclasses fit:
-**   0          data message: (channel wire name or None, params dict, ts or None, payload or None, raw bytes,
-**              connection)
-**   1          event: (kind name as in SK_EVENT_*, lower case, e.g. "gap"; connection; params dict or None;
-**              attempt; delay s; gap s; count; code; text)
-**   100 + ch   payload of channel ch: (each field of its struct in streamkit_payloads.h order, None when absent or
-**              null, enum fields as their text (the *_kind members are not written); then five items: present
-**              mask; nulls mask; unknown_keys; raw bytes; a dict of the present non-null windows by name, or None
-**              for channels without windows)
-**   200 + ch   window of channel ch: (its fields as above; present; nulls; unknown_keys; raw bytes; window name)
-** A later version may append fields (before the last five items) and channels: read those five from the end, and
-** resolve an ID you do not know to a generic class. params is {"crypto_ids": id} for prices, else
-** {"platform_id": id, "address" (or "pool_address", "wallet_address"): text or None, "interval": text where set}.
-** Texts are UTF-8 (the decoder refuses frames with invalid UTF-8). */
-sk_status sk_client_poll_pickle(sk_client *client, size_t max, int timeout_ms, const void **pickle, size_t *length,
-                                size_t *count);
-
 /* Counters of a client. */
 typedef struct sk_metrics {
     int64_t open_connections;       /* Connections open now. */
@@ -479,10 +454,6 @@ void sk_decoder_free(sk_decoder *decoder);
 ** into `frame` (or, for strings with escapes, into the decoder, until its next sk_decode). */
 sk_status sk_decode(sk_decoder *decoder, const char *frame, size_t len, sk_message *out);
 
-/* For Python bindings: sk_decode(), then the message written as a pickle of one item, as sk_client_poll_pickle()
-** describes (a valid frame that is not a data push is the item None). Valid until the decoder's next call. */
-sk_status sk_decode_pickle(sk_decoder *decoder, const char *frame, size_t len, const void **pickle, size_t *length);
-
 /* The message of the decoder's last failed sk_decode (or ""). Valid until its next sk_decode. */
 const char *sk_decoder_errmsg(const sk_decoder *decoder);
 
@@ -528,12 +499,6 @@ sk_status sk_capture_open(const char *const *paths, size_t count, sk_capture **o
 ** (then the capture is at its end), SK_MISUSE for an invalid handle or NULL out. Content that is not a capture
 ** never fails: a cut file is an SK_EVENT_TRUNCATED record, a line that is not a capture line is skipped. */
 sk_status sk_capture_next(sk_capture *capture, sk_capture_record *out);
-
-/* For Python bindings: up to `max` (1..65536) records of a capture as one pickle, as sk_client_poll_pickle()
-** writes a batch, each data message with its receive time (ns) as item 7 and each event with its time, gap start
-** and gap end as items 9 to 11 (None when 0). SK_STOPPED (with *count 0) at the end. Valid until the next call on
-** the capture. */
-sk_status sk_capture_next_pickle(sk_capture *capture, size_t max, const void **pickle, size_t *length, size_t *count);
 
 /* The message of the capture's last failure ("" if none); with NULL: of the last failed sk_capture_open in the
 ** process. Lifetime: valid until the next failing call on it (with NULL: until 8 more sk_capture_open failures). */

@@ -1,8 +1,9 @@
 // This source file is part of StreamKit.
 // SPDX-License-Identifier: Apache-2.0
 
-// The C ABI declared in include/streamkit.h, exported with @_cdecl. The header is the contract: every function
-// here has its declaration there (scripts/check_exports.sh fails the build when they drift apart).
+// The C ABI declared in include/streamkit.h (and, for the Python binding's pickles, include/streamkit_python.h),
+// exported with @_cdecl. The headers are the contract: every function here has its declaration in one of them
+// (scripts/check_exports.sh fails the build when they drift apart).
 //
 // Handles are retained Swift objects passed as opaque pointers. Every entry point looks the pointer up in a
 // registry of live handles first, so NULL, a freed or a made-up handle returns SK_MISUSE instead of crashing.

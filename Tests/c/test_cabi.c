@@ -1,5 +1,6 @@
 /*
-** Tests of the C API, written against include/streamkit.h only. Run by Tests/c/run.sh against the simulator
+** Tests of the C API, written against include/streamkit.h only, and of the Python binding's pickles
+** (include/streamkit_python.h, test_pickle alone). Run by Tests/c/run.sh against the simulator
 ** (STREAMKIT_URL, key "test"; key "nope" is refused with 4100), under AddressSanitizer/LeakSanitizer.
 */
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "streamkit.h"
+#include "streamkit_python.h" /* test_pickle only */
 
 static int failures = 0;
 static int checks = 0;

@@ -1,4 +1,5 @@
-"""The raw layer: include/streamkit.h as ctypes, one to one. The Pythonic API (streamkit.Client) is built on it.
+"""The raw layer: include/streamkit.h and include/streamkit_python.h (the pickle functions, private to this binding)
+as ctypes, one to one. The Pythonic API (streamkit.Client) is built on it.
 
 Loads the libstreamkit.so shipped inside this package (or the file named by STREAMKIT_LIBRARY) and checks its
 version. ctypes releases the GIL during every call into the library, so a thread blocked in sk_client_poll (or
