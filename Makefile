@@ -46,9 +46,11 @@ test: deps check
 	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" $(PYTHON) -m pytest -q Tests/python
 	$(MAKE) test-wheel
 
-## Fast static checks: generated code is current; no NIO outside the transport.
+## Fast static checks: generated code is current; every header declaration has its slots; no NIO outside the
+## transport.
 check:
 	python3 scripts/gen_channels.py --check
+	python3 scripts/check_header_slots.py
 	@# No two tracked paths (files or folders) equal but for case: macOS's and Windows' file systems merge them.
 	@git ls-files 2>/dev/null | python3 -c 'import sys, collections; seen = collections.defaultdict(set); \
 		[seen[p.lower()].add(p) for line in sys.stdin for parts in [line.rstrip("\n").split("/")] \

@@ -14,6 +14,7 @@ mkdir -p "$out"
 [ -e "$libdir/libstreamkit.so" ] && ln -sf "$libdir/libstreamkit.so" "$out/libstreamkit.so"
 
 "$here/scripts/check_exports.sh" "$out/libstreamkit.so"
+python3 "$here/scripts/check_header_slots.py"
 for std in "gcc -std=c99 -pedantic" "g++ -std=c++17 -x c++"; do
     for header in streamkit.h streamkit_python.h; do
         $std -Wall -Wextra -Werror -fsyntax-only -I"$here/include" "$here/include/$header"
