@@ -46,9 +46,11 @@ test: deps check
 	STREAMKIT_BIN="$$(swift build --show-bin-path)/streamkit" $(PYTHON) -m pytest -q Tests/python
 	$(MAKE) test-wheel
 
-## Fast static checks: generated code is current; no NIO outside the transport.
+## Fast static checks: generated code is current; every header declaration has its slots; no NIO outside the
+## transport.
 check:
 	python3 scripts/gen_channels.py --check
+	python3 scripts/check_header_slots.py
 	@# No two tracked paths (files or folders) equal but for case: macOS's and Windows' file systems merge them.
 	@git ls-files 2>/dev/null | python3 -c 'import sys, collections; seen = collections.defaultdict(set); \
 		[seen[p.lower()].add(p) for line in sys.stdin for parts in [line.rstrip("\n").split("/")] \
@@ -108,7 +110,10 @@ lib:
 	strip --strip-unneeded $(DIST)/lib/libstreamkit.so
 	scripts/check_exports.sh $(DIST)/lib/libstreamkit.so
 
-## make install PREFIX=/opt/streamkit: the library, both headers and a pkg-config file.
+## make install PREFIX=/opt/streamkit: the library, the two API headers and a pkg-config file. Deliberately not
+## include/streamkit_python.h: it is the Python binding's private interface (no stable API, may change in any
+## version), and the binding needs no header (ctypes, and the wheel carries its own library); installed, C programs
+## would come to depend on it. Its functions are still exported: the binding calls them in this same library.
 install: lib
 	install -d $(DESTDIR)$(PREFIX)/lib/pkgconfig $(DESTDIR)$(PREFIX)/include
 	install -m 755 $(DIST)/lib/libstreamkit.so $(DESTDIR)$(PREFIX)/lib/

@@ -26,16 +26,33 @@
 **     sk_client_free(client);
 **
 ** Conventions (as in sqlite3.h and curl):
-** - Every function returns an sk_status, except the version and string functions. A NULL, freed or otherwise
-**   invalid handle, a NULL out-pointer, or a call in the wrong state returns SK_MISUSE: never a crash.
-** - After a failure, sk_client_errmsg() / sk_config_errmsg() say why in one line. The API key never appears in
-**   any message.
-** - Strings passed in are NUL-terminated UTF-8 and copied: the caller keeps ownership. Strings handed out are
-**   sk_str views (pointer + length, not NUL-terminated) valid for the time stated at each function.
+** - Every function returns an sk_status, except the version, string and errmsg functions, sk_sim_url(), and the
+**   *_free() functions, which return nothing. A NULL, freed or otherwise invalid handle, a NULL out-pointer, or a
+**   call in the wrong state returns SK_MISUSE: never a crash. Every *_free() accepts NULL, and ignores a freed or
+**   invalid handle. (A freed handle's address may be reused by a later handle of the same type: drop it.)
+** - Error messages: after a failure, the errmsg function of the handle (sk_config_errmsg, sk_client_errmsg,
+**   sk_decoder_errmsg, sk_capture_errmsg) says why in one line. Every failing call on a valid handle records one;
+**   an invalid handle cannot (its errmsg is a static "invalid handle" text), and SK_STOPPED, the end of a stream,
+**   is not a failure. The message is per handle, not per thread: it is the handle's latest failure, from whichever
+**   thread; a successful call does not clear it; "" before the first. The string returned stays valid until 8
+**   more failures have been recorded on the same handle, or the handle is freed: copy it if you keep it. The API
+**   key never appears in any message.
+** - Strings passed in are NUL-terminated UTF-8 (sk_decode: a length), copied or only read during the call: the
+**   caller keeps ownership. Strings handed out are sk_str views (pointer + length, not NUL-terminated) or C strings
+**   valid for the time stated at each function.
 ** - Every constant is append-only: numbers never change meaning in later versions.
-** - Threads: the functions of one handle may be called from any thread, but not concurrently with
-**   sk_*_free() of that handle. sk_client_poll() takes one caller at a time.
 ** - Never unload the library (dlclose): it carries the Swift runtime, which cannot be unloaded.
+**
+** Every function, and the callback type, states in these slots, in this order:
+**   Returns:   each status, and when (nothing, for a void function).
+**   Ownership: what it takes (copied; only read during the call; or borrowed: used after it returns, so it must
+**              stay valid as long as stated) and what it hands out (who frees it). "None": no memory either way.
+**   Lifetime:  how long what it hands out stays valid. "None": it hands out only values.
+**   Threads:   from which threads it may be called, and whether concurrently. "Any thread" means from any thread,
+**              concurrently with any call, but not with the *_free() of the same handle; "one thread at a time"
+**              means the calls on one handle must not overlap (different handles run in parallel).
+**   Blocks:    "no" (it waits for no network, file, timer or other thread), or until what, and for how long at
+**              most.
 */
 #ifndef STREAMKIT_H
 #define STREAMKIT_H
@@ -63,10 +80,22 @@ extern "C" {
 #define STREAMKIT_VERSION_NUMBER 3000
 /* </tables:version> */
 
-/* The library's version number (same encoding as STREAMKIT_VERSION_NUMBER). */
+/* The library's version number (same encoding as STREAMKIT_VERSION_NUMBER).
+** Returns:   the number: compare it with STREAMKIT_VERSION_NUMBER to detect a header/library mismatch.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread.
+** Blocks:    no.
+*/
 int sk_version_number(void);
 
-/* The library's version as text, e.g. "0.1.0". Static storage: never free it. */
+/* The library's version as text, e.g. "0.1.0".
+** Returns:   the text, NUL-terminated.
+** Ownership: static storage: never free it.
+** Lifetime:  the process.
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_version(void);
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -92,7 +121,13 @@ typedef enum sk_status {
 } sk_status;
 /* </tables:sk_status> */
 
-/* A short English description of a status code ("misuse", ...). Static storage. Unknown codes: "unknown status". */
+/* A short English description of a status code ("misuse", ...).
+** Returns:   the description, NUL-terminated; "unknown status" for a code not in sk_status.
+** Ownership: static storage: never free it.
+** Lifetime:  the process.
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_status_string(int status);
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -133,43 +168,118 @@ typedef enum sk_overflow {
 /* A new configuration with every default (SK_DEFAULT_*): the real endpoint, the API key from the CMC_API_KEY
 ** environment variable if set, certificate verification on, SK_DEFAULT_MAX_CONNECTIONS connections of
 ** SK_DEFAULT_SUBSCRIPTIONS_PER_CONNECTION subscriptions, SK_DEFAULT_QUEUE_CAPACITY waiting messages per
-** subscription, SK_DEFAULT_OVERFLOW. Free with sk_config_free(). */
+** subscription, SK_DEFAULT_OVERFLOW.
+** Returns:   SK_OK with *out set; SK_MISUSE for a NULL out.
+** Ownership: the caller owns *out: free it with sk_config_free().
+** Lifetime:  until sk_config_free().
+** Threads:   any thread.
+** Blocks:    no (it reads the environment).
+*/
 sk_status sk_config_new(sk_config **out);
 
-/* Frees a configuration. NULL is a no-op. A client made from it is not affected. */
+/* Frees a configuration. A client made from it is not affected: it has its own copy.
+** Returns:   nothing. NULL, a freed or an invalid handle: ignored.
+** Ownership: takes the config back, with its sk_config_errmsg() strings.
+** Lifetime:  the handle and its errmsg strings are invalid from the call on.
+** Threads:   any thread, not concurrently with another call on the same config.
+** Blocks:    no.
+*/
 void sk_config_free(sk_config *config);
 
-/* The stream URL: ws:// (a simulator) or wss://. Checked by sk_client_new. */
+/* The stream URL: ws:// (a simulator) or wss://. Checked by sk_client_new, not here.
+** Returns:   SK_OK; SK_INVALID_ARGUMENT for a NULL url; SK_MISUSE for an invalid config.
+** Ownership: url is copied.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_url(sk_config *config, const char *url);
 
-/* The API key, sent in the X-CMC_PRO_API_KEY header. Checked (no CR, LF, space or control bytes) by sk_client_new. */
+/* The API key, sent in the X-CMC_PRO_API_KEY header. Checked (no CR, LF, space or control bytes) by
+** sk_client_new, not here.
+** Returns:   SK_OK; SK_INVALID_ARGUMENT for a NULL key; SK_MISUSE for an invalid config.
+** Ownership: api_key is copied.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_api_key(sk_config *config, const char *api_key);
 
-/* Most connections the client opens (1..1000; default SK_DEFAULT_MAX_CONNECTIONS, the documented per-key limit). */
+/* Most connections the client opens (default SK_DEFAULT_MAX_CONNECTIONS, the documented per-key limit).
+** Returns:   SK_OK; SK_INVALID_ARGUMENT outside 1..1000; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_max_connections(sk_config *config, int connections);
 
-/* Subscriptions per connection (1..10000; default SK_DEFAULT_SUBSCRIPTIONS_PER_CONNECTION; the server's ack may
-** lower it). */
+/* Subscriptions per connection (default SK_DEFAULT_SUBSCRIPTIONS_PER_CONNECTION; the server's ack may lower it).
+** Returns:   SK_OK; SK_INVALID_ARGUMENT outside 1..10000; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_subscriptions_per_connection(sk_config *config, int subscriptions);
 
-/* Messages of one subscription waiting for the consumer before its overflow policy applies (1..1048576; default
-** SK_DEFAULT_QUEUE_CAPACITY). */
+/* Messages of one subscription waiting in sk_client_poll()'s queue before its overflow policy applies (default
+** SK_DEFAULT_QUEUE_CAPACITY). A client with a callback queues nothing.
+** Returns:   SK_OK; SK_INVALID_ARGUMENT outside 1..1048576; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_queue_capacity(sk_config *config, int messages);
 
-/* The overflow policy of subscriptions subscribed with SK_OVERFLOW_DEFAULT. */
+/* The overflow policy of subscriptions subscribed with SK_OVERFLOW_DEFAULT (SK_OVERFLOW_DEFAULT here:
+** SK_DEFAULT_OVERFLOW).
+** Returns:   SK_OK; SK_INVALID_ARGUMENT for a value not in sk_overflow; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_overflow(sk_config *config, sk_overflow policy);
 
-/* Verify the server's TLS certificate (1, the default) or not (0: only for a test server you control). */
+/* Verify the server's TLS certificate (1, the default; any non-zero value) or not (0: only for a test server you
+** control).
+** Returns:   SK_OK; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_tls_verify(sk_config *config, int verify);
 
-/* Trust the PEM certificates in this file (instead of the system's roots) for wss://. NULL: the system's. */
+/* Trust the PEM certificates in this file (instead of the system's roots) for wss://. NULL: the system's. The file
+** is read by sk_client_new, not here.
+** Returns:   SK_OK; SK_MISUSE for an invalid config.
+** Ownership: pem_path is copied.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_ca_file(sk_config *config, const char *pem_path);
 
-/* Seed of the reconnect jitter (default: random per client, so a fleet does not reconnect in step). */
+/* Seed of the reconnect jitter (default: random per client, so a fleet does not reconnect in step).
+** Returns:   SK_OK; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_seed(sk_config *config, uint64_t seed);
 
 /* Prices of the credit meter in sk_metrics: per data message (default SK_DEFAULT_CREDITS_PER_MESSAGE) and per
-** subscription (SK_DEFAULT_CREDITS_PER_SUBSCRIPTION). */
+** subscription (SK_DEFAULT_CREDITS_PER_SUBSCRIPTION).
+** Returns:   SK_OK; SK_INVALID_ARGUMENT when either is negative, infinite or NaN; SK_MISUSE for an invalid config.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread (the calls on one config take turns).
+** Blocks:    no.
+*/
 sk_status sk_config_set_credit_prices(sk_config *config, double per_message, double per_subscription);
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -250,8 +360,10 @@ typedef struct sk_subscription_view {
 #define SK_MAX_SUBSCRIPTIONS 3
 
 /*
-** One message. Everything in it (the sk_str views, data's text fields, raw) is valid during the callback that
-** received it, or until the next sk_client_poll() / sk_client_free() for polled messages. Copy what you keep.
+** One message. Everything in it (the sk_str views, data's text fields, raw) is valid as long as the function that
+** filled it says in its Lifetime slot: during the call for a callback (sk_message_fn), until the next poll or
+** sk_client_free() for sk_client_poll(), until the decoder's next sk_decode() for sk_decode(), until the
+** capture's next record for sk_capture_next(). Copy what you keep.
 */
 typedef struct sk_message {
     int kind;                          /* sk_message_kind. */
@@ -289,81 +401,134 @@ typedef struct sk_message {
 } sk_message;
 
 /* ---------------------------------------------------------------------------------------------------------------
-** Client
+** Client. Two ways to consume, chosen before sk_client_start(): sk_client_poll() takes batches from the client's
+** queue (bounded per subscription, with its overflow policy), or a callback (sk_client_set_callback) is handed
+** each message on the I/O thread as it is read, with no queue.
 */
 typedef struct sk_client sk_client;
 
-/* Called for each message on the client's delivery thread (never an I/O thread), one call at a time, in order.
-** `msg` and everything it points to are valid during the call only. The callback may call any sk_client_*
-** function of its client, including sk_client_stop() and sk_client_free() (which then take effect when the
-** callback returns). */
+/* The message callback (sk_client_set_callback): called for every data message and every event of the client.
+** Returns:   nothing.
+** Ownership: msg and everything it points to are the client's, lent for the call; `user` is the pointer given to
+**            sk_client_set_callback(), passed back untouched.
+** Lifetime:  msg points into the receive buffer: valid during the call only. Copy what you keep.
+** Threads:   called on the client's I/O thread (the thread that reads its sockets), one call at a time, in order.
+**            From inside it: sk_client_subscribe() sends the subscriptions and returns SK_OK without waiting for
+**            the acknowledgements (they arrive as SK_EVENT_SUBSCRIBED / SK_EVENT_SUBSCRIPTION_FAILED events);
+**            sk_client_stop() returns at once, and the client stops once the callback returns; sk_client_free()
+**            frees the client once the callback returns; sk_client_metrics() and
+**            sk_client_subscription_metrics() work without blocking. Clients share I/O threads: do not wait on
+**            another client from it (its blocking calls), and never call sk_sim_free() from it.
+** Blocks:    keep it short: while it runs, no connection of the client is read (TCP backpressure; keep-alive pings
+**            wait). Nothing is queued for a callback, so the overflow policy does not apply to it (it applies to
+**            sk_client_poll's queue): for slow work copy what you need and hand it off, or poll instead.
+*/
 typedef void (*sk_message_fn)(const sk_message *msg, void *user);
 
-/* Creates a client from a configuration (copied). Nothing connects until sk_client_start(). On failure *out is
-** NULL and the status says why (SK_INVALID_KEY, SK_INVALID_URL, SK_TLS, SK_MISUSE); sk_config_errmsg(config) has
-** the message. Free the client with sk_client_free(). */
+/* Creates a client from a configuration. Nothing connects until sk_client_start().
+** Returns:   SK_OK with *out set. Otherwise *out is NULL (if out is not NULL) and sk_config_errmsg(config) says
+**            why: SK_INVALID_KEY, SK_INVALID_URL, SK_TLS (TLS setup, e.g. an unreadable CA file), SK_MISUSE (a NULL
+**            out; an invalid config, which records no message).
+** Ownership: the config is copied: it may be changed or freed right after. The caller owns *out: free it with
+**            sk_client_free().
+** Lifetime:  until sk_client_free().
+** Threads:   any thread.
+** Blocks:    no network; for a wss:// URL it reads the CA file, or the system's roots.
+*/
 sk_status sk_client_new(const sk_config *config, sk_client **out);
 
-/* The message of the last failed call on this client (or "" if none). Valid until the next call on the client
-** from the same thread; never contains the API key. For NULL or an invalid handle: a static message. */
+/* Why the last failed call on this client failed, in one line (see Error messages above).
+** Returns:   the message; "" before the first failure; a static message for NULL or an invalid handle.
+** Ownership: the client's (or static): never free it.
+** Lifetime:  until 8 more failures have been recorded on this client, from any thread, or sk_client_free().
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_client_errmsg(const sk_client *client);
 
-/* The message of the last failed call on this config (sk_config_set_*, sk_client_new), as sk_client_errmsg. */
+/* Why the last failed call on this config (sk_config_set_*, sk_client_new) failed, in one line.
+** Returns:   the message; "" before the first failure; a static message for NULL or an invalid handle.
+** Ownership: the config's (or static): never free it.
+** Lifetime:  until 8 more failures have been recorded on this config, from any thread, or sk_config_free().
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_config_errmsg(const sk_config *config);
 
-/* Delivers every message to `fn` on a dedicated thread instead of sk_client_poll(). Call before sk_client_start();
-** `user` is passed back untouched. SK_MISUSE after start or with a NULL fn. */
+/* Delivers every message and event to `fn` (see sk_message_fn) instead of sk_client_poll(). Calling it again
+** before the start replaces fn and user.
+** Returns:   SK_OK; SK_MISUSE for a NULL fn, or once the client has started.
+** Ownership: `user` is borrowed: it must stay valid while fn may run, until sk_client_stop() or sk_client_free()
+**            has returned (called from the callback: until that callback returns).
+** Lifetime:  none.
+** Threads:   any thread, before sk_client_start().
+** Blocks:    no.
+*/
 sk_status sk_client_set_callback(sk_client *client, sk_message_fn fn, void *user);
 
-/* Starts connecting (and the delivery thread, with a callback). SK_MISUSE if already started or stopped. */
+/* Starts the client: the connections its subscriptions need open now, more as subscriptions need them.
+** Returns:   SK_OK; SK_MISUSE if it has already started, or has stopped.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread.
+** Blocks:    no: connecting happens on the client's I/O thread.
+*/
 sk_status sk_client_start(sk_client *client);
 
-/* Subscribes and waits up to timeout_ms (< 0: forever) until the server acknowledged each one. SK_CAPACITY: they
-** would not fit (nothing sent); SK_SUBSCRIPTION_FAILED: the first refusal (the others stay subscribed); SK_TIMEOUT:
-** not all acknowledged yet (they stay pending, and are acknowledged later as SK_EVENT_SUBSCRIBED). `policy` is the
-** overflow policy of these subscriptions (SK_OVERFLOW_DEFAULT: the config's). Works before sk_client_start()
-** too, but then waits for the start. The array is only read during the call. */
+/* Subscribes, and waits until the server has acknowledged each subscription. `policy` is the overflow policy of
+** these subscriptions (SK_OVERFLOW_DEFAULT: the config's). Works before sk_client_start() too: nothing is sent
+** until the start.
+** Returns:   SK_OK: every one acknowledged (or already active). SK_TIMEOUT: not all acknowledged within timeout_ms
+**            (they stay pending; each arrives later as SK_EVENT_SUBSCRIBED or SK_EVENT_SUBSCRIPTION_FAILED).
+**            SK_SUBSCRIPTION_FAILED: the first refusal, a subscribe request unanswered for 10 s, or the key
+**            refused (the others stay subscribed). SK_CAPACITY: they would not fit the allowed connections
+**            (nothing sent). SK_STOPPED: the client has stopped, or stopped while waiting. SK_INVALID_ARGUMENT: a
+**            subscription or the policy is not valid, or subscriptions is NULL with count > 0 (nothing sent).
+**            SK_MISUSE: an invalid client. From inside the callback: SK_OK once sent, without waiting.
+** Ownership: the array and its strings are only read during the call.
+** Lifetime:  none.
+** Threads:   any thread; also from inside the callback (see sk_message_fn).
+** Blocks:    yes: until every one is acknowledged or refused, or the client stops, at most timeout_ms (< 0: no
+**            limit; while the server cannot be reached nothing is sent, so only timeout_ms or a stop ends it).
+**            From inside the callback: no.
+*/
 sk_status sk_client_subscribe(sk_client *client, const sk_subscription *subscriptions, size_t count,
                               sk_overflow policy, int timeout_ms);
 
-/* Unsubscribes (without waiting for the acknowledgements). */
+/* Unsubscribes, without waiting for the acknowledgements (each arrives as SK_EVENT_UNSUBSCRIBED).
+** Returns:   SK_OK; SK_INVALID_ARGUMENT for a subscription that is not valid, or a NULL array with count > 0
+**            (nothing sent); SK_MISUSE for an invalid client.
+** Ownership: the array and its strings are only read during the call.
+** Lifetime:  none.
+** Threads:   any thread.
+** Blocks:    no: the requests are sent from the client's I/O thread.
+*/
 sk_status sk_client_unsubscribe(sk_client *client, const sk_subscription *subscriptions, size_t count);
 
-/* Unsubscribes from everything. */
+/* Unsubscribes from everything, without waiting for the acknowledgements.
+** Returns:   SK_OK; SK_MISUSE for an invalid client.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread.
+** Blocks:    no: the requests are sent from the client's I/O thread.
+*/
 sk_status sk_client_unsubscribe_all(sk_client *client);
 
-/* Takes up to `max` messages into the caller's array, waiting up to timeout_ms (< 0: forever; 0: no wait) for
-** the first; *count says how many. Returns SK_OK (with *count possibly 0 after a timeout), or SK_STOPPED once the
-** client stopped and every message was taken. Blocks without holding any lock the other functions need.
-** The messages stay valid until the next sk_client_poll() or sk_client_free(). The raw frames of one poll's data
-** messages lie back to back, in order, in one block (from the first one's raw.ptr to the last one's raw.ptr +
-** raw.len): one copy keeps them all. SK_MISUSE with a callback set. */
+/* Takes up to `max` messages and events, in order, from the client's queue into the caller's array.
+** Returns:   SK_OK with *count messages (possibly 0, after the timeout); SK_STOPPED, with *count 0, once the
+**            client has stopped and every message was taken; SK_MISUSE for a NULL out or count, a max of 0, a
+**            client with a callback, or while another thread polls this client.
+** Ownership: out[0 .. *count) is filled by the client; the memory its views point to is the client's.
+** Lifetime:  the messages' views (texts, raw) are valid until the next poll of this client, or sk_client_free().
+**            The raw frames of one poll's data messages lie back to back, in order, in one block (from the first
+**            one's raw.ptr to the last one's raw.ptr + raw.len): one copy keeps them all.
+** Threads:   one thread at a time (a concurrent poll on another thread returns SK_MISUSE), concurrently with
+**            every other function of the client but sk_client_free(): to end a thread blocked here, call
+**            sk_client_stop(), join the thread, then free.
+** Blocks:    up to timeout_ms for the first message (< 0: until one arrives or the client stops; 0: not at all),
+**            holding no lock the other functions need.
+*/
 sk_status sk_client_poll(sk_client *client, sk_message *out, size_t max, size_t *count, int timeout_ms);
-
-/* For Python bindings: sk_client_poll() into the client's own batch, written as one Python pickle, so that a
-** binding builds every message object in C with one unpickler load per batch instead of reading structs field by
-** field. *pickle and *length give the pickle (valid until the next poll or sk_client_free()), *count the messages
-** in it. max is 1 to 65536 (SK_INVALID_ARGUMENT otherwise); statuses as sk_client_poll().
-**
-** The pickle uses protocol 2 to 4 opcodes only (no globals: nothing but tuples, lists, dicts, numbers, text,
-** bytes and None) and is one tuple (items, fatal): `items` holds one object per message in order, `fatal` the last
-** SK_EVENT_FATAL among them (the same object) or None. Each object is built with NEWOBJ as cls(fields) from a
-** class the reader names by persistent ID (Python: Unpickler.persistent_load), so tuple subclasses fit:
-**   0          data message: (channel wire name or None, params dict, ts or None, payload or None, raw bytes,
-**              connection)
-**   1          event: (kind name as in SK_EVENT_*, lower case, e.g. "gap"; connection; params dict or None;
-**              attempt; delay s; gap s; count; code; text)
-**   100 + ch   payload of channel ch: (each field of its struct in streamkit_payloads.h order, None when absent or
-**              null, enum fields as their text (the *_kind members are not written); then five items: present
-**              mask; nulls mask; unknown_keys; raw bytes; a dict of the present non-null windows by name, or None
-**              for channels without windows)
-**   200 + ch   window of channel ch: (its fields as above; present; nulls; unknown_keys; raw bytes; window name)
-** A later version may append fields (before the last five items) and channels: read those five from the end, and
-** resolve an ID you do not know to a generic class. params is {"crypto_ids": id} for prices, else
-** {"platform_id": id, "address" (or "pool_address", "wallet_address"): text or None, "interval": text where set}.
-** Texts are UTF-8 (the decoder refuses frames with invalid UTF-8). */
-sk_status sk_client_poll_pickle(sk_client *client, size_t max, int timeout_ms, const void **pickle, size_t *length,
-                                size_t *count);
 
 /* Counters of a client. */
 typedef struct sk_metrics {
@@ -381,7 +546,15 @@ typedef struct sk_metrics {
     int64_t subscriptions;          /* Subscriptions with metrics (every one ever subscribed). */
 } sk_metrics;
 
-/* Fills *out with the client's counters. */
+/* Fills *out with the client's counters.
+** Returns:   SK_OK; SK_MISUSE for a NULL out or an invalid client; SK_TIMEOUT if the client's I/O thread did not
+**            answer within 10 s.
+** Ownership: *out is the caller's, filled with values.
+** Lifetime:  none.
+** Threads:   any thread; also from inside the callback.
+** Blocks:    until the client's I/O thread answers (at once when it is idle), at most 10 s. From inside the
+**            callback: no.
+*/
 sk_status sk_client_metrics(sk_client *client, sk_metrics *out);
 
 /* Counters of one subscription. */
@@ -400,21 +573,43 @@ typedef struct sk_subscription_metrics {
                                  delivered without them; each payload's `mistyped` mask says which). */
 } sk_subscription_metrics;
 
-/* Fills *out with one subscription's counters; SK_INVALID_ARGUMENT if it was never subscribed. */
+/* Fills *out with one subscription's counters.
+** Returns:   SK_OK; SK_INVALID_ARGUMENT if the subscription is not valid or was never subscribed; SK_MISUSE for a
+**            NULL subscription or out, or an invalid client; SK_TIMEOUT as sk_client_metrics().
+** Ownership: the subscription is only read during the call; *out is the caller's, filled with values.
+** Lifetime:  none.
+** Threads:   any thread; also from inside the callback.
+** Blocks:    as sk_client_metrics().
+*/
 sk_status sk_client_subscription_metrics(sk_client *client, const sk_subscription *subscription,
                                          sk_subscription_metrics *out);
 
-/* Stops: closes every connection and waits until they are closed. Messages already received can still be
-** polled, then sk_client_poll() returns SK_STOPPED. With a callback: returns once no callback is running and none
-** will run again; called from inside the callback, it returns at once and the callback in progress is the last. */
+/* Stops the client for good: closes every connection and waits until they are closed. Messages already queued
+** can still be polled, then sk_client_poll() returns SK_STOPPED; sk_client_start() returns SK_MISUSE from now on.
+** Returns:   SK_OK (also when already stopped, or never started); SK_MISUSE for an invalid client.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread; also from inside the callback, where it returns at once: the client stops once the
+**            callback returns, and that callback is the last.
+** Blocks:    yes: until every connection is closed (each close handshake is given at most 5 s) and, with a
+**            callback, until no callback is running and none will run again. From inside the callback: no.
+*/
 sk_status sk_client_stop(sk_client *client);
 
-/* Stops (as sk_client_stop) and frees the client. NULL or an invalid handle: SK_MISUSE. Called from inside the
-** callback, the client is freed when the callback returns. The handle is invalid afterwards. */
-sk_status sk_client_free(sk_client *client);
+/* Stops the client (as sk_client_stop) and frees it, with everything it handed out.
+** Returns:   nothing. NULL, a freed or an invalid handle: ignored.
+** Ownership: takes the client back: its polled messages and errmsg strings are freed with it.
+** Lifetime:  the handle, and every view and string the client handed out, are invalid from the call on (called
+**            from inside the callback: once the callback returns, when the client is freed).
+** Threads:   any thread, not concurrently with another call on the same client (see sk_client_poll); also from
+**            inside its own callback.
+** Blocks:    as sk_client_stop(). From inside the callback: no.
+*/
+void sk_client_free(sk_client *client);
 
 /* ---------------------------------------------------------------------------------------------------------------
 ** Simulator: the protocol-faithful stream server StreamKit tests run against, in-process, for your own tests.
+** Its functions have no errmsg: the status says all.
 */
 typedef struct sk_sim sk_sim;
 
@@ -422,10 +617,24 @@ typedef struct sk_sim sk_sim;
 ** 4100, as the service does). `speed` is the simulated clock's rate against the wall clock (1: real time;
 ** every `ts`, `ot` and window, the announced ping interval and the idle close scale with it); `rate` > 0 switches to load
 ** mode, that many data frames per second per connection, and `rate` < 0 pushes as fast as each client reads
-** (0: the channels' cadences). `seed` seeds the market data. Free with sk_sim_free(). */
+** (0: the channels' cadences). `seed` seeds the market data.
+** Returns:   SK_OK with *out set. SK_INVALID_ARGUMENT, *out NULL: a NULL or empty key, a port outside 0..65535,
+**            a speed that is not a finite number above 0, a NaN rate, or it could not listen (the port is taken,
+**            no loopback) within 30 s. SK_MISUSE for a NULL out.
+** Ownership: api_key is copied. The caller owns *out: free it with sk_sim_free().
+** Lifetime:  until sk_sim_free().
+** Threads:   any thread.
+** Blocks:    until it listens (milliseconds), at most 30 s.
+*/
 sk_status sk_sim_start(const char *api_key, int port, double speed, double rate, uint64_t seed, sk_sim **out);
 
-/* The simulator's URL, "ws://127.0.0.1:PORT/v1". Valid until sk_sim_free(). NULL for an invalid handle. */
+/* The simulator's URL, "ws://127.0.0.1:PORT/v1".
+** Returns:   the URL, NUL-terminated; NULL for an invalid handle.
+** Ownership: the simulator's: never free it.
+** Lifetime:  until sk_sim_free().
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_sim_url(const sk_sim *sim);
 
 /* Faults the simulator can inject into every live connection (SK_FAULT_PING_INTERVAL: into the connections opened
@@ -460,16 +669,37 @@ typedef enum sk_fault {
 } sk_fault;
 /* </tables:sk_fault> */
 
-/* Injects `fault` into every live connection (arg as listed above; ignored otherwise). SK_INVALID_ARGUMENT for an
-** unknown fault or an `arg` out of its range, SK_MISUSE for an invalid handle. */
+/* Injects `fault` into every live connection (arg as listed above; ignored otherwise).
+** Returns:   SK_OK; SK_INVALID_ARGUMENT for an unknown fault or an `arg` out of its range; SK_MISUSE for an
+**            invalid handle.
+** Ownership: none.
+** Lifetime:  none.
+** Threads:   any thread.
+** Blocks:    for SK_FAULT_SUBSCRIBE_ERROR and SK_FAULT_ERROR_5001_THEN_ACK, until every connection has taken it
+**            (milliseconds), so that a subscribe sent after the call meets it (not when called on an I/O thread,
+**            e.g. from a callback: then it is only handed over); for the others, no.
+*/
 sk_status sk_sim_inject(sk_sim *sim, sk_fault fault, int64_t arg);
 
-/* What the simulator has sent: frames (all kinds), data frames, and connections accepted. NULL pointers are
-** skipped. */
+/* What the simulator has sent: frames (all kinds), data frames, and connections accepted.
+** Returns:   SK_OK; SK_MISUSE for an invalid handle.
+** Ownership: each non-NULL pointer is written (NULL ones are skipped).
+** Lifetime:  none.
+** Threads:   any thread.
+** Blocks:    no.
+*/
 sk_status sk_sim_counters(sk_sim *sim, int64_t *frames_sent, int64_t *data_sent, int64_t *connections);
 
-/* Stops the simulator (closing every connection) and frees it. NULL or an invalid handle: SK_MISUSE. */
-sk_status sk_sim_free(sk_sim *sim);
+/* Stops the simulator, dropping every connection (as SK_FAULT_DROP), and frees it.
+** Returns:   nothing. NULL, a freed or an invalid handle: ignored.
+** Ownership: takes the simulator back, with its URL string.
+** Lifetime:  the handle and sk_sim_url()'s string are invalid from the call on.
+** Threads:   any thread but an I/O thread: never from inside an sk_message_fn (it waits for the simulator's own
+**            thread to end, and the networking library aborts the process when an I/O thread would wait so).
+**            Not concurrently with another call on the same simulator.
+** Blocks:    until its connections are closed and its thread has ended (milliseconds; no timeout).
+*/
+void sk_sim_free(sk_sim *sim);
 
 /* ---------------------------------------------------------------------------------------------------------------
 ** Decoding without a client: frames from a capture, another transport or a test. One decoder per thread; it
@@ -485,25 +715,46 @@ sk_status sk_sim_free(sk_sim *sim);
 */
 typedef struct sk_decoder sk_decoder;
 
-/* A new decoder in *out. SK_MISUSE for a NULL out. Free it with sk_decoder_free(). */
+/* A new decoder.
+** Returns:   SK_OK with *out set; SK_MISUSE for a NULL out.
+** Ownership: the caller owns *out: free it with sk_decoder_free().
+** Lifetime:  until sk_decoder_free().
+** Threads:   any thread.
+** Blocks:    no.
+*/
 sk_status sk_decoder_new(sk_decoder **out);
 
-/* Frees a decoder. NULL or an invalid handle: nothing happens. */
+/* Frees a decoder.
+** Returns:   nothing. NULL, a freed or an invalid handle: ignored.
+** Ownership: takes the decoder back, with its scratch memory and errmsg strings.
+** Lifetime:  the handle, the views of its last sk_decode() that point into the decoder (text_outside_raw) and
+**            its errmsg strings are invalid from the call on.
+** Threads:   one thread at a time with the decoder's other calls.
+** Blocks:    no.
+*/
 void sk_decoder_free(sk_decoder *decoder);
 
-/* Decodes the `len` bytes at `frame` (one text frame, no NUL needed) into *out. SK_OK: out->kind is
-** SK_MESSAGE_DATA for a data push (channel, has_ts/ts, data, raw, text_outside_raw, and subscription filled from
-** the frame's own params echo, as sent: addresses not normalised) or SK_MESSAGE_CONTROL for any other valid frame
-** (raw only). SK_INVALID_FRAME: malformed, truncated, wrong types or too deep, *out zeroed; the errmsg has the
-** reason and byte offset. SK_MISUSE for an invalid decoder or a NULL frame (with len > 0) or out. Text views point
-** into `frame` (or, for strings with escapes, into the decoder, until its next sk_decode). */
+/* Decodes the `len` bytes at `frame` (one text frame, no NUL needed) into *out: for a data push, kind
+** SK_MESSAGE_DATA with channel, has_ts/ts, data, raw, text_outside_raw, and subscription filled from the frame's
+** own params echo, as sent (addresses not normalised); for any other valid frame, SK_MESSAGE_CONTROL (raw only).
+** Returns:   SK_OK; SK_INVALID_FRAME, *out zeroed, for a frame that is malformed, truncated, not UTF-8, of wrong
+**            types or too deep (sk_decoder_errmsg() has the reason and byte offset); SK_MISUSE for an invalid
+**            decoder, a NULL out, or a NULL frame with len > 0; SK_INVALID_ARGUMENT for a len above PTRDIFF_MAX.
+** Ownership: frame is borrowed, not copied: *out's views point into it. *out is the caller's.
+** Lifetime:  views into `frame` as long as the caller keeps those bytes; the strings with escapes
+**            (text_outside_raw = 1), decoded into the decoder, until its next sk_decode() or sk_decoder_free().
+** Threads:   one thread at a time per decoder (one decoder per thread).
+** Blocks:    no.
+*/
 sk_status sk_decode(sk_decoder *decoder, const char *frame, size_t len, sk_message *out);
 
-/* For Python bindings: sk_decode(), then the message written as a pickle of one item, as sk_client_poll_pickle()
-** describes (a valid frame that is not a data push is the item None). Valid until the decoder's next call. */
-sk_status sk_decode_pickle(sk_decoder *decoder, const char *frame, size_t len, const void **pickle, size_t *length);
-
-/* The message of the decoder's last failed sk_decode (or ""). Valid until its next sk_decode. */
+/* Why the decoder's last failed call failed (the reason and byte offset of an invalid frame).
+** Returns:   the message; "" before the first failure; a static message for NULL or an invalid handle.
+** Ownership: the decoder's (or static): never free it.
+** Lifetime:  until 8 more failures have been recorded on this decoder, or sk_decoder_free().
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_decoder_errmsg(const sk_decoder *decoder);
 
 /* ---------------------------------------------------------------------------------------------------------------
@@ -536,30 +787,47 @@ typedef struct sk_capture_record {
 
 /* Opens `count` files or glob patterns (e.g. "swaps-*.ndjson.zst"), read in the order of their headers' start
 ** times (a file without a header, from before 0.3: its first line's time). Plain or zstd, told by content.
-** Ownership: the array and strings are only read during the call; free the capture with sk_capture_free().
-** Blocks: reads the first line of each file. Threads: a capture is used by one thread at a time.
-** Errors: SK_INVALID_ARGUMENT (no paths), SK_IO (a pattern matches nothing, a file cannot be read, libzstd.so.1
-** missing), SK_MISUSE (NULL out or a NULL path); *out is NULL and sk_capture_errmsg(NULL) says why. */
+** Returns:   SK_OK with *out set. Otherwise *out is NULL (if out is not NULL) and sk_capture_errmsg(NULL) says
+**            why: SK_INVALID_ARGUMENT (no paths: NULL or a count of 0), SK_IO (a pattern matches nothing, a file
+**            cannot be read, libzstd.so.1 missing), SK_MISUSE (a NULL out or a NULL path).
+** Ownership: the array and its strings are only read during the call. The caller owns *out: free it with
+**            sk_capture_free().
+** Lifetime:  until sk_capture_free().
+** Threads:   any thread.
+** Blocks:    reads the first line of each file (as long as the file system takes; no timeout).
+*/
 sk_status sk_capture_open(const char *const *paths, size_t count, sk_capture **out);
 
-/* The next record into *out. SK_OK; SK_STOPPED at the end (and after). Lifetime: everything *out points to is
-** valid until the next sk_capture_next / sk_capture_next_pickle / sk_capture_free on this capture. Blocks: reads
-** and decompresses the file (no waiting on anything else). Errors: SK_IO when a file stopped being readable
-** (then the capture is at its end), SK_MISUSE for an invalid handle or NULL out. Content that is not a capture
-** never fails: a cut file is an SK_EVENT_TRUNCATED record, a line that is not a capture line is skipped. */
+/* The next record into *out. Content that is not a capture never fails: a cut file is an SK_EVENT_TRUNCATED
+** record, a line that is not a capture line is skipped.
+** Returns:   SK_OK; SK_STOPPED at the end (and after); SK_IO when a file stopped being readable (then the capture is
+**            at its end); SK_MISUSE for an invalid handle or a NULL out.
+** Ownership: *out is the caller's; the memory its views point to is the capture's.
+** Lifetime:  everything *out points to is valid until the next record taken from this capture, or
+**            sk_capture_free().
+** Threads:   one thread at a time per capture.
+** Blocks:    reads and decompresses the files (no waiting on anything else).
+*/
 sk_status sk_capture_next(sk_capture *capture, sk_capture_record *out);
 
-/* For Python bindings: up to `max` (1..65536) records of a capture as one pickle, as sk_client_poll_pickle()
-** writes a batch, each data message with its receive time (ns) as item 7 and each event with its time, gap start
-** and gap end as items 9 to 11 (None when 0). SK_STOPPED (with *count 0) at the end. Valid until the next call on
-** the capture. */
-sk_status sk_capture_next_pickle(sk_capture *capture, size_t max, const void **pickle, size_t *length, size_t *count);
-
-/* The message of the capture's last failure ("" if none); with NULL: of the last failed sk_capture_open in the
-** process. Lifetime: valid until the next failing call on it (with NULL: until 8 more sk_capture_open failures). */
+/* Why the capture's last failed call failed; with NULL: why the last failed sk_capture_open() in the process (on
+** any thread) failed.
+** Returns:   the message; "" before the first failure; a static message for an invalid non-NULL handle.
+** Ownership: the capture's, the process's (NULL) or static: never free it.
+** Lifetime:  until 8 more failures have been recorded on this capture, or sk_capture_free(); with NULL, until 8
+**            more sk_capture_open() failures in the process.
+** Threads:   any thread.
+** Blocks:    no.
+*/
 const char *sk_capture_errmsg(const sk_capture *capture);
 
-/* Frees a capture and everything it handed out. NULL or an invalid handle: nothing happens. */
+/* Frees a capture and everything it handed out.
+** Returns:   nothing. NULL, a freed or an invalid handle: ignored.
+** Ownership: takes the capture back, with its records' memory and errmsg strings.
+** Lifetime:  the handle and everything it handed out are invalid from the call on.
+** Threads:   one thread at a time with the capture's other calls.
+** Blocks:    no (it closes its files).
+*/
 void sk_capture_free(sk_capture *capture);
 
 #ifdef __cplusplus

@@ -1,8 +1,9 @@
 // This source file is part of StreamKit.
 // SPDX-License-Identifier: Apache-2.0
 
-// The C ABI declared in include/streamkit.h, exported with @_cdecl. The header is the contract: every function
-// here has its declaration there (scripts/check_exports.sh fails the build when they drift apart).
+// The C ABI declared in include/streamkit.h (and, for the Python binding's pickles, include/streamkit_python.h),
+// exported with @_cdecl. The headers are the contract: every function here has its declaration in one of them
+// (scripts/check_exports.sh fails the build when they drift apart).
 //
 // Handles are retained Swift objects passed as opaque pointers. Every entry point looks the pointer up in a
 // registry of live handles first, so NULL, a freed or a made-up handle returns SK_MISUSE instead of crashing.
@@ -184,13 +185,13 @@ func setting(_ handle: OpaquePointer?, _ body: (CConfig) -> String?) -> sk_statu
 
 @_cdecl("sk_config_set_url")
 public func skConfigSetURL(_ handle: OpaquePointer?, _ url: UnsafePointer<CChar>?) -> sk_status {
-    guard let url else { return HandleRegistry.shared.lookup(handle, as: CConfig.self) == nil ? SK_MISUSE : SK_INVALID_ARGUMENT }
+    guard let url else { return setting(handle) { _ in "sk_config_set_url: url is NULL" } }
     return setting(handle) { $0.url = String(cString: url); return nil }
 }
 
 @_cdecl("sk_config_set_api_key")
 public func skConfigSetAPIKey(_ handle: OpaquePointer?, _ key: UnsafePointer<CChar>?) -> sk_status {
-    guard let key else { return HandleRegistry.shared.lookup(handle, as: CConfig.self) == nil ? SK_MISUSE : SK_INVALID_ARGUMENT }
+    guard let key else { return setting(handle) { _ in "sk_config_set_api_key: api_key is NULL" } }
     return setting(handle) { $0.apiKey = String(cString: key); return nil }
 }
 
@@ -307,9 +308,15 @@ func subscriptions(_ p: UnsafePointer<sk_subscription>?, _ count: Int) -> Result
 
 @_cdecl("sk_client_new")
 public func skClientNew(_ config: OpaquePointer?, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> sk_status {
-    guard let out else { return SK_MISUSE }
+    guard let c = HandleRegistry.shared.lookup(config, as: CConfig.self) else {
+        out?.pointee = nil
+        return SK_MISUSE
+    }
+    guard let out else {
+        c.errors.set("sk_client_new: out is NULL")
+        return SK_MISUSE
+    }
     out.pointee = nil
-    guard let c = HandleRegistry.shared.lookup(config, as: CConfig.self) else { return SK_MISUSE }
     do throws(StreamClientError) {
         let client = try StreamClient(configuration: c.configuration())
         out.pointee = HandleRegistry.shared.register(CClient(client: client))
@@ -501,8 +508,7 @@ public func skClientStop(_ handle: OpaquePointer?) -> sk_status {
 }
 
 @_cdecl("sk_client_free")
-public func skClientFree(_ handle: OpaquePointer?) -> sk_status {
-    guard let c = HandleRegistry.shared.unregister(handle, as: CClient.self) else { return SK_MISUSE }
+public func skClientFree(_ handle: OpaquePointer?) {
+    guard let c = HandleRegistry.shared.unregister(handle, as: CClient.self) else { return }  // NULL, freed, made up
     c.free()
-    return SK_OK
 }

@@ -15,6 +15,8 @@ final class CCapture: @unchecked Sendable {
     var batch: [sk_capture_record] = []
     let pickle = PickleWriter()
     var done = false
+    /// sk_capture_next_pickle: the failure that ended a batch which had records, returned by the next call.
+    var pendingFailure: sk_status?
 
     init(_ messages: CaptureMessages) { self.messages = messages }
 
@@ -85,7 +87,7 @@ func captureStatus(_ e: CaptureError) -> sk_status {
 
 @_cdecl("sk_capture_open")
 public func skCaptureOpen(_ paths: UnsafePointer<UnsafePointer<CChar>?>?, _ count: Int, _ out: UnsafeMutablePointer<OpaquePointer?>?) -> sk_status {
-    guard let out else { return SK_MISUSE }
+    guard let out else { return openFailure("sk_capture_open: out is NULL", SK_MISUSE) }
     out.pointee = nil
     guard let paths, count > 0 else { return openFailure("sk_capture_open: no paths given", SK_INVALID_ARGUMENT) }
     var list: [String] = []
@@ -155,6 +157,10 @@ public func skCaptureNextPickle(
         return SK_INVALID_ARGUMENT
     }
     c.arena.reset()
+    if let failure = c.pendingFailure {
+        c.pendingFailure = nil
+        return failure
+    }
     if c.done { return SK_STOPPED }
     c.batch.removeAll(keepingCapacity: true)
     // Each frame is copied into the arena (the reader reuses its buffer for the next record), and the message's
@@ -180,6 +186,8 @@ public func skCaptureNextPickle(
         status = captureStatus(error)
     }
     if c.batch.isEmpty { return status == SK_OK ? SK_STOPPED : status }
+    // The records read before a failure come first; the failure is the next call's status, not lost.
+    if status != SK_OK { c.pendingFailure = status }
     c.batch.withUnsafeBufferPointer { records in c.pickle.write(records: records) }
     pickle.pointee = c.pickle.bytes.baseAddress
     length.pointee = c.pickle.count

@@ -81,9 +81,8 @@ public func skSimCounters(
 }
 
 @_cdecl("sk_sim_free")
-public func skSimFree(_ handle: OpaquePointer?) -> sk_status {
-    guard let sim = HandleRegistry.shared.unregister(handle, as: CSimulator.self) else { return SK_MISUSE }
+public func skSimFree(_ handle: OpaquePointer?) {
+    guard let sim = HandleRegistry.shared.unregister(handle, as: CSimulator.self) else { return }  // NULL, freed, made up
     sim.server.stop()
     HandleRegistry.release(sim)
-    return SK_OK
 }

@@ -39,8 +39,9 @@ final class CWindowsLayout: Sendable {
     }
 }
 
-/// Writes polled or decoded `sk_message`s as one Python pickle (see `sk_client_poll_pickle` in streamkit.h for the
-/// objects it describes), so that CPython builds every message object in C with one `Unpickler.load()` per batch.
+/// Writes polled or decoded `sk_message`s as one Python pickle (see `sk_client_poll_pickle` in streamkit_python.h
+/// for the objects it describes), so that CPython builds every message object in C with one `Unpickler.load()` per
+/// batch.
 ///
 /// Only protocol 2 to 4 opcodes (PEP 307, PEP 3154), read by every Python 3: no globals, no code, nothing but
 /// tuples, lists, dicts, numbers, text, bytes and `None`. The four classes the objects are made of are named by

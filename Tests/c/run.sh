@@ -14,10 +14,13 @@ mkdir -p "$out"
 [ -e "$libdir/libstreamkit.so" ] && ln -sf "$libdir/libstreamkit.so" "$out/libstreamkit.so"
 
 "$here/scripts/check_exports.sh" "$out/libstreamkit.so"
+python3 "$here/scripts/check_header_slots.py"
 for std in "gcc -std=c99 -pedantic" "g++ -std=c++17 -x c++"; do
-    $std -Wall -Wextra -Werror -fsyntax-only -I"$here/include" "$here/include/streamkit.h"
+    for header in streamkit.h streamkit_python.h; do
+        $std -Wall -Wextra -Werror -fsyntax-only -I"$here/include" "$here/include/$header"
+    done
 done
-echo "header compiles cleanly as C99 (gcc -pedantic) and C++17"
+echo "headers (streamkit.h, streamkit_python.h) compile cleanly as C99 (gcc -pedantic) and C++17"
 
 cc -std=c99 -Wall -Wextra -Werror -pedantic -D_POSIX_C_SOURCE=200809L -g -fsanitize=address \
     -I"$here/include" -o "$out/test_cabi" "$here/Tests/c/test_cabi.c" -L"$out" -lstreamkit -Wl,-rpath,"$out" -lpthread

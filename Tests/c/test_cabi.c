@@ -1,5 +1,6 @@
 /*
-** Tests of the C API, written against include/streamkit.h only. Run by Tests/c/run.sh against the simulator
+** Tests of the C API, written against include/streamkit.h only, and of the Python binding's pickles
+** (include/streamkit_python.h, test_pickle alone). Run by Tests/c/run.sh against the simulator
 ** (STREAMKIT_URL, key "test"; key "nope" is refused with 4100), under AddressSanitizer/LeakSanitizer.
 */
 #include <pthread.h>
@@ -10,6 +11,7 @@
 #include <unistd.h>
 
 #include "streamkit.h"
+#include "streamkit_python.h" /* test_pickle only */
 
 static int failures = 0;
 static int checks = 0;
@@ -41,6 +43,13 @@ static sk_client *make_client(const char *key) {
     CHECK(sk_client_new(cfg, &client) == SK_OK);
     sk_config_free(cfg); /* the client keeps a copy */
     return client;
+}
+
+/* sk_client_free returns nothing: what it did shows in the handle, which no function accepts any more. */
+static void free_client(sk_client *client) {
+    sk_client_free(client);
+    CHECK(sk_client_start(client) == SK_MISUSE);
+    CHECK(strstr(sk_client_errmsg(client), "invalid handle") != NULL);
 }
 
 static sk_subscription price(int64_t id) {
@@ -105,19 +114,33 @@ static void test_misuse(void) {
     CHECK(sk_client_metrics(NULL, &m) == SK_MISUSE);
     CHECK(sk_client_subscription_metrics(NULL, &s, &sm) == SK_MISUSE);
     CHECK(sk_client_stop(NULL) == SK_MISUSE);
-    CHECK(sk_client_free(NULL) == SK_MISUSE);
-    CHECK(sk_client_free(fake) == SK_MISUSE);
+    sk_client_free(NULL); /* no-op */
+    sk_client_free(fake); /* not a handle: ignored */
+    CHECK(sk_client_start(fake) == SK_MISUSE);
 
     /* Arguments out of range: SK_INVALID_ARGUMENT with a message. */
     CHECK(sk_config_new(&cfg) == SK_OK);
     CHECK(sk_config_new(&cfg) == SK_OK && cfg != NULL);
     CHECK(sk_config_set_max_connections(cfg, 0) == SK_INVALID_ARGUMENT);
     CHECK(strstr(sk_config_errmsg(cfg), "1...1000") != NULL);
+    {
+        /* An errmsg string stays valid until 8 more failures on its handle (ASan reports a use after free). */
+        const char *first = sk_config_errmsg(cfg);
+        int k;
+        for (k = 0; k < 7; k++) CHECK(sk_config_set_queue_capacity(cfg, 0) == SK_INVALID_ARGUMENT);
+        CHECK(strstr(first, "max connections") != NULL);
+        CHECK(strstr(sk_config_errmsg(cfg), "queue capacity") != NULL);
+        CHECK(sk_config_set_max_connections(cfg, 5) == SK_OK);
+        CHECK(strstr(sk_config_errmsg(cfg), "queue capacity") != NULL); /* success does not clear it */
+    }
     CHECK(sk_config_set_subscriptions_per_connection(cfg, -5) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_queue_capacity(cfg, 0) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_overflow(cfg, (sk_overflow)99) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_credit_prices(cfg, -1, 0) == SK_INVALID_ARGUMENT);
     CHECK(sk_config_set_url(cfg, NULL) == SK_INVALID_ARGUMENT);
+    CHECK(strstr(sk_config_errmsg(cfg), "url is NULL") != NULL); /* every failure on a valid handle says why */
+    CHECK(sk_config_set_api_key(cfg, NULL) == SK_INVALID_ARGUMENT);
+    CHECK(strstr(sk_config_errmsg(cfg), "api_key is NULL") != NULL);
     CHECK(sk_config_set_max_connections(cfg, 3) == SK_OK);
     CHECK(sk_config_set_subscriptions_per_connection(cfg, 50) == SK_OK);
     CHECK(sk_config_set_queue_capacity(cfg, 128) == SK_OK);
@@ -137,6 +160,7 @@ static void test_misuse(void) {
     CHECK(sk_client_new(cfg, &client) == SK_INVALID_URL);
     CHECK(strstr(sk_config_errmsg(cfg), "topsecret") == NULL);
     CHECK(sk_client_new(cfg, NULL) == SK_MISUSE);
+    CHECK(strstr(sk_config_errmsg(cfg), "out is NULL") != NULL);
 
     /* Wrong state and wrong arguments on a real client. */
     CHECK(sk_config_set_url(cfg, url) == SK_OK);
@@ -167,8 +191,8 @@ static void test_misuse(void) {
     CHECK(sk_client_start(client) == SK_OK);
     CHECK(sk_client_start(client) == SK_MISUSE);
     CHECK(sk_client_set_callback(client, (sk_message_fn)test_misuse, NULL) == SK_MISUSE);
-    CHECK(sk_client_free(client) == SK_OK);
-    CHECK(sk_client_free(client) == SK_MISUSE); /* double free */
+    free_client(client);
+    sk_client_free(client); /* double free: ignored */
     CHECK(sk_client_start(client) == SK_MISUSE);
     CHECK(sk_client_poll(client, msgs, 2, &n, 0) == SK_MISUSE);
     CHECK(sk_client_errmsg(client) != NULL);
@@ -241,7 +265,7 @@ static void test_poll(void) {
     }
     CHECK(rounds < 100);
     CHECK(sk_client_start(client) == SK_MISUSE); /* stopped for good */
-    CHECK(sk_client_free(client) == SK_OK);
+    free_client(client);
 }
 
 /* ---- every channel arrives as its typed struct ---- */
@@ -303,7 +327,7 @@ static void test_every_channel(void) {
         for (k = 1; k <= 10; k++) all = all && seen[k];
     }
     CHECK(all);
-    CHECK(sk_client_free(client) == SK_OK); /* free while streaming */
+    free_client(client); /* free while streaming */
 }
 
 /* ---- push API on the delivery thread ---- */
@@ -341,7 +365,7 @@ static void on_message(const sk_message *msg, void *user) {
         c->stop_returned = 1; /* this callback is the last one */
         pthread_mutex_unlock(&c->lock);
     } else if (action == 2) {
-        if (sk_client_free(c->client) != SK_OK) failures++;
+        sk_client_free(c->client); /* returns at once; the client is freed when this callback returns */
         pthread_mutex_lock(&c->lock);
         c->stop_returned = 1;
         pthread_mutex_unlock(&c->lock);
@@ -382,14 +406,14 @@ static void test_callback(int stop_in_callback) {
         pthread_mutex_unlock(&c.lock);
         sleep_ms(300);
         CHECK(read_int(&c, &c.after_stop) == 0); /* none after stop returned */
-        CHECK(sk_client_free(c.client) == SK_OK);
+        free_client(c.client);
     } else {
         for (i = 0; i < 200 && !read_int(&c, &c.stop_returned); i++) sleep_ms(25);
         CHECK(read_int(&c, &c.stop_returned));
         sleep_ms(300);
         CHECK(read_int(&c, &c.after_stop) == 0);
         if (stop_in_callback == 1) {
-            CHECK(sk_client_free(c.client) == SK_OK);
+            free_client(c.client);
         } else {
             CHECK(sk_client_start(c.client) == SK_MISUSE); /* freed by the callback */
         }
@@ -505,7 +529,7 @@ static void test_fatal(void) {
     CHECK(reconnecting == 0);
     CHECK(sk_client_metrics(client, &m) == SK_OK);
     CHECK(m.reconnects == 0);
-    CHECK(sk_client_free(client) == SK_OK);
+    free_client(client);
 }
 
 /* ---- the in-process simulator: faults reach the client as reconnect and gap events ---- */
@@ -518,6 +542,7 @@ static void test_sim(void) {
     size_t n, i;
     int rounds, data_after = 0, reconnecting = 0, gap = 0, dropped_once = 0;
     int64_t frames = -1, data = -1, connections = -1;
+    sk_metrics m;
 
     CHECK(sk_sim_start("k", 0, 50, 0, 1, NULL) == SK_MISUSE);
     CHECK(sk_sim_start(NULL, 0, 50, 0, 1, &sim) == SK_INVALID_ARGUMENT);
@@ -526,7 +551,7 @@ static void test_sim(void) {
     CHECK(sk_sim_url(NULL) == NULL);
     CHECK(sk_sim_inject(NULL, SK_FAULT_DROP, 0) == SK_MISUSE);
     CHECK(sk_sim_counters(NULL, NULL, NULL, NULL) == SK_MISUSE);
-    CHECK(sk_sim_free(NULL) == SK_MISUSE);
+    sk_sim_free(NULL); /* no-op */
 
     CHECK(sk_sim_start("k", 0, 50, 0, 1, &sim) == SK_OK);
     if (sim == NULL) return;
@@ -588,10 +613,19 @@ static void test_sim(void) {
     CHECK(sk_sim_inject(sim, SK_FAULT_PING_INTERVAL, -5) == SK_INVALID_ARGUMENT);
     CHECK(sk_sim_inject(sim, (sk_fault)(SK_FAULT_PING_INTERVAL + 1), 0) == SK_INVALID_ARGUMENT);
     CHECK(sk_sim_inject(NULL, SK_FAULT_PING_INTERVAL, 0) == SK_MISUSE);
-    CHECK(sk_client_free(client) == SK_OK);
-    CHECK(sk_sim_free(sim) == SK_OK);
-    CHECK(sk_sim_free(sim) == SK_MISUSE);
+    /* sk_sim_free returns nothing: it drops the client's connection (once the client is back from the close
+    ** above), and the handle is refused from then on. */
+    for (rounds = 0; rounds < 200 && (sk_client_metrics(client, &m) != SK_OK || m.open_connections != 1); rounds++)
+        sleep_ms(50);
+    CHECK(m.open_connections == 1);
+    sk_sim_free(sim);
+    for (rounds = 0; rounds < 100 && (sk_client_metrics(client, &m) != SK_OK || m.open_connections != 0); rounds++)
+        sleep_ms(50);
+    CHECK(m.open_connections == 0);
     CHECK(sk_sim_url(sim) == NULL);
+    CHECK(sk_sim_inject(sim, SK_FAULT_DROP, 0) == SK_MISUSE);
+    sk_sim_free(sim); /* double free: ignored */
+    free_client(client);
 }
 
 /* ---- sk_decode: a frame from elsewhere, no client ---- */
@@ -712,7 +746,7 @@ static void test_pickle(void) {
     for (rounds = 0; rounds < 100; rounds++)
         if (sk_client_poll_pickle(client, 64, 100, &pk, &len, &n) == SK_STOPPED) break;
     CHECK(rounds < 100 && n == 0);
-    CHECK(sk_client_free(client) == SK_OK);
+    sk_client_free(client);
     CHECK(sk_client_poll_pickle(client, 64, 0, &pk, &len, &n) == SK_MISUSE); /* freed */
 }
 
@@ -845,6 +879,7 @@ static void test_capture(void) {
     CHECK(strstr(sk_capture_errmsg(NULL), "/nonexistent/capture.ndjson") != NULL);
     CHECK(sk_capture_open(missing, 0, &cap) == SK_INVALID_ARGUMENT);
     CHECK(sk_capture_open(missing, 1, NULL) == SK_MISUSE);
+    CHECK(strstr(sk_capture_errmsg(NULL), "out is NULL") != NULL);
     const char *nulls[] = { NULL };
     CHECK(sk_capture_open(nulls, 1, &cap) == SK_MISUSE);
     CHECK(sk_capture_next(NULL, &r) == SK_MISUSE);

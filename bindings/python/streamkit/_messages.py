@@ -1,7 +1,7 @@
 """Messages and events as Python objects, built in C by the unpickler.
 
 A poll returns its batch as one pickle written by the native library (``sk_client_poll_pickle``, see
-streamkit.h): one ``Unpickler.load()`` per batch builds every message, its payload and its values, with no Python
+streamkit_python.h): one ``Unpickler.load()`` per batch builds every message, its payload and its values, with no Python
 code running per message. Messages, events and payloads are tuple subclasses whose attributes read their items
 (``operator.itemgetter``): field access runs in C too. Nothing is parsed in Python; ``decimal()`` and
 ``Message.json`` parse the frame's bytes (``raw``) when called.
@@ -245,7 +245,7 @@ class Event(_Record):
 
 #: channel number -> (wire name, payload class)
 CHANNELS: Dict[int, Tuple[str, Any]] = {}
-#: The classes a pickle names by persistent ID (see sk_client_poll_pickle in streamkit.h).
+#: The classes a pickle names by persistent ID (see sk_client_poll_pickle in streamkit_python.h).
 _CLASSES: Dict[int, Any] = {0: Message, 1: Event}
 for _number, (_wire, _member, _struct, _cls, _windows) in _payloads.CHANNELS.items():
     _payload_cls, _window_cls = _payload_class(_cls, _struct, _windows)

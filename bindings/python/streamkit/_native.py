@@ -1,4 +1,5 @@
-"""The raw layer: include/streamkit.h as ctypes, one to one. The Pythonic API (streamkit.Client) is built on it.
+"""The raw layer: include/streamkit.h and include/streamkit_python.h (the pickle functions, private to this binding)
+as ctypes, one to one. The Pythonic API (streamkit.Client) is built on it.
 
 Loads the libstreamkit.so shipped inside this package (or the file named by STREAMKIT_LIBRARY) and checks its
 version. ctypes releases the GIL during every call into the library, so a thread blocked in sk_client_poll (or
@@ -105,13 +106,13 @@ def _load():
         "sk_client_subscription_metrics": (I, [P, ctypes.POINTER(sk_subscription),
                                                ctypes.POINTER(sk_subscription_metrics)]),
         "sk_client_stop": (I, [P]),
-        "sk_client_free": (I, [P]),
+        "sk_client_free": (None, [P]),
         "sk_sim_start": (I, [ctypes.c_char_p, I, ctypes.c_double, ctypes.c_double, ctypes.c_uint64, PP]),
         "sk_sim_url": (ctypes.c_char_p, [P]),
         "sk_sim_inject": (I, [P, I, ctypes.c_int64]),
         "sk_sim_counters": (I, [P, ctypes.POINTER(ctypes.c_int64), ctypes.POINTER(ctypes.c_int64),
                                 ctypes.POINTER(ctypes.c_int64)]),
-        "sk_sim_free": (I, [P]),
+        "sk_sim_free": (None, [P]),
         "sk_decoder_new": (I, [PP]),
         "sk_decoder_free": (None, [P]),
         "sk_decode": (I, [P, ctypes.c_char_p, ctypes.c_size_t, ctypes.POINTER(sk_message)]),
