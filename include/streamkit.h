@@ -418,7 +418,7 @@ typedef struct sk_client sk_client;
 **            sk_client_stop() returns at once, and the client stops once the callback returns; sk_client_free()
 **            frees the client once the callback returns; sk_client_metrics() and
 **            sk_client_subscription_metrics() work without blocking. Clients share I/O threads: do not wait on
-**            another client from it (its blocking calls), and never call sk_sim_free() from it.
+**            another client from it (its blocking calls).
 ** Blocks:    keep it short: while it runs, no connection of the client is read (TCP backpressure; keep-alive pings
 **            wait). Nothing is queued for a callback, so the overflow policy does not apply to it (it applies to
 **            sk_client_poll's queue): for slow work copy what you need and hand it off, or poll instead.
@@ -694,10 +694,10 @@ sk_status sk_sim_counters(sk_sim *sim, int64_t *frames_sent, int64_t *data_sent,
 ** Returns:   nothing. NULL, a freed or an invalid handle: ignored.
 ** Ownership: takes the simulator back, with its URL string.
 ** Lifetime:  the handle and sk_sim_url()'s string are invalid from the call on.
-** Threads:   any thread but an I/O thread: never from inside an sk_message_fn (it waits for the simulator's own
-**            thread to end, and the networking library aborts the process when an I/O thread would wait so).
-**            Not concurrently with another call on the same simulator.
-** Blocks:    until its connections are closed and its thread has ended (milliseconds; no timeout).
+** Threads:   any thread. Not concurrently with another call on the same simulator.
+** Blocks:    until its connections are closed and its thread has ended (milliseconds; no timeout); from inside an
+**            sk_message_fn (an I/O thread, which must not wait) it returns at once and the shutdown finishes in
+**            the background.
 */
 void sk_sim_free(sk_sim *sim);
 

@@ -432,11 +432,19 @@ public final class SimulatorServer: Sendable {
     /// How far the replay has got, when serving a capture (``SimulatorConfiguration/replay``); else `nil`.
     public var replayProgress: ReplayProgress? { self.state.withLockedValue { $0.replay } }
 
-    /// Stops listening and closes every connection.
+    /// Stops listening and closes every connection; returns once done, or at once when called on an event loop
+    /// (which must not wait), the shutdown then finishing in the background.
     public func stop() {
         let live = self.state.withLockedValue { Array($0.live.values) }
         for handler in live { handler.inject(.drop) }
         self.hub.stop()
+        guard MultiThreadedEventLoopGroup.currentEventLoop == nil else {
+            // Called on an event loop (a client's handler, a C callback): NIO forbids waiting there, so the
+            // shutdown completes in the background.
+            self.channel.close(promise: nil)
+            self.group.shutdownGracefully { _ in }
+            return
+        }
         try? self.channel.close().wait()
         try? self.group.syncShutdownGracefully()
     }

@@ -156,6 +156,17 @@ let token1 = "0x2222222222222222222222222222222222222222"
         #expect(h.sent.count - before == 3)  // 2 + 2 + 1
     }
 
+    /// A limit of 0 (or less) used to chunk forever: one target per request is the least that makes progress.
+    @Test func aTargetLimitBelowOneSendsOneTargetPerRequest() throws {
+        var config = SessionConfiguration()
+        config.maxTargetsPerRequest = 0
+        var h = try Self.flowing([], configuration: config)
+        let before = h.sent.count
+        try h.session.subscribe((1...3).map { Subscription.cryptoLatestPrice($0) }, now: h.now)
+        h.drain()
+        #expect(h.sent.count - before == 3)
+    }
+
     @Test func capacityFailsFastAndAddsNothing() throws {
         var h = Harness()
         #expect(throws: SessionError.capacity(limit: 100)) {

@@ -434,6 +434,8 @@ typedef struct inside {
     int subscribed_825;  /* SK_EVENT_SUBSCRIBED for 825 seen */
     int data_825;        /* data messages of 825 seen */
     int subscription_views_ok;
+    sk_sim *extra;       /* a simulator of its own, freed from inside the callback */
+    int extra_freed;
 } inside;
 
 static void on_inside(const sk_message *msg, void *user) {
@@ -457,7 +459,9 @@ static void on_inside(const sk_message *msg, void *user) {
         /* A timeout of 10 s: were it to wait for the ack on this thread, it could never arrive. */
         sk_status st = sk_client_subscribe(c->client, &s, 1, SK_OVERFLOW_DEFAULT, 10000);
         sk_status mt = sk_client_metrics(c->client, &m);
+        sk_sim_free(c->extra); /* on an I/O thread, which must not wait: returns at once */
         pthread_mutex_lock(&c->lock);
+        c->extra_freed = 1;
         c->subscribe_status = st;
         c->metrics_status = mt;
         c->metrics_messages = m.messages;
@@ -473,6 +477,7 @@ static void test_calls_inside_callback(void) {
     pthread_mutex_init(&c.lock, NULL);
     c.subscribe_status = c.metrics_status = SK_INTERNAL;
     c.client = make_client("test");
+    CHECK(sk_sim_start("other", 0, 1.0, 0, 1, &c.extra) == SK_OK);
     CHECK(sk_client_set_callback(c.client, on_inside, &c) == SK_OK);
     CHECK(sk_client_start(c.client) == SK_OK);
     CHECK(sk_client_subscribe(c.client, &s, 1, SK_OVERFLOW_DEFAULT, 10000) == SK_OK);
@@ -490,6 +495,8 @@ static void test_calls_inside_callback(void) {
     CHECK(c.subscribed_825 == 1);
     CHECK(c.data_825 >= 2);
     CHECK(c.subscription_views_ok == c.data_825);
+    CHECK(c.extra_freed);
+    CHECK(sk_sim_url(c.extra) == NULL); /* freed */
     pthread_mutex_unlock(&c.lock);
     sk_client_stop(c.client);
     sk_client_free(c.client);

@@ -25,7 +25,8 @@ extension Session {
 
     /// Sends `kind` for the subscriptions in `slots`: one request per chunk (``SubscriptionTable/requestChunks``).
     mutating func sendRequests(kind: PendingRequest.Kind, slots: [Int], now: Instant) {
-        for chunk in self.table.requestChunks(slots, maxTargets: self.configuration.maxTargetsPerRequest) {
+        // At least one target per request: a configured 0 or less would never finish chunking.
+        for chunk in self.table.requestChunks(slots, maxTargets: max(1, self.configuration.maxTargetsPerRequest)) {
             let subs = chunk.compactMap { self.table[$0]?.subscription }
             guard let first = subs.first, let params = SubscriptionParams(grouping: subs) else { continue }
             let id = self.takeRequestID()

@@ -103,7 +103,7 @@ public struct SessionConfiguration: Sendable, Hashable {
     /// arrive within milliseconds; 4096 recent events is ample and bounded. 0 turns deduplication off (a
     /// ``SessionPool`` deduplicates across its connections instead).
     public var dedupeWindow: Int = StreamKitDefaults.sessionDedupeWindow
-    /// Most targets sent in one subscribe request.
+    /// Most targets sent in one subscribe request (at least 1 is used).
     public var maxTargetsPerRequest: Int = StreamKitDefaults.maxTargetsPerRequest
 
     public init() {}
