@@ -72,12 +72,12 @@ extern "C" {
 
 /* <tables:version> */
 /* The version of this header. Compare with sk_version_number() to detect a header/library mismatch. */
-#define STREAMKIT_VERSION "0.3.0"
+#define STREAMKIT_VERSION "0.4.0"
 #define STREAMKIT_VERSION_MAJOR 0
-#define STREAMKIT_VERSION_MINOR 3
+#define STREAMKIT_VERSION_MINOR 4
 #define STREAMKIT_VERSION_PATCH 0
 /* MAJOR * 1000000 + MINOR * 1000 + PATCH. */
-#define STREAMKIT_VERSION_NUMBER 3000
+#define STREAMKIT_VERSION_NUMBER 4000
 /* </tables:version> */
 
 /* The library's version number (same encoding as STREAMKIT_VERSION_NUMBER).

@@ -5,7 +5,7 @@ generator refuses a table that drops or renumbers one."""
 
 #: The library's version (MAJOR, MINOR, PATCH). Before 1.0 a minor bump may break the API or ABI; the Python
 #: package refuses a library of another minor version.
-VERSION = (0, 3, 0)
+VERSION = (0, 4, 0)
 
 #: sk_status. Each: (C suffix, number, Swift case, short text (sk_status_string), C comment, Python class, Python
 #: bases after StreamKitError, Python docstring). Python's class is None for SK_OK.

@@ -6,14 +6,14 @@
 /// The library version, as `STREAMKIT_VERSION*` in the C header and `streamkit.__version__` in Python.
 public enum StreamKitVersion {
     public static let major = 0
-    public static let minor = 3
+    public static let minor = 4
     public static let patch = 0
     /// `major * 1_000_000 + minor * 1_000 + patch`, as sqlite's version number.
-    public static let number = 3000
+    public static let number = 4000
     /// `"major.minor.patch"`.
-    public static let string = "0.3.0"
+    public static let string = "0.4.0"
     /// ``string`` in static storage, for C (`sk_version`).
-    public static let staticString: StaticString = "0.3.0"
+    public static let staticString: StaticString = "0.4.0"
 }
 
 /// The status table shared by every face: `sk_status` in C, the exception classes in Python

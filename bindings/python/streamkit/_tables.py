@@ -2,9 +2,9 @@
 """The tables the package shares with the library: version, statuses, events, faults, disconnect reasons."""
 
 #: The version of this package and of the C API it was written for (STREAMKIT_VERSION).
-VERSION = "0.3.0"
+VERSION = "0.4.0"
 #: STREAMKIT_VERSION_NUMBER: the package refuses a library of another minor version.
-VERSION_NUMBER = 3000
+VERSION_NUMBER = 4000
 
 SK_OK = 0
 SK_MISUSE = 1
