@@ -21,7 +21,7 @@ extension Session {
             return .data(subscription: nil)
         }
         self.noteData(slot: slot, entry, now: now)
-        self.table[slot]?.lastRoutedAt = now
+        self.table.update(slot) { $0.lastRoutedAt = now }
         return .data(subscription: entry.subscription)
     }
 
@@ -29,13 +29,16 @@ extension Session {
     private mutating func noteData(slot: Int, _ entry: Entry, now: Instant) {
         if let from = entry.interruptedSince, entry.status == .active {
             self.events.append(.gap(entry.subscription, from: from, to: now, reason: entry.interruptionReason ?? .silent))
-            self.table[slot]?.interruptedSince = nil
         }
-        self.table[slot]?.lastDataAt = now
-        if entry.staleCount > 0 {
-            self.table[slot]?.staleCount = 0
-            self.table[slot]?.lastStaleAt = nil
-            self.table[slot]?.quietSince = nil
+        let gapped = entry.interruptedSince != nil && entry.status == .active
+        self.table.update(slot) { e in
+            if gapped { e.interruptedSince = nil }
+            e.lastDataAt = now
+            if e.staleCount > 0 {
+                e.staleCount = 0
+                e.lastStaleAt = nil
+                e.quietSince = nil
+            }
         }
     }
 
