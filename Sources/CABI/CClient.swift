@@ -156,16 +156,7 @@ final class SubscriptionViews {
 
     private func made(_ s: Subscription) -> sk_subscription_view {
         if let v = self.cache[s] { return v }
-        var v = sk_subscription_view()
-        v.channel = s.channel.cChannel
-        switch s.target {
-        case .crypto(let id):
-            v.crypto_id = id
-        case .address(let platform, let address):
-            v.platform_id = platform
-            v.address = self.keep(address)
-        }
-        if let interval = s.interval { v.interval = self.keep(interval) }
+        let v = subscriptionView(s) { self.keep($0) }
         self.cache[s] = v
         return v
     }
@@ -271,21 +262,9 @@ final class CClient: @unchecked Sendable {
         self.arena.reset()
         self.views.trim()
         var m = sk_message()
-        m.kind = Int32(SK_MESSAGE_DATA.rawValue)
+        fillFrame(&m, view.frame, self.arena, view.bytes)
         m.connection = Int32(clamping: view.connection)
         if let s = view.subscription { m.subscription = self.views.view(s) }
-        let bytes = view.bytes
-        m.raw = sk_str(ptr: bytes.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString(""), len: bytes.count)
-        if let ts = view.frame.ts {
-            m.has_ts = 1
-            m.ts = ts
-        }
-        let arena = self.arena
-        var outside: Int32 = 0
-        m.channel = withUnsafeMutablePointer(to: &m.data) { out in
-            fillCPayload(view.frame, into: out) { arena.view($0, in: bytes, outside: &outside) }
-        }
-        m.text_outside_raw = outside
         if view.subscriptions.count > 1 {
             self.fillSubscriptions(&m, view.subscriptions)
         } else if view.subscription != nil {
@@ -514,6 +493,11 @@ final class CClient: @unchecked Sendable {
 
 /// A subscription as a C view, its texts copied into `arena`.
 func subscriptionView(_ s: Subscription, _ arena: Arena) -> sk_subscription_view {
+    subscriptionView(s) { arena.copy($0) }
+}
+
+/// A subscription as a C view, its texts stored by `keep` (the one place a view is built).
+func subscriptionView(_ s: Subscription, keep: (String) -> sk_str) -> sk_subscription_view {
     var v = sk_subscription_view()
     v.channel = s.channel.cChannel
     switch s.target {
@@ -521,9 +505,9 @@ func subscriptionView(_ s: Subscription, _ arena: Arena) -> sk_subscription_view
         v.crypto_id = id
     case .address(let platform, let address):
         v.platform_id = platform
-        v.address = arena.copy(address)
+        v.address = keep(address)
     }
-    if let interval = s.interval { v.interval = arena.copy(interval) }
+    if let interval = s.interval { v.interval = keep(interval) }
     return v
 }
 

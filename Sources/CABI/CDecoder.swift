@@ -93,30 +93,38 @@ public func skDecodePickle(
 /// the frame's own params echo), any other valid frame as kind SK_MESSAGE_CONTROL with `raw` alone.
 func fillDecoded(_ m: inout sk_message, _ frame: DecodedFrame, _ arena: Arena, _ raw: UnsafeRawBufferPointer) {
     m = sk_message()
-    let base = raw.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
-    m.raw = sk_str(ptr: base, len: raw.count)
-    // Read in place: the frame (all payload slots) is kilobytes, a copy per message would cost more than the fill.
     guard frame.kind == .data else {
+        let base = raw.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
+        m.raw = sk_str(ptr: base, len: raw.count)
         m.kind = Int32(SK_MESSAGE_CONTROL.rawValue)
         return
     }
-    m.kind = Int32(SK_MESSAGE_DATA.rawValue)
-    if let ts = frame.ts {
-        m.has_ts = 1
-        m.ts = ts
-    }
-    var outside: Int32 = 0
-    if let channel = frame.channel {
-        m.channel = withUnsafeMutablePointer(to: &m.data) {
-            fillCPayload(frame, into: $0) { arena.view($0, in: raw, outside: &outside) }
-        }
-        m.subscription.channel = channel.cChannel
-    }
+    fillFrame(&m, frame, arena, raw)
+    if let channel = frame.channel { m.subscription.channel = channel.cChannel }
+    var outside = m.text_outside_raw
     if let p = frame.params {
         m.subscription.crypto_id = p.cryptoID ?? 0
         m.subscription.platform_id = p.platformID ?? 0
         if let a = p.address { m.subscription.address = arena.view(a, in: raw, outside: &outside) }
         if let i = p.interval { m.subscription.interval = arena.view(i, in: raw, outside: &outside) }
+    }
+    m.text_outside_raw = outside
+}
+
+/// The data part of a message from a frame decoded in place, the one fill the callback, sk_decode and captures
+/// share: kind, raw, ts, the typed payload (views into `raw`; escaped text decoded into `arena`) and
+/// text_outside_raw. Read in place: the frame (all payload slots) is kilobytes, a copy would cost more than the fill.
+func fillFrame(_ m: inout sk_message, _ frame: DecodedFrame, _ arena: Arena, _ raw: UnsafeRawBufferPointer) {
+    m.kind = Int32(SK_MESSAGE_DATA.rawValue)
+    let base = raw.baseAddress.map { $0.assumingMemoryBound(to: CChar.self) } ?? staticCString("")
+    m.raw = sk_str(ptr: base, len: raw.count)
+    if let ts = frame.ts {
+        m.has_ts = 1
+        m.ts = ts
+    }
+    var outside: Int32 = 0
+    m.channel = withUnsafeMutablePointer(to: &m.data) {
+        fillCPayload(frame, into: $0) { arena.view($0, in: raw, outside: &outside) }
     }
     m.text_outside_raw = outside
 }
