@@ -196,6 +196,12 @@ public struct Session: Sendable {
         }
     }
 
+    /// Edits the open connection once, in place (see ``connection``).
+    @inline(__always)
+    mutating func editConnection(_ edit: (inout Connection) -> Void) {
+        edit(&self.connection)
+    }
+
     // MARK: - Outputs
 
     /// The next thing the transport must do, in order; `nil` when there is nothing.
@@ -415,18 +421,25 @@ public struct Session: Sendable {
     /// - Returns: What the frame was and whether to deliver it; drain ``pollEvent()`` first.
     public mutating func handleText(_ bytes: UnsafeRawBufferPointer, now: Instant, into frame: inout DecodedFrame) -> InboundResult {
         guard case .open = self.state else { return .control }
-        self.connection.lastFrameAt = now
         do {
             try self.decoder.decode(bytes, into: &frame)
         } catch {
             self.counters.invalidFrames += 1
+            self.connection.lastFrameAt = now
             self.connection.consecutiveInvalid += 1
             if self.connection.consecutiveInvalid >= 3 {
                 self.kill(.protocolError("\(error)"), now: now)
             }
             return .invalid(error)
         }
-        self.connection.consecutiveInvalid = 0
+        // One edit of the connection per frame (each takes it out of the state and puts it back): this runs for
+        // every push. A data frame proves the connection alive.
+        let data = frame.kind == .data
+        self.editConnection { connection in
+            connection.lastFrameAt = now
+            connection.consecutiveInvalid = 0
+            if data { connection.proven = true }
+        }
         switch frame.kind {
         case .data:
             return self.handleData(frame, bytes: bytes, now: now)

@@ -9,7 +9,7 @@ extension Session {
 
     mutating func handleData(_ frame: DecodedFrame, bytes: UnsafeRawBufferPointer, now: Instant) -> InboundResult {
         self.counters.dataFrames += 1
-        self.connection.proven = true
+        // The connection was proven alive by `handleText`, in its one edit per frame.
         // Both token legs of one swap or liquidity event: deliver once.
         if self.configuration.dedupeWindow > 0, let key = Self.dedupeKey(frame, bytes: bytes), !self.dedupe.insert(key) {
             self.counters.duplicatesSuppressed += 1
