@@ -155,6 +155,10 @@ final class DeliveryQueue: @unchecked Sendable {
     private var live = 0
     private var finished = false
     private var subs: [Subscription: SubState] = [:]
+    /// The states of the subscriptions pushed lately, tried before `subs` (replaced round robin).
+    private var recent: [SubState] = []
+    private var recentNext = 0
+    private static let recentLimit = 8
     private var overfull: Set<Subscription> = []
     private var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
     private var nextWaiter = 0
@@ -384,9 +388,21 @@ final class DeliveryQueue: @unchecked Sendable {
     // MARK: Internals (lock held)
 
     private func state(_ s: Subscription) -> SubState {
-        if let st = self.subs[s] { return st }
-        let st = SubState(s, policy: self.defaultPolicy)
-        self.subs[s] = st
+        // Comparing a few subscriptions costs less than hashing one (every push comes here).
+        for i in self.recent.indices where self.recent[i].subscription == s { return self.recent[i] }
+        let st: SubState
+        if let known = self.subs[s] {
+            st = known
+        } else {
+            st = SubState(s, policy: self.defaultPolicy)
+            self.subs[s] = st
+        }
+        if self.recent.count < Self.recentLimit {
+            self.recent.append(st)
+        } else {
+            self.recent[self.recentNext] = st
+            self.recentNext = (self.recentNext + 1) % Self.recentLimit
+        }
         return st
     }
 
