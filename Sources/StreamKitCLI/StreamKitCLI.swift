@@ -158,7 +158,7 @@ struct Watch: AsyncParsableCommand {
             case .message(let message, _):
                 messages += 1
                 if jsonLines {
-                    print(String(decoding: NormalizedJSON.render(DecodedFrameBox.decode(message.bytes), bytes: message.bytes), as: UTF8.self))
+                    print(String(decoding: NormalizedJSON.render(message), as: UTF8.self))
                 } else {
                     table.update(message)
                     table.drawIfDue(messages: messages, reconnects: reconnects)
@@ -291,7 +291,7 @@ struct LiveTable {
         case .kline(let k):
             return (String(format: "O %.5g H %.5g L %.5g C %.5g", k.o ?? .nan, k.h ?? .nan, k.l ?? .nan, k.c ?? .nan), "-")
         default:
-            let text = String(decoding: NormalizedJSON.render(DecodedFrameBox.decode(m.bytes), bytes: m.bytes), as: UTF8.self)
+            let text = String(decoding: NormalizedJSON.render(m), as: UTF8.self)
             return (String(text.suffix(43)), "-")
         }
     }
@@ -312,15 +312,6 @@ extension Watch {
 extension Duration {
     /// The duration in seconds, as a `Double` (for rates and display).
     var seconds: Double { Double(self.components.seconds) + Double(self.components.attoseconds) / 1e18 }
-}
-
-/// Decodes bytes into a fresh `DecodedFrame` (for the JSON renderer).
-enum DecodedFrameBox {
-    static func decode(_ bytes: [UInt8]) -> DecodedFrame {
-        var f = DecodedFrame()
-        _ = bytes.withUnsafeBytes { try? FrameDecoder().decode($0, into: &f) }
-        return f
-    }
 }
 
 // MARK: - decode

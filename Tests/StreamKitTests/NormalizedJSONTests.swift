@@ -73,4 +73,18 @@ import Testing
             #expect(try fingerprint(FrameDecoder().decode(rendered)) == fingerprint(FrameDecoder().decode(example)))
         }
     }
+
+    /// A message renders from the frame decoded when it was received (the CLI's `watch`), as its bytes do: every
+    /// frame of a mixed corpus (exotic text, nulls, absent fields, every channel) and the control examples.
+    @Test func aMessageRendersAsItsBytesWithoutADecodeOfItsOwn() throws {
+        var corpus = Corpus(seed: 23, options: .init(exotic: true, nullRate: 0.1, absentRate: 0.1))
+        let frames = corpus.frames(3000) + [Examples.ack, Examples.pong, Examples.error, Examples.pongWithoutType].map { Array($0.utf8) }
+        var data = 0
+        for bytes in frames {
+            let message = try FrameDecoder().decode(bytes)
+            if case .data = message.frame { data += 1 }
+            #expect(String(decoding: NormalizedJSON.render(message), as: UTF8.self) == NormalizedJSON.render(bytes))
+        }
+        #expect(data >= 3000)
+    }
 }

@@ -4,7 +4,8 @@
 /// A decoded frame together with the bytes it was decoded from.
 ///
 /// A `Message` owns (retains) its bytes, so it can be stored and sent across tasks, and its ``TextSlice``s can
-/// be read as `String`s at any time. Nothing is materialised until asked for.
+/// be read as `String`s at any time. Nothing is materialised until asked for. A client's messages share blocks of
+/// bytes (see ``FrameBytes``).
 ///
 /// ```swift
 /// let message = try FrameDecoder().decode(bytes)
@@ -15,7 +16,7 @@
 /// ```
 public struct Message: Sendable {
     /// The frame's bytes, as received.
-    public let bytes: [UInt8]
+    public let bytes: FrameBytes
     /// The decoded frame.
     public let frame: ServerFrame
     /// Every subscription a pushed message belongs to (set by the client; empty for a frame decoded on its own):
@@ -25,6 +26,12 @@ public struct Message: Sendable {
 
     /// Pairs a frame with the bytes it was decoded from.
     public init(bytes: [UInt8], frame: ServerFrame) {
+        self.bytes = FrameBytes(bytes)
+        self.frame = frame
+    }
+
+    /// Pairs a frame with its bytes, stored already (by a ``ByteBlockWriter``).
+    public init(bytes: FrameBytes, frame: ServerFrame) {
         self.bytes = bytes
         self.frame = frame
     }
@@ -46,13 +53,19 @@ public struct Message: Sendable {
             let c = JSONCursor(base: base.assumingMemoryBound(to: UInt8.self), count: raw.count, maxDepth: Int.max)
             return c.skipWhitespace(0)
         }
-        return JSONValue(bytes: self.bytes, offset: start)
+        return JSONValue(bytes: self.array, offset: start)
+    }
+
+    /// The bytes as an array (the array itself when the message was made from one; a copy otherwise).
+    var array: [UInt8] {
+        if case .array(let a) = self.bytes.storage { return a }
+        return Array(self.bytes)
     }
 
     /// The raw `data` object of a data frame: every key the server sent, including those this version does not
     /// know, with exact number text.
     public var payloadJSON: JSONValue? {
         guard case .data(let d) = self.frame else { return nil }
-        return JSONValue(bytes: self.bytes, offset: d.payloadRegion.offset)
+        return JSONValue(bytes: self.array, offset: d.payloadRegion.offset)
     }
 }

@@ -41,6 +41,32 @@ public enum NormalizedJSON {
         }
     }
 
+    /// Renders a message as it was decoded when received (a data push is not decoded again; any other frame is,
+    /// from its bytes). The same text as ``render(_:)-([UInt8])`` of the message's bytes.
+    public static func render(_ message: Message) -> [UInt8] {
+        let bytes = message.array
+        guard case .data(let d) = message.frame else { return Array(Self.render(bytes).utf8) }
+        return bytes.withUnsafeBytes { raw in
+            var w = JSONWriter(capacity: bytes.count + 64)
+            w.beginObject()
+            w.key("type"); w.string("data")
+            if d.channelName.count > 0 {
+                w.key("channel"); w.string(d.channelName.string(in: raw))
+            } else if let channel = d.channel {
+                w.key("channel"); w.string(channel.rawValue)
+                w.key("channel_inferred"); w.bool(true)
+            }
+            if d.params.region.count > 0 { w.key("params"); w.raw(raw[d.params.region.range]) }
+            if let ts = d.ts { w.key("ts"); w.int(ts) }
+            if d.payloadRegion.count > 0 {
+                w.key("data")
+                Self.payload(d.payload, region: d.payloadRegion, raw: raw, bytes: bytes, into: &w)
+            }
+            w.endObject()
+            return w.bytes
+        }
+    }
+
     /// Renders an already decoded frame; `bytes` are the frame's bytes.
     public static func render(_ f: DecodedFrame, bytes: [UInt8]) -> [UInt8] {
         bytes.withUnsafeBytes { raw in
@@ -60,7 +86,7 @@ public enum NormalizedJSON {
                 if let ts = f.ts { w.key("ts"); w.int(ts) }
                 if let region = f.payloadRegion {
                     w.key("data")
-                    Self.payload(f, region: region, raw: raw, bytes: bytes, into: &w)
+                    Self.payload(f.payload, region: region, raw: raw, bytes: bytes, into: &w)
                 }
             case .ack:
                 w.key("type"); w.string("ack")
@@ -104,14 +130,14 @@ public enum NormalizedJSON {
     // MARK: - Payloads
 
     private static func payload(
-        _ f: DecodedFrame,
+        _ payload: Payload,
         region: JSONRegion,
         raw: UnsafeRawBufferPointer,
         bytes: [UInt8],
         into w: inout JSONWriter
     ) {
         let object = JSONValue(bytes: bytes, offset: region.offset)
-        switch f.payload {
+        switch payload {
         case .cryptoLatestPrice(let p): Self.fields(p, object, raw, &w)
         case .tokenAggEvent(let p): Self.fields(p, object, raw, &w)
         case .transaction(let p): Self.fields(p, object, raw, &w)
