@@ -156,6 +156,7 @@ let package = Package(
         .executableTarget(
             name: "streamkit-bench",
             dependencies: [
+                "CStreamKit",
                 "StreamKit",
                 "StreamKitCapture",
                 "StreamKitTestSupport",

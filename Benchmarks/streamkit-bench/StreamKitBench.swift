@@ -8,6 +8,7 @@
 
 import ArgumentParser
 import Foundation
+import CStreamKit
 import MallocInterposerSwift
 import StreamKit
 import StreamKitCapture
@@ -62,6 +63,9 @@ struct StreamKitBench: ParsableCommand {
 
     @Flag(help: "Leave the simulator section out.")
     var skipSimulator = false
+
+    @Option(help: "The C library (libStreamKitABI.so) to time sk_decode in this same loop, on this same corpus, as a C program calls it (loaded with dlopen).")
+    var abiLibrary: String?
 
     @Option(help: "Also write the table to this Markdown file.")
     var output: String?
@@ -151,6 +155,26 @@ struct StreamKitBench: ParsableCommand {
                 return h
             }
         )
+        // StreamKit through the C ABI, in this same harness: sk_decode fills an sk_message (envelope, payload struct,
+        // views), and every word of it is read, as the in-place row above reads every field.
+        if let path = self.abiLibrary {
+            let abi = try CDecodeABI(path)
+            results.append(
+                Row.measure("StreamKit via the C ABI (sk_decode)", frames: frames.count, bytes: bytes, rounds: self.rounds) {
+                    var h: UInt64 = 0
+                    var m = sk_message()
+                    for raw in store {
+                        guard abi.decode(raw, &m) else { continue }
+                        h &+= withUnsafeBytes(of: &m) { words in
+                            var sum: UInt64 = 0
+                            for w in words.bindMemory(to: UInt64.self) { sum &+= w }
+                            return sum
+                        }
+                    }
+                    return h
+                }
+            )
+        }
         // StreamKit: the convenience API returning the `ServerFrame` enum.
         results.append(
             Row.measure("StreamKit, ServerFrame enum", frames: frames.count, bytes: bytes, rounds: self.rounds) {
@@ -241,6 +265,9 @@ struct StreamKitBench: ParsableCommand {
 
                 - *read every byte*: a byte-sum loop over the same frames, the floor for any decoder.
                 - *StreamKit, in place*: `FrameDecoder.decode(_:into:)` into a reused `DecodedFrame` (the hot path).
+                - *StreamKit via the C ABI (sk_decode)*: `sk_decode` from the C library (`dlopen`ed, called as a C \
+                program calls it) in this same loop on this same corpus, every word of the filled `sk_message` read; \
+                its ratio to *in place* is the C face's decode cost (goal: within 1.10x).
                 - *StreamKit, ServerFrame enum*: `FrameDecoder.decode(_:) -> ServerFrame`, the convenience API.
                 - *Foundation JSONDecoder*: idiomatic `Decodable` structs with optionals (`StreamKitTestSupport`).
                 \(table)
@@ -484,5 +511,31 @@ enum CaptureBench {
             t += 1_000_000
             return t
         }
+    }
+}
+
+/// sk_decoder_new and sk_decode from the C library, looked up as a C program's loader would.
+struct CDecodeABI {
+    typealias New = @convention(c) (UnsafeMutablePointer<OpaquePointer?>?) -> sk_status
+    typealias Decode = @convention(c) (OpaquePointer?, UnsafePointer<CChar>?, Int, UnsafeMutablePointer<sk_message>?) -> sk_status
+    let decoder: OpaquePointer?
+    let decodeFn: Decode
+
+    init(_ path: String) throws {
+        guard let lib = dlopen(path, RTLD_NOW | RTLD_LOCAL) else {
+            throw ValidationError("cannot load \(path): \(String(cString: dlerror()))")
+        }
+        guard let new = dlsym(lib, "sk_decoder_new"), let decode = dlsym(lib, "sk_decode") else {
+            throw ValidationError("\(path) lacks sk_decoder_new or sk_decode")
+        }
+        var d: OpaquePointer?
+        guard unsafeBitCast(new, to: New.self)(&d) == SK_OK else { throw ValidationError("sk_decoder_new failed") }
+        self.decoder = d
+        self.decodeFn = unsafeBitCast(decode, to: Decode.self)
+    }
+
+    @inline(__always)
+    func decode(_ raw: UnsafeRawBufferPointer, _ out: inout sk_message) -> Bool {
+        self.decodeFn(self.decoder, raw.baseAddress?.assumingMemoryBound(to: CChar.self), raw.count, &out) == SK_OK
     }
 }
