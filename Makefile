@@ -78,7 +78,7 @@ bench:
 	scripts/bench-deps.sh
 	mkdir -p docs $(PEERS)
 	swift build -c release
-	./.build/release/streamkit-bench --per-channel --output docs/benchmarks.md
+	./.build/release/streamkit-bench --per-channel --abi-library .build/release/libStreamKitABI.so --output docs/benchmarks.md
 	./.build/release/streamkit-bench --write-corpus $(PEERS)/corpus.bin
 	ln -sf $(CURDIR)/.build/release/libStreamKitABI.so $(PEERS)/libstreamkit.so
 	g++ -O3 -march=native -std=c++17 -Iinclude -IBenchmarks/peers Benchmarks/peers/decode_peers.cpp \
@@ -181,8 +181,14 @@ fuzz-short: fuzz-build
 ## checks for leaks instead.
 sanitize:
 	swift build --build-tests --sanitize=address --scratch-path .build-asan
-	LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
-		swift test --skip-build --sanitize=address --scratch-path .build-asan
+	@# In the three processes of `make test`: the soak keeps both cores busy, and beside it, under a sanitizer's
+	@# 5-20x slowdown, the timing tests' simulators miss their seconds-long deadlines (reconnects no test expects).
+	for group in "--skip CaptureTests --skip SoakTests" "--filter CaptureTests" "--filter SoakTests"; do \
+		LSAN_OPTIONS=suppressions=$(CURDIR)/scripts/lsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
+			swift test --skip-build --sanitize=address --scratch-path .build-asan $$group || exit 1; \
+	done
 	swift build --build-tests --sanitize=thread --scratch-path .build-tsan
-	TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
-		swift test --skip-build --sanitize=thread --scratch-path .build-tsan
+	for group in "--skip CaptureTests --skip SoakTests" "--filter CaptureTests" "--filter SoakTests"; do \
+		TSAN_OPTIONS=halt_on_error=1:suppressions=$(CURDIR)/scripts/tsan.supp STREAMKIT_SOAK_RSS_BOUND_MIB=512 \
+			swift test --skip-build --sanitize=thread --scratch-path .build-tsan $$group || exit 1; \
+	done
