@@ -17,7 +17,7 @@ help:
 	@echo "make test-wheel   the wheel: its tag checked, then installed and streaming with the Swift toolchain hidden (root)"
 	@echo "make sanitize  every Swift test under AddressSanitizer + LeakSanitizer, then ThreadSanitizer (~2 min warm, ~9 cold)"
 	@echo "make soak      the fault soak: SOAK_SECONDS (default 600) of faults against the simulator, sent vs delivered"
-	@echo "make fuzz      the libFuzzer targets (decoder, session engine) under ASan, FUZZ_RUNS each (default 10M)"
+	@echo "make fuzz      the libFuzzer targets (decoder, session engine, WebSocket parser) under ASan, FUZZ_RUNS each (default 10M)"
 	@echo "make lib       the self-contained C library: $(DIST)/lib/libstreamkit.so (needs no Swift at run time)"
 	@echo "make install   lib, headers and streamkit.pc under PREFIX (default /usr/local)"
 	@echo "make wheel     the Python wheel for machines without Swift: $(WHEELS)/streamkit-*-py3-none-manylinux_*.whl"
@@ -161,16 +161,19 @@ fuzz-build:
 	python3 Fuzz/seeds.py $(FUZZ)/seeds > /dev/null
 
 fuzz: fuzz-build
-	mkdir -p $(FUZZ)/corpus/decoder $(FUZZ)/corpus/session
+	mkdir -p $(FUZZ)/corpus/decoder $(FUZZ)/corpus/session $(FUZZ)/corpus/websocket
 	Fuzz/.build/release/FuzzDecoder -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$(FUZZ)/ \
 		$(FUZZ)/corpus/decoder $(FUZZ)/seeds/decoder
 	Fuzz/.build/release/FuzzSession -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$(FUZZ)/ \
 		$(FUZZ)/corpus/session $(FUZZ)/seeds/session
+	Fuzz/.build/release/FuzzWebSocket -runs=$(FUZZ_RUNS) -print_final_stats=1 -artifact_prefix=$(FUZZ)/ \
+		$(FUZZ)/corpus/websocket $(FUZZ)/seeds/websocket
 
 ## The short version inside `make test`: a fixed seed, 50 000 inputs per target.
 fuzz-short: fuzz-build
 	set -o pipefail; Fuzz/.build/release/FuzzDecoder -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/decoder 2>&1 | tail -1
 	set -o pipefail; Fuzz/.build/release/FuzzSession -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/session 2>&1 | tail -1
+	set -o pipefail; Fuzz/.build/release/FuzzWebSocket -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/websocket 2>&1 | tail -1
 
 ## Every Swift test under AddressSanitizer and LeakSanitizer, then under ThreadSanitizer, each in its own build
 ## folder, the whole suite in parallel both times: no test's verdict depends on the machine's speed (each waits for

@@ -26,5 +26,11 @@ let package = Package(
             dependencies: ["FuzzDriver", .product(name: "StreamKit", package: "StreamKit")],
             swiftSettings: fuzzing
         ),
+        /// The WebSocket parser: any bytes as the stream after the upgrade, in one piece, split, and byte by byte.
+        .executableTarget(
+            name: "FuzzWebSocket",
+            dependencies: ["FuzzDriver", .product(name: "StreamKit", package: "StreamKit")],
+            swiftSettings: fuzzing
+        ),
     ]
 )

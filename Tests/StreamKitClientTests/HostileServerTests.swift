@@ -32,15 +32,20 @@ final class HostileServer: Sendable {
         case deepNesting
         /// Upgrade, then random bytes as the WebSocket stream.
         case garbageFrames
+        /// Upgrade, then these bytes as the WebSocket stream.
+        case raw([UInt8])
     }
 
     let port: Int
     let written: NIOLockedValueBox<Int>
+    /// The frames the client sent after the upgrade: "close CODE", "pong HEX", "text ...".
+    let received: NIOLockedValueBox<[String]>
     private let group: MultiThreadedEventLoopGroup
 
     init(_ behaviour: Behaviour) throws {
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let written = NIOLockedValueBox(0)
+        let received = NIOLockedValueBox<[String]>([])
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
             .childChannelInitializer { channel in
@@ -61,6 +66,7 @@ final class HostileServer: Sendable {
                                 let pipeline = channel.pipeline.syncOperations
                                 let encoder = try pipeline.handler(type: WebSocketFrameEncoder.self)
                                 try pipeline.addHandler(RawWriter(written: written, chunks: .after(behaviour)), position: .before(encoder))
+                                try pipeline.addHandler(FrameRecorder(received: received))
                             }
                         }
                     )
@@ -70,6 +76,7 @@ final class HostileServer: Sendable {
         let channel = try bootstrap.bind(host: "127.0.0.1", port: 0).wait()
         self.port = channel.localAddress?.port ?? 0
         self.written = written
+        self.received = received
         self.group = group
     }
 
@@ -120,9 +127,32 @@ final class HostileServer: Sendable {
                 return Chunks(prefix: welcome + text(deep) + text(price), repeated: nil)
             case .garbageFrames:
                 return Chunks(prefix: welcome + random(bytes: 64 << 10).repeated!, repeated: nil)
+            case .raw(let bytes):
+                return Chunks(prefix: bytes, repeated: nil)
             case .neverAnswersTheUpgrade, .garbageInsteadOfHTTP, .silentAfterUpgrade:
                 return Chunks(prefix: [], repeated: nil)
             }
+        }
+    }
+
+    /// Writes down the frames the client sends (the server's decoder unmasks them).
+    final class FrameRecorder: ChannelInboundHandler, @unchecked Sendable {
+        typealias InboundIn = WebSocketFrame
+        let received: NIOLockedValueBox<[String]>
+
+        init(received: NIOLockedValueBox<[String]>) { self.received = received }
+
+        func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+            let frame = Self.unwrapInboundIn(data)
+            var payload = frame.unmaskedData
+            let line: String
+            switch frame.opcode {
+            case .connectionClose: line = "close \(payload.readInteger(as: UInt16.self).map(String.init) ?? "none")"
+            case .pong: line = "pong " + payload.readableBytesView.map { String(format: "%02x", $0) }.joined()
+            case .text: line = "text " + (payload.readString(length: payload.readableBytes) ?? "")
+            default: line = "\(frame.opcode)"
+            }
+            self.received.withLockedValue { $0.append(line) }
         }
     }
 
@@ -150,6 +180,7 @@ final class HostileServer: Sendable {
         /// Without an upgrade (garbage for HTTP): once the request arrives.
         func channelRead(context: ChannelHandlerContext, data: NIOAny) {
             if !self.started { self.start(context) }
+            context.fireChannelRead(data)  // to the frame decoder and the recorder, after an upgrade
         }
 
         private func start(_ context: ChannelHandlerContext) {
@@ -191,6 +222,8 @@ final class HostileServer: Sendable {
         var messages = 0
         var invalidFrames = 0
         var fatal = false
+        /// What the server received from the client, when the run ended.
+        var received: [String] = []
     }
 
     /// Runs a client against `behaviour` until `done` holds (or 30 s: a deadline for a failing run, a passing one
@@ -246,6 +279,7 @@ final class HostileServer: Sendable {
         subscribing.cancel()
         var result = outcome.withLockedValue { $0 }
         result.invalidFrames = invalid
+        result.received = server.received.withLockedValue { $0 }
         return (result, server.written.withLockedValue { $0 })
     }
 
@@ -300,5 +334,52 @@ final class HostileServer: Sendable {
         let reason = try #require(o.reasons.first)
         #expect(reason != .connectTimeout && reason != .stopped, "\(reason)")
         #expect(!o.fatal)
+    }
+
+    // MARK: - The receive side of the WebSocket protocol
+
+    static let welcome = HostileServer.text(#"{"type":"welcome","ping_interval_ms":10000}"#)
+    static let price = #"{"type":"data","channel":"market@crypto_latest_price","params":{"crypto_ids":1},"data":{"cid":1,"p":2.5},"ts":1}"#
+
+    /// A server that breaks RFC 6455 is sent a close frame with the RFC's code for what it did, and the connection
+    /// ends in a transport error naming it.
+    static let violations: [([UInt8], UInt16)] = [
+        (HostileServer.header(opcode: 3, fin: true, length: 0), UInt16(1002)),  // reserved opcode
+        ([0x81, 0x82, 1, 2, 3, 4, 0x61, 0x62], UInt16(1002)),  // masked
+        (HostileServer.header(opcode: 0, fin: true, length: 1) + [0x61], 1002),  // continuation without a start
+        (HostileServer.header(opcode: 1, fin: true, length: 3) + [0x61, 0xC0, 0x80], 1007),  // invalid UTF-8
+        (HostileServer.header(opcode: 8, fin: true, length: 2) + [0x03, 0xED], 1002),  // close code 1005 on the wire
+        (HostileServer.header(opcode: 1, fin: true, length: 2 << 20), 1009),  // beyond maxFrameSize (1 MiB)
+    ]
+
+    @Test(arguments: HostileServerTests.violations)
+    func protocolErrorsCloseWithTheirCode(_ bad: [UInt8], _ code: UInt16) async throws {
+        let (o, _) = try await Self.run(.raw(Self.welcome + bad)) { !$0.reasons.isEmpty }
+        let reason = try #require(o.reasons.first)
+        guard case .transportError(let text) = reason else {
+            Issue.record("expected a transport error, got \(reason)")
+            return
+        }
+        #expect(text.contains("WebSocket protocol error \(code)"), "\(text)")
+        #expect(o.received.contains("close \(code)"), "\(o.received)")
+    }
+
+    /// Fragmented messages with pings between their fragments: each ping is answered with its payload, and the
+    /// messages are delivered whole.
+    @Test func fragmentsAndPingsBetweenThem() async throws {
+        let welcome = Array(#"{"type":"welcome","ping_interval_ms":10000}"#.utf8)
+        let price = Array(Self.price.utf8)
+        var stream = HostileServer.header(opcode: 1, fin: false, length: 10) + welcome[..<10]
+        stream += HostileServer.header(opcode: 9, fin: true, length: 3) + [1, 2, 3]
+        stream += HostileServer.header(opcode: 0, fin: true, length: UInt64(welcome.count - 10)) + welcome[10...]
+        stream += HostileServer.header(opcode: 1, fin: false, length: 5) + price[..<5]
+        stream += HostileServer.header(opcode: 0, fin: false, length: 0)
+        stream += HostileServer.header(opcode: 9, fin: true, length: 0)
+        stream += HostileServer.header(opcode: 0, fin: true, length: UInt64(price.count - 5)) + price[5...]
+        let (o, _) = try await Self.run(.raw(stream)) { $0.messages >= 1 }
+        #expect(o.messages == 1)
+        #expect(o.reasons.isEmpty, "\(o.reasons)")
+        #expect(o.received.contains("pong 010203"), "\(o.received)")
+        #expect(o.received.contains("pong "), "\(o.received)")
     }
 }

@@ -14,8 +14,9 @@ import StreamKit
 // decision of its own. Everything runs on one event loop: the `Driver` owns the `SessionPool`, one channel per
 // connection index, and one scheduled timer set to the pool's `pollTimeout()`. After every input it drains the
 // pool's events (delivered first, so gap markers precede data), then its actions (connect, send, close).
-// Text frames are decoded in place from NIO's buffer into one reused `DecodedFrame`: nothing is copied or
-// allocated between the socket and the message callback.
+// NIO carries the bytes (sockets, TLS, the HTTP upgrade, outbound frames); the receive side of the WebSocket
+// protocol is the core's `WebSocketParser`. Text messages whole in one read are decoded in place from NIO's buffer
+// into one reused `DecodedFrame`: nothing is copied or allocated between the socket and the message callback.
 
 /// What the driver tells its owner, on the event loop.
 protocol DriverDelegate: AnyObject {
@@ -261,20 +262,27 @@ final class Driver {
                     try channel.pipeline.syncOperations.addHandler(
                         ConnectionWatcher(driver: driver, connection: connection, generation: generation, state: state)
                     )
-                    let stream = WebSocketStreamHandler(driver: driver, connection: connection, generation: generation, state: state)
+                    let stream = UnsafeTransfer(
+                        WebSocketStreamHandler(
+                            driver: driver, connection: connection, generation: generation, state: state,
+                            maxMessageSize: maxFrameSize
+                        )
+                    )
+                    // NIO validates the upgrade (Sec-WebSocket-Accept) and keeps encoding outbound frames; the
+                    // receive side is ours. `WebSocketStreamHandler` goes in front of the frame decoder the upgrader
+                    // added, before any byte has passed (the bytes behind the 101 are held until this closure has
+                    // returned), and forwards none: NIO's decoder never sees a byte, and is removed (its removal
+                    // completes on the next loop tick). Our protocol errors close with their own code, so NIO's
+                    // error handler (for its decoder's errors) is not added.
                     let upgrader = NIOTypedWebSocketClientUpgrader<UpgradeOutcome>(
                         maxFrameSize: maxFrameSize,
-                        enableAutomaticErrorHandling: true,
+                        enableAutomaticErrorHandling: false,
                         upgradePipelineHandler: { channel, _ in
                             channel.eventLoop.makeCompletedFuture {
-                                try channel.pipeline.syncOperations.addHandler(
-                                    NIOWebSocketFrameAggregator(
-                                        minNonFinalFragmentSize: 0,
-                                        maxAccumulatedFrameCount: 1024,
-                                        maxAccumulatedFrameSize: maxFrameSize
-                                    )
-                                )
-                                try channel.pipeline.syncOperations.addHandler(stream)
+                                let pipeline = channel.pipeline.syncOperations
+                                let decoder = try pipeline.handler(type: ByteToMessageHandler<WebSocketFrameDecoder>.self)
+                                try pipeline.addHandler(stream.value, position: .before(decoder))
+                                pipeline.removeHandler(decoder, promise: nil)
                                 return .upgraded
                             }
                         }
@@ -288,7 +296,7 @@ final class Driver {
                     )
                     var pipeline = NIOUpgradableHTTPClientPipelineConfiguration(upgradeConfiguration: upgrade)
                     // Frames the server sends right behind its 101 (a welcome, or a 4100 close) arrive in the same
-                    // read: hand them to the WebSocket decoder instead of dropping them (NIO's default).
+                    // read: hand them to the WebSocket parser instead of dropping them (NIO's default).
                     pipeline.leftOverBytesStrategy = .forwardBytes
                     let negotiation = try channel.pipeline.syncOperations.configureUpgradableHTTPClientPipeline(
                         configuration: pipeline
@@ -417,50 +425,91 @@ final class ConnectionWatcher: ChannelInboundHandler, Sendable {
     }
 }
 
-/// The WebSocket end of one connection: text frames to the driver, pings answered, close codes recorded.
-final class WebSocketStreamHandler: ChannelInboundHandler, Sendable {
-    typealias InboundIn = WebSocketFrame
+/// The WebSocket end of one connection, over the raw bytes after the upgrade: a `WebSocketParser` turns them into
+/// messages; text messages go to the driver (in place from NIO's buffer when whole in one read), pings are
+/// answered, close codes recorded and echoed, and a protocol error closes with its code (RFC 6455 7.1.7).
+final class WebSocketStreamHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
     typealias OutboundOut = WebSocketFrame
 
     private let driver: UnsafeTransfer<Driver>
     private let connection: Int
     private let generation: Int
     private let state: UnsafeTransfer<ConnectionState>
+    /// Keeps a frame cut by the end of a read (and reassembles fragmented messages) itself: every byte of a read
+    /// is consumed at once.
+    private var parser: WebSocketParser
+    /// The parser failed or a close frame came: the connection is closing, later bytes are not read.
+    private var done = false
 
-    init(driver: UnsafeTransfer<Driver>, connection: Int, generation: Int, state: UnsafeTransfer<ConnectionState>) {
+    init(
+        driver: UnsafeTransfer<Driver>, connection: Int, generation: Int, state: UnsafeTransfer<ConnectionState>,
+        maxMessageSize: Int
+    ) {
         self.driver = driver
         self.connection = connection
         self.generation = generation
         self.state = state
+        self.parser = WebSocketParser(maxMessageSize: maxMessageSize)
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        let frame = self.unwrapInboundIn(data)
-        switch frame.opcode {
-        case .text:
-            frame.unmaskedData.withUnsafeReadableBytes { bytes in
-                self.driver.value.channelText(self.connection, generation: self.generation, bytes)
+        guard !self.done else { return }
+        let buffer = self.unwrapInboundIn(data)
+        buffer.withUnsafeReadableBytes { bytes in
+            var input = bytes
+            while !self.done, !self.state.value.inactive {
+                let event: WebSocketEvent?
+                do throws(WebSocketProtocolError) {
+                    event = try self.parser.next(&input)
+                } catch {
+                    self.fail(context: context, error)
+                    return
+                }
+                guard let event else { return }
+                self.handle(event, context: context)
             }
-        case .ping:
+        }
+    }
+
+    private func handle(_ event: WebSocketEvent, context: ChannelHandlerContext) {
+        switch event {
+        case .text(let bytes):
+            self.driver.value.channelText(self.connection, generation: self.generation, bytes)
+        case .ping(let payload):
+            let data = context.channel.allocator.buffer(bytes: payload)
             context.writeAndFlush(
-                self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: frame.unmaskedData)),
+                self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .pong, maskKey: .random(), data: data)),
                 promise: nil
             )
-        case .connectionClose:
-            var data = frame.unmaskedData
+        case .close(let code, let reason):
+            self.done = true
             let state = self.state.value
-            let code = data.readInteger(as: UInt16.self)
             state.closeCode = code ?? 1005  // 1005: no status code present
-            state.closeReason = data.readString(length: data.readableBytes) ?? ""
+            state.closeReason = String(decoding: reason, as: UTF8.self)
             // Complete the closing handshake (RFC 6455 5.5.1): echo the code, then close.
             var echo = context.channel.allocator.buffer(capacity: 2)
             if let code { echo.writeInteger(code) }
             context.writeAndFlush(
                 self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo))
             ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
-        default:
-            break  // binary, pong, continuation (the aggregator reassembles fragments)
+        case .binary, .pong:
+            break
         }
+    }
+
+    /// Fails the connection (RFC 6455 7.1.7): a close frame with the error's code, then the socket closed at once
+    /// (no waiting for a server that breaks the protocol); the error is the reason reported.
+    private func fail(context: ChannelHandlerContext, _ error: WebSocketProtocolError) {
+        self.done = true
+        self.state.value.failure = "\(error)"
+        var data = context.channel.allocator.buffer(capacity: 2)
+        data.writeInteger(error.closeCode)
+        context.writeAndFlush(
+            self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)),
+            promise: nil
+        )
+        context.close(promise: nil)
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
