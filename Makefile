@@ -176,7 +176,7 @@ fuzz-short: fuzz-build
 	set -o pipefail; Fuzz/.build/release/FuzzWebSocket -seed=1 -runs=50000 -artifact_prefix=$(FUZZ)/ $(FUZZ)/seeds/websocket 2>&1 | tail -1
 
 ## Every Swift test under AddressSanitizer and LeakSanitizer, then under ThreadSanitizer, each in its own build
-## folder, the whole suite in parallel both times: no test's verdict depends on the machine's speed (each waits for
+## folder, in the three processes of `make test` both times: no test's verdict depends on the machine's speed (each waits for
 ## the event it checks, with a deadline of seconds; the soak ends by rounds of its fault deck, not by time alone),
 ## so a sanitized build, 5 to 20 times slower, gets the same verdicts. scripts/lsan.supp and scripts/tsan.supp list
 ## the only suppressions: XCTest's and Foundation's own. RSS growth says nothing under a sanitizer (ASan's
