@@ -9,23 +9,12 @@ import StreamKit
 /// One decoder: the reused in-place frame, and scratch memory for strings with escapes.
 final class CDecoder: @unchecked Sendable {
     let decoder = FrameDecoder()
-    /// The frame decoded into, in memory of its own: passed on by pointer, never copied (a class's stored
-    /// property handed to a function is copied, kilobytes per frame).
-    let frame: UnsafeMutablePointer<DecodedFrame> = {
-        let p = UnsafeMutablePointer<DecodedFrame>.allocate(capacity: 1)
-        p.initialize(to: DecodedFrame())
-        return p
-    }()
+    var frame = DecodedFrame()
     let arena = Arena()
     let errors = ErrorMessages()
     /// sk_decode_pickle's message and pickle.
     var message = sk_message()
     let pickle = PickleWriter()
-
-    deinit {
-        self.frame.deinitialize(count: 1)
-        self.frame.deallocate()
-    }
 }
 
 @_cdecl("sk_decoder_new")
@@ -67,13 +56,13 @@ public func skDecode(
     d.arena.reset()
     let raw = UnsafeRawBufferPointer(start: bytes.map { UnsafeRawPointer($0) }, count: length)
     do {
-        try d.decoder.decode(raw, into: &d.frame.pointee)
+        try d.decoder.decode(raw, into: &d.frame)
     } catch {
         out.pointee = sk_message()
         d.errors.set("\(error)")
         return SK_INVALID_FRAME
     }
-    fillDecoded(&out.pointee, d.frame.pointee, d.arena, raw)
+    fillDecoded(&out.pointee, d.frame, d.arena, raw)
     return SK_OK
 }
 

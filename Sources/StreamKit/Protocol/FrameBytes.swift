@@ -66,10 +66,8 @@ extension FrameBytes: Equatable {
 /// threads need no lock beyond the one that handed them the view.
 public final class ByteBlock: @unchecked Sendable {
     @usableFromInline let base: UnsafeMutableRawPointer
-    let capacity: Int
 
     init(capacity: Int) {
-        self.capacity = capacity
         self.base = UnsafeMutableRawPointer.allocate(byteCount: Swift.max(1, capacity), alignment: 16)
     }
 
@@ -77,8 +75,7 @@ public final class ByteBlock: @unchecked Sendable {
 
     @inlinable
     func withBytes<R>(offset: Int, count: Int, _ body: (UnsafeRawBufferPointer) throws -> R) rethrows -> R {
-        defer { withExtendedLifetime(self) {} }
-        return try body(UnsafeRawBufferPointer(start: self.base + offset, count: count))
+        try body(UnsafeRawBufferPointer(start: self.base + offset, count: count))
     }
 }
 

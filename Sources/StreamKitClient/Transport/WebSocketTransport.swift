@@ -488,11 +488,7 @@ final class WebSocketStreamHandler: ChannelInboundHandler {
             state.closeCode = code ?? 1005  // 1005: no status code present
             state.closeReason = String(decoding: reason, as: UTF8.self)
             // Complete the closing handshake (RFC 6455 5.5.1): echo the code, then close.
-            var echo = context.channel.allocator.buffer(capacity: 2)
-            if let code { echo.writeInteger(code) }
-            context.writeAndFlush(
-                self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: echo))
-            ).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
+            self.writeClose(code, context: context).assumeIsolated().whenComplete { _ in context.close(promise: nil) }
         case .binary, .pong:
             break
         }
@@ -503,13 +499,17 @@ final class WebSocketStreamHandler: ChannelInboundHandler {
     private func fail(context: ChannelHandlerContext, _ error: WebSocketProtocolError) {
         self.done = true
         self.state.value.failure = "\(error)"
-        var data = context.channel.allocator.buffer(capacity: 2)
-        data.writeInteger(error.closeCode)
-        context.writeAndFlush(
-            self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data)),
-            promise: nil
-        )
+        _ = self.writeClose(error.closeCode, context: context)
         context.close(promise: nil)
+    }
+
+    /// Writes a close frame with `code` (none when `nil`), masked as a client's must be.
+    private func writeClose(_ code: UInt16?, context: ChannelHandlerContext) -> EventLoopFuture<Void> {
+        var data = context.channel.allocator.buffer(capacity: 2)
+        if let code { data.writeInteger(code) }
+        return context.writeAndFlush(
+            self.wrapOutboundOut(WebSocketFrame(fin: true, opcode: .connectionClose, maskKey: .random(), data: data))
+        )
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
