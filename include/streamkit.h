@@ -374,7 +374,8 @@ typedef struct sk_message {
     int has_ts;                        /* 1 when the frame carried `ts`. */
     int64_t ts;                        /* Server time of the push, epoch ms. */
     sk_str raw;                        /* The whole frame as received: parse it for fields this version lacks. */
-    sk_payload data;                   /* The typed payload: the member named after channel. */
+    sk_payload data;                   /* The typed payload: the member named after channel (the union's other
+                                          bytes are unspecified; all zero for SK_CHANNEL_UNKNOWN). */
     /* Events. */
     int event;                         /* sk_event. */
     int attempt;                       /* SK_EVENT_CONNECTING, SK_EVENT_RECONNECTING. */

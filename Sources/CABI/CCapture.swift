@@ -27,7 +27,7 @@ final class CCapture: @unchecked Sendable {
             switch item {
             case .message(let t, let c, let frame, let bytes, let subscriptions):
                 let raw = keep?(bytes) ?? bytes
-                fillDecoded(&out.message, frame.pointee, self.arena, raw)
+                fillDecoded(&out.message, frame, self.arena, raw)
                 out.message.connection = Int32(clamping: c)
                 out.received_ns = t
                 if !subscriptions.isEmpty {

@@ -92,6 +92,26 @@ final class Arena {
     }
 }
 
+/// Makes the C views of a frame's text slices (``Arena/view(_:in:outside:)``) for the payload fills, and records
+/// whether any points outside the frame. A struct passed `inout` rather than a closure: a closure capturing the
+/// arena retains and releases it around every fill.
+struct CText {
+    let bytes: UnsafeRawBufferPointer
+    unowned(unsafe) let arena: Arena
+    /// 1 once a text view points into the arena (`sk_message.text_outside_raw`).
+    var outside: Int32 = 0
+
+    init(_ bytes: UnsafeRawBufferPointer, _ arena: Arena) {
+        self.bytes = bytes
+        self.arena = arena
+    }
+
+    @inline(__always)
+    mutating func callAsFunction(_ slice: TextSlice) -> sk_str {
+        self.arena.view(slice, in: self.bytes, outside: &self.outside)
+    }
+}
+
 /// The block a poll copies its data messages' frames into, back to back (grown as needed, reused by the next
 /// poll).
 final class FrameBlock {
@@ -182,6 +202,52 @@ final class SubscriptionViews {
 
 // MARK: - Client
 
+/// What the callback's handlers hold: strongly, as it holds neither the client nor the handlers (no cycle). A weak
+/// reference to the client would cost a side-table retain and release on every message. Confined to the client's
+/// event loop (every field is set and read there).
+final class CallbackTarget: @unchecked Sendable {
+    let filler: MessageFiller
+    var fn: sk_message_fn?
+    var user: UnsafeMutableRawPointer?
+    /// False once sk_client_stop or sk_client_free was called: no callback after it returns.
+    var delivering = true
+
+    init(filler: MessageFiller) {
+        self.filler = filler
+    }
+
+    /// A data push: filled straight from the frame decoded in place (views into the receive buffer) and handed to
+    /// the callback.
+    func deliver(_ view: MessageView) {
+        guard self.delivering, let fn = self.fn else { return }
+        let filler = self.filler
+        filler.arena.reset()
+        filler.views.trim()
+        var m = sk_message()
+        fillFrame(&m, view.framePointer, filler.arena, view.bytes)
+        m.connection = Int32(clamping: view.connection)
+        if let s = view.subscription { m.subscription = filler.views.view(s) }
+        if view.subscriptions.count > 1 {
+            filler.fillSubscriptions(&m, view.subscriptions)
+        } else if view.subscription != nil {
+            // The common case, without copying the matches: the one subscription, already made.
+            m.subscription_count = 1
+            m.subscriptions.0 = m.subscription
+        }
+        withUnsafePointer(to: &m) { fn($0, self.user) }
+    }
+
+    /// A session event, in order with the data.
+    func deliver(_ event: SessionEvent, connection: Int) {
+        guard self.delivering, let fn = self.fn else { return }
+        self.filler.arena.reset()
+        self.filler.views.trim()
+        var m = sk_message()
+        self.filler.fill(&m, .session(event, connection: connection))
+        withUnsafePointer(to: &m) { fn($0, self.user) }
+    }
+}
+
 /// One `sk_client`: a `StreamClient` delivering either to a C callback, on its event loop straight from the frame
 /// decoded in place (as Swift's `onMessage`: nothing queued or copied), or to `sk_client_poll` through its queue.
 final class CClient: @unchecked Sendable {
@@ -194,22 +260,17 @@ final class CClient: @unchecked Sendable {
     private var callback: sk_message_fn?
     private var user: UnsafeMutableRawPointer?
     private var polling = false
-    // The callback's state, confined to the client's event loop.
-    private var loopCallback: sk_message_fn?
-    private var loopUser: UnsafeMutableRawPointer?
-    /// False once sk_client_stop or sk_client_free was called: no callback after it returns.
-    private var delivering = true
     // Owned by the event loop (with a callback) or by the polling thread (one at a time): never both.
+    private let filler = MessageFiller()
+    private let target: CallbackTarget
     private var batch: [StreamEvent] = []
-    private let arena = Arena()
-    private let views = SubscriptionViews()
-    private let frames = FrameBlock()
     // sk_client_poll_pickle's batch and pickle, owned by the polling thread.
     private var pickleBatch: [sk_message] = []
     private let pickle = PickleWriter()
 
     init(client: StreamClient) {
         self.client = client
+        self.target = CallbackTarget(filler: self.filler)
     }
 
     func fail(_ status: sk_status, _ message: String) -> sk_status {
@@ -236,17 +297,17 @@ final class CClient: @unchecked Sendable {
         }
         guard status == SK_OK else { return status }
         if let fn {
-            // The handlers hold the client weakly: it owns them (through the StreamClient), and a freed client's
-            // late handler calls must find nothing. Every handler runs on the event loop, after these settings
-            // (the loop runs its tasks in order).
+            // Every handler runs on the event loop, after these settings (the loop runs its tasks in order). A
+            // freed client's late handler calls find `delivering` false.
+            let target = self.target
             let userBits = UInt(bitPattern: user)
-            self.client.onEventLoopAsync { [weak self] in
-                self?.loopCallback = fn
-                self?.loopUser = UnsafeMutableRawPointer(bitPattern: userBits)
+            self.client.onEventLoopAsync {
+                target.fn = fn
+                target.user = UnsafeMutableRawPointer(bitPattern: userBits)
             }
             self.client.deliverToHandlersOnly()
-            self.client.onSessionEvent { [weak self] event, connection, _ in self?.deliver(event, connection: connection) }
-            self.client.onMessage { [weak self] view in self?.deliver(view) }
+            self.client.onSessionEvent { event, connection, _ in target.deliver(event, connection: connection) }
+            self.client.onMessage { view in target.deliver(view) }
         }
         self.client.start()
         return SK_OK
@@ -255,49 +316,20 @@ final class CClient: @unchecked Sendable {
     /// Whether the caller is inside the callback (only the callback runs on the client's event loop).
     var isInCallback: Bool { self.client.isOnEventLoop }
 
-    /// A data push, on the event loop: filled straight from the frame decoded in place (views into the receive
-    /// buffer) and handed to the callback.
-    private func deliver(_ view: MessageView) {
-        guard self.delivering, let fn = self.loopCallback else { return }
-        self.arena.reset()
-        self.views.trim()
-        var m = sk_message()
-        fillFrame(&m, view.frame, self.arena, view.bytes)
-        m.connection = Int32(clamping: view.connection)
-        if let s = view.subscription { m.subscription = self.views.view(s) }
-        if view.subscriptions.count > 1 {
-            self.fillSubscriptions(&m, view.subscriptions)
-        } else if view.subscription != nil {
-            // The common case, without copying the matches: the one subscription, already made.
-            m.subscription_count = 1
-            m.subscriptions.0 = m.subscription
-        }
-        withUnsafePointer(to: &m) { fn($0, self.loopUser) }
-    }
-
-    /// A session event, on the event loop, in order with the data.
-    private func deliver(_ event: SessionEvent, connection: Int) {
-        guard self.delivering, let fn = self.loopCallback else { return }
-        self.arena.reset()
-        self.views.trim()
-        var m = sk_message()
-        self.fill(&m, .session(event, connection: connection))
-        withUnsafePointer(to: &m) { fn($0, self.loopUser) }
-    }
-
     /// Stops. From the callback: at once, the client stopping once the callback returns (no callback after this
     /// one); from another thread: returns once the connections are closed, after the last callback.
     func stop() -> sk_status {
         self.lock.withLock { self.stopped = true }
         let client = self.client
+        let target = self.target
         if self.isInCallback {
-            self.delivering = false
+            target.delivering = false
             Task.detached { await client.stop() }
             return SK_OK
         }
         _ = Waiter<Void>.run(timeoutMS: -1) { await client.stop() }
         // No callback after this returns: one may still be running, or queued on the loop.
-        client.onEventLoopAndWait { [weak self] in self?.delivering = false }
+        client.onEventLoopAndWait { target.delivering = false }
         return SK_OK
     }
 
@@ -305,7 +337,7 @@ final class CClient: @unchecked Sendable {
     func free() {
         if self.isInCallback {
             self.lock.withLock { self.stopped = true }
-            self.delivering = false
+            self.target.delivering = false
             let client = self.client
             Task.detached {
                 await client.stop()
@@ -316,7 +348,6 @@ final class CClient: @unchecked Sendable {
         _ = self.stop()
         HandleRegistry.release(self)
     }
-
     func poll(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
         if let refused = self.beginPolling("sk_client_poll") { return refused }
         defer { self.lock.withLock { self.polling = false } }
@@ -351,18 +382,18 @@ final class CClient: @unchecked Sendable {
 
     private func take(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
         // The previous batch's memory is reused only now.
-        self.arena.reset()
-        self.views.trim()
+        self.filler.arena.reset()
+        self.filler.views.trim()
         let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)
         // The data messages' frames go back to back into one block, so a binding copies a batch's frames at once.
         var total = 0
         for e in self.batch {
             if case .message(let m, _) = e { total += m.bytes.count }
         }
-        self.frames.reset(reserving: total)
-        let frames = self.frames
+        let filler = self.filler
+        filler.frames.reset(reserving: total)
         for i in self.batch.indices {
-            self.fill(&out[i], self.batch[i]) { frames.append($0) }  // fill starts from a zeroed message
+            filler.fill(&out[i], self.batch[i]) { filler.frames.append($0) }  // fill starts from a zeroed message
         }
         count.pointee = self.batch.count
         let stopped = done && self.batch.isEmpty
@@ -370,11 +401,21 @@ final class CClient: @unchecked Sendable {
         return stopped ? SK_STOPPED : SK_OK
     }
 
-    // MARK: Filling C messages
+}
+
+// MARK: - Filling C messages
+
+/// The memory a client's C messages point into, and the fill: the arena (escaped text, event descriptions), the
+/// subscription views, and the block a poll copies its frames into.
+final class MessageFiller {
+    let arena = Arena()
+    let views = SubscriptionViews()
+    let frames = FrameBlock()
+
 
     /// Fills a C message. A data message's views point into the bytes `place` returns for its frame: the frame
     /// itself for a callback (alive during the call), its copy in `frames` for a poll (until the next poll).
-    private func fill(
+    func fill(
         _ m: inout sk_message, _ event: StreamEvent,
         place: (UnsafeRawBufferPointer) -> UnsafeRawBufferPointer = { $0 }
     ) {
@@ -398,7 +439,7 @@ final class CClient: @unchecked Sendable {
 
     /// `subscription_count` and `subscriptions[]`: the first is `subscription`'s view, already made; the others are
     /// made here (only the second token of a swap between two subscribed tokens has one).
-    private func fillSubscriptions(_ m: inout sk_message, _ matches: SubscriptionMatches) {
+    func fillSubscriptions(_ m: inout sk_message, _ matches: SubscriptionMatches) {
         let n = min(matches.count, Int(SK_MAX_SUBSCRIPTIONS))
         m.subscription_count = Int32(n)
         guard n > 0 else { return }
@@ -419,12 +460,9 @@ final class CClient: @unchecked Sendable {
             m.has_ts = 1
             m.ts = ts
         }
-        let arena = self.arena
-        var outside: Int32 = 0
-        m.channel = withUnsafeMutablePointer(to: &m.data) { out in
-            fillCPayload(d.payload, into: out) { arena.view($0, in: bytes, outside: &outside) }
-        }
-        m.text_outside_raw = outside
+        var text = CText(bytes, self.arena)
+        m.channel = withUnsafeMutablePointer(to: &m.data) { fillCPayload(d.payload, into: $0, text: &text) }
+        m.text_outside_raw = text.outside
     }
 
     private func fill(_ m: inout sk_message, _ e: SessionEvent) {

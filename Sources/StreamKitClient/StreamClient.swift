@@ -15,7 +15,8 @@ public import StreamKit
 /// Valid only during the call: it points at the connection's reused `DecodedFrame` and at NIO's receive buffer.
 /// Copy what you keep (or consume ``StreamClient/events``, which owns its messages).
 public struct MessageView {
-    private let framePointer: UnsafePointer<DecodedFrame>
+    /// The frame in place (for the C ABI's fill, which must not copy its 2.5 KB).
+    package let framePointer: UnsafePointer<DecodedFrame>
     /// The frame's bytes; ``frame``'s text slices point into them.
     public let bytes: UnsafeRawBufferPointer
     /// The subscription the push belongs to (`nil` for a push matching none, e.g. just unsubscribed).

@@ -6,7 +6,7 @@ Sources/CABI/Generated/CTables.swift). Names shared with other faces come from t
 import os
 import textwrap
 
-from .model import c_channel_const, c_enum_const, c_window_names, packed, union_member
+from .model import c_channel_const, c_enum_const, c_struct_name, c_window_names, packed, union_member
 from .output import CHANNELS_NOTICE, TABLES_NOTICE
 
 LICENSE = "// This source file is part of StreamKit.\n// SPDX-License-Identifier: Apache-2.0\n//\n"
@@ -671,7 +671,7 @@ def gen_mirrors(m):
 def gen_bench_checksums(m):
     """Checksums over StreamKit payloads through their typed getters, as a user reads them; the same fold as
     the JSONDecoder mirrors' `checksum`, so the benchmark compares like with like."""
-    L = [HEADER, "import StreamKit", "import StreamKitTestSupport", ""]
+    L = [HEADER, "import CStreamKit", "import StreamKit", "import StreamKitTestSupport", ""]
 
     def body(type_name, fields, windows=None):
         out = [f"@inline(__always) func checksum(_ p: {type_name}) -> UInt64 {{", "    var h: UInt64 = 0"]
@@ -693,6 +693,16 @@ def gen_bench_checksums(m):
     for p in m.payloads:
         L.append("")
         L += body(p.type, p.fields, p.windows)
+    L.append("")
+    L.append("/// Bytes of `sk_payload`'s member for a channel (0 for `SK_CHANNEL_UNKNOWN`): what a C consumer of the")
+    L.append("/// channel reads; the rest of the union is the room of larger channels.")
+    L.append("func cPayloadMemberSize(_ channel: sk_channel) -> Int {")
+    L.append("    switch channel {")
+    for p in m.payloads:
+        L.append(f"    case {c_channel_const(p)}: MemoryLayout<{c_struct_name(p.type)}>.size")
+    L.append("    default: 0")
+    L.append("    }")
+    L.append("}")
     return "\n".join(L) + "\n"
 
 
@@ -703,9 +713,6 @@ def gen_cabi_swift(m):
     windows, payloads = m.c_windows, m.c_payloads
     by_type = {s.type: s for s in windows}
     L = [HEADER, "import CStreamKit", "import StreamKit", ""]
-    L.append("/// Converts a text slice of the frame to a C view (provided by the caller: it handles escapes).")
-    L.append("typealias CTextConverter = (TextSlice) -> sk_str")
-    L.append("")
     L.append("extension Channel {")
     L.append("    /// The channel's `SK_CHANNEL_*` constant.")
     L.append("    var cChannel: sk_channel {")
@@ -741,14 +748,17 @@ def gen_cabi_swift(m):
         L += gen_cabi_init(s, by_type)
     L.append("")
     L.append("/// Fills the union member for the payload's channel and returns the channel constant; returns")
-    L.append("/// `SK_CHANNEL_UNKNOWN` and leaves `out` untouched for ``Payload/unknown``. Allocates nothing.")
+    L.append("/// `SK_CHANNEL_UNKNOWN` and leaves `out` untouched for ``Payload/unknown``. Allocates nothing. Each member is")
+    L.append("/// built in place (every member of a C union starts at its address): assigning the union's member would")
+    L.append("/// build it aside and copy it.")
     L.append("func fillCPayload(")
-    L.append("    _ payload: borrowing Payload, into out: UnsafeMutablePointer<sk_payload>, text: CTextConverter")
+    L.append("    _ payload: borrowing Payload, into out: UnsafeMutablePointer<sk_payload>, text: inout CText")
     L.append(") -> sk_channel {")
+    L.append("    let member = UnsafeMutableRawPointer(out)")
     L.append("    switch payload {")
     for p, s in zip(m.payloads, payloads):
         L.append(f"    case .{p.channel_case}(let x):")
-        L.append(f"        out.pointee.{ident(union_member(p))} = {s.name}(x, text: text)")
+        L.append(f"        member.assumingMemoryBound(to: {s.name}.self).initialize(to: {s.name}(x, text: &text))")
         L.append(f"        return {c_channel_const(p)}")
     L.append("    case .unknown:")
     L.append("        return SK_CHANNEL_UNKNOWN")
@@ -756,17 +766,19 @@ def gen_cabi_swift(m):
     L.append("}")
     L.append("")
     L.append("/// Fills the union member for the frame's channel straight from the frame's payload slot (no ``Payload``")
-    L.append("/// enum is built) and returns the channel constant; returns `SK_CHANNEL_UNKNOWN` and leaves `out` untouched")
-    L.append("/// unless the frame is a data frame of a known channel. Allocates nothing.")
+    L.append("/// enum is built; the frame read through its pointer, as passing it by value copies its 2.5 KB) and returns")
+    L.append("/// the channel constant; returns `SK_CHANNEL_UNKNOWN` and leaves `out` untouched")
+    L.append("/// unless the frame is a data frame of a known channel. Allocates nothing; each member built in place.")
     L.append("func fillCPayload(")
-    L.append("    _ frame: borrowing DecodedFrame, into out: UnsafeMutablePointer<sk_payload>, text: CTextConverter")
+    L.append("    _ frame: UnsafePointer<DecodedFrame>, into out: UnsafeMutablePointer<sk_payload>, text: inout CText")
     L.append(") -> sk_channel {")
-    L.append("    guard let channel = frame.channel else { return SK_CHANNEL_UNKNOWN }")
+    L.append("    guard let channel = frame.pointee.channel else { return SK_CHANNEL_UNKNOWN }")
+    L.append("    let member = UnsafeMutableRawPointer(out)")
     L.append("    switch channel {")
     for p, s in zip(m.payloads, payloads):
         L.append(f"    case .{p.channel_case}:")
-        L.append(f"        guard let x = frame.{p.channel_case} else {{ return SK_CHANNEL_UNKNOWN }}")
-        L.append(f"        out.pointee.{ident(union_member(p))} = {s.name}(x, text: text)")
+        L.append(f"        guard let x = frame.pointee.{p.channel_case} else {{ return SK_CHANNEL_UNKNOWN }}")
+        L.append(f"        member.assumingMemoryBound(to: {s.name}.self).initialize(to: {s.name}(x, text: &text))")
         L.append(f"        return {c_channel_const(p)}")
     L.append("    }")
     L.append("}")
@@ -823,7 +835,7 @@ def gen_cabi_init(s, by_type):
     L.append("    /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), "
              + ", ".join(parts) + ",")
     L.append("    /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.")
-    L.append(f"    init(_ x: borrowing {s.type}, text: CTextConverter) {{")
+    L.append(f"    init(_ x: borrowing {s.type}, text: inout CText) {{")
     L.append("        self.init()")
     L.append("        self.present = x.presentFields")
     L.append("        self.nulls = x.nullFields")
@@ -849,7 +861,7 @@ def gen_cabi_init(s, by_type):
         L.append("        self.window_nulls = UInt32(x.nullWindowMask)")
         L.append("        self.unknown_windows = Int32(clamping: x.unknownWindowCount)")
         for i, (case, _) in enumerate(w.names):
-            L.append(f"        if let w = x.window(.{case}) {{ self.windows.{i} = {ws.name}(w, text: text) }}")
+            L.append(f"        if let w = x.window(.{case}) {{ self.windows.{i} = {ws.name}(w, text: &text) }}")
     L.append("        self.unknown_keys = Int32(clamping: x.unknownKeyCount)")
     L.append("    }")
     L.append("}")

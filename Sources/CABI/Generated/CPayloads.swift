@@ -6,9 +6,6 @@
 import CStreamKit
 import StreamKit
 
-/// Converts a text slice of the frame to a C view (provided by the caller: it handles escapes).
-typealias CTextConverter = (TextSlice) -> sk_str
-
 extension Channel {
     /// The channel's `SK_CHANNEL_*` constant.
     var cChannel: sk_channel {
@@ -98,7 +95,7 @@ extension WalletUpdateKind {
 extension sk_token_metric_window {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing TokenMetricWindow, text: CTextConverter) {
+    init(_ x: borrowing TokenMetricWindow, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -126,7 +123,7 @@ extension sk_token_metric_window {
 extension sk_pool_metric_window {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing PoolMetricWindow, text: CTextConverter) {
+    init(_ x: borrowing PoolMetricWindow, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -145,7 +142,7 @@ extension sk_pool_metric_window {
 extension sk_crypto_latest_price {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing CryptoLatestPrice, text: CTextConverter) {
+    init(_ x: borrowing CryptoLatestPrice, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -171,7 +168,7 @@ extension sk_crypto_latest_price {
 extension sk_token_agg_event {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing TokenAggEvent, text: CTextConverter) {
+    init(_ x: borrowing TokenAggEvent, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -189,7 +186,7 @@ extension sk_token_agg_event {
 extension sk_transaction {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets, the enum kinds,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing Transaction, text: CTextConverter) {
+    init(_ x: borrowing Transaction, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -227,7 +224,7 @@ extension sk_transaction {
 extension sk_liquidity_event {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets, the enum kinds,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing LiquidityEvent, text: CTextConverter) {
+    init(_ x: borrowing LiquidityEvent, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -255,7 +252,7 @@ extension sk_liquidity_event {
 extension sk_kline {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing Kline, text: CTextConverter) {
+    init(_ x: borrowing Kline, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -273,7 +270,7 @@ extension sk_kline {
 extension sk_token_metric {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets, the windows,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing TokenMetric, text: CTextConverter) {
+    init(_ x: borrowing TokenMetric, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -286,11 +283,11 @@ extension sk_token_metric {
         self.window_present = UInt32(x.windowMask)
         self.window_nulls = UInt32(x.nullWindowMask)
         self.unknown_windows = Int32(clamping: x.unknownWindowCount)
-        if let w = x.window(.m1) { self.windows.0 = sk_token_metric_window(w, text: text) }
-        if let w = x.window(.m5) { self.windows.1 = sk_token_metric_window(w, text: text) }
-        if let w = x.window(.h1) { self.windows.2 = sk_token_metric_window(w, text: text) }
-        if let w = x.window(.h4) { self.windows.3 = sk_token_metric_window(w, text: text) }
-        if let w = x.window(.h24) { self.windows.4 = sk_token_metric_window(w, text: text) }
+        if let w = x.window(.m1) { self.windows.0 = sk_token_metric_window(w, text: &text) }
+        if let w = x.window(.m5) { self.windows.1 = sk_token_metric_window(w, text: &text) }
+        if let w = x.window(.h1) { self.windows.2 = sk_token_metric_window(w, text: &text) }
+        if let w = x.window(.h4) { self.windows.3 = sk_token_metric_window(w, text: &text) }
+        if let w = x.window(.h24) { self.windows.4 = sk_token_metric_window(w, text: &text) }
         self.unknown_keys = Int32(clamping: x.unknownKeyCount)
     }
 }
@@ -298,7 +295,7 @@ extension sk_token_metric {
 extension sk_pool_metric {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets, the windows,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing PoolMetric, text: CTextConverter) {
+    init(_ x: borrowing PoolMetric, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -308,11 +305,11 @@ extension sk_pool_metric {
         self.window_present = UInt32(x.windowMask)
         self.window_nulls = UInt32(x.nullWindowMask)
         self.unknown_windows = Int32(clamping: x.unknownWindowCount)
-        if let w = x.window(.m5) { self.windows.0 = sk_pool_metric_window(w, text: text) }
-        if let w = x.window(.h1) { self.windows.1 = sk_pool_metric_window(w, text: text) }
-        if let w = x.window(.h4) { self.windows.2 = sk_pool_metric_window(w, text: text) }
-        if let w = x.window(.h24) { self.windows.3 = sk_pool_metric_window(w, text: text) }
-        if let w = x.window(.d7) { self.windows.4 = sk_pool_metric_window(w, text: text) }
+        if let w = x.window(.m5) { self.windows.0 = sk_pool_metric_window(w, text: &text) }
+        if let w = x.window(.h1) { self.windows.1 = sk_pool_metric_window(w, text: &text) }
+        if let w = x.window(.h4) { self.windows.2 = sk_pool_metric_window(w, text: &text) }
+        if let w = x.window(.h24) { self.windows.3 = sk_pool_metric_window(w, text: &text) }
+        if let w = x.window(.d7) { self.windows.4 = sk_pool_metric_window(w, text: &text) }
         self.unknown_keys = Int32(clamping: x.unknownKeyCount)
     }
 }
@@ -320,7 +317,7 @@ extension sk_pool_metric {
 extension sk_unique_trader {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing UniqueTrader, text: CTextConverter) {
+    init(_ x: borrowing UniqueTrader, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -334,7 +331,7 @@ extension sk_unique_trader {
 extension sk_holders_metrics {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets, the enum kinds,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing HoldersMetrics, text: CTextConverter) {
+    init(_ x: borrowing HoldersMetrics, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -362,7 +359,7 @@ extension sk_holders_metrics {
 extension sk_holder_wallet_update {
     /// The C view of `x`: every field (0, or an empty `sk_str`, when absent or null), the bit sets, the enum kinds,
     /// and the unknown-key count. Allocates nothing; `text` makes the `sk_str` of each text field.
-    init(_ x: borrowing HolderWalletUpdate, text: CTextConverter) {
+    init(_ x: borrowing HolderWalletUpdate, text: inout CText) {
         self.init()
         self.present = x.presentFields
         self.nulls = x.nullFields
@@ -384,40 +381,43 @@ extension sk_holder_wallet_update {
 }
 
 /// Fills the union member for the payload's channel and returns the channel constant; returns
-/// `SK_CHANNEL_UNKNOWN` and leaves `out` untouched for ``Payload/unknown``. Allocates nothing.
+/// `SK_CHANNEL_UNKNOWN` and leaves `out` untouched for ``Payload/unknown``. Allocates nothing. Each member is
+/// built in place (every member of a C union starts at its address): assigning the union's member would
+/// build it aside and copy it.
 func fillCPayload(
-    _ payload: borrowing Payload, into out: UnsafeMutablePointer<sk_payload>, text: CTextConverter
+    _ payload: borrowing Payload, into out: UnsafeMutablePointer<sk_payload>, text: inout CText
 ) -> sk_channel {
+    let member = UnsafeMutableRawPointer(out)
     switch payload {
     case .cryptoLatestPrice(let x):
-        out.pointee.crypto_latest_price = sk_crypto_latest_price(x, text: text)
+        member.assumingMemoryBound(to: sk_crypto_latest_price.self).initialize(to: sk_crypto_latest_price(x, text: &text))
         return SK_CHANNEL_CRYPTO_LATEST_PRICE
     case .tokenAggEvent(let x):
-        out.pointee.token_agg_event = sk_token_agg_event(x, text: text)
+        member.assumingMemoryBound(to: sk_token_agg_event.self).initialize(to: sk_token_agg_event(x, text: &text))
         return SK_CHANNEL_TOKEN_AGG_EVENT
     case .transaction(let x):
-        out.pointee.transaction = sk_transaction(x, text: text)
+        member.assumingMemoryBound(to: sk_transaction.self).initialize(to: sk_transaction(x, text: &text))
         return SK_CHANNEL_TRANSACTION
     case .liquidityEvent(let x):
-        out.pointee.liquidity_event = sk_liquidity_event(x, text: text)
+        member.assumingMemoryBound(to: sk_liquidity_event.self).initialize(to: sk_liquidity_event(x, text: &text))
         return SK_CHANNEL_LIQUIDITY_EVENT
     case .kline(let x):
-        out.pointee.kline = sk_kline(x, text: text)
+        member.assumingMemoryBound(to: sk_kline.self).initialize(to: sk_kline(x, text: &text))
         return SK_CHANNEL_KLINE
     case .tokenMetric(let x):
-        out.pointee.token_metric = sk_token_metric(x, text: text)
+        member.assumingMemoryBound(to: sk_token_metric.self).initialize(to: sk_token_metric(x, text: &text))
         return SK_CHANNEL_TOKEN_METRIC
     case .poolMetric(let x):
-        out.pointee.pool_metric = sk_pool_metric(x, text: text)
+        member.assumingMemoryBound(to: sk_pool_metric.self).initialize(to: sk_pool_metric(x, text: &text))
         return SK_CHANNEL_POOL_METRIC
     case .uniqueTrader(let x):
-        out.pointee.unique_trader = sk_unique_trader(x, text: text)
+        member.assumingMemoryBound(to: sk_unique_trader.self).initialize(to: sk_unique_trader(x, text: &text))
         return SK_CHANNEL_UNIQUE_TRADER
     case .holdersMetrics(let x):
-        out.pointee.holders_metrics = sk_holders_metrics(x, text: text)
+        member.assumingMemoryBound(to: sk_holders_metrics.self).initialize(to: sk_holders_metrics(x, text: &text))
         return SK_CHANNEL_HOLDERS_METRICS
     case .holderWalletUpdate(let x):
-        out.pointee.holder_wallet_update = sk_holder_wallet_update(x, text: text)
+        member.assumingMemoryBound(to: sk_holder_wallet_update.self).initialize(to: sk_holder_wallet_update(x, text: &text))
         return SK_CHANNEL_HOLDER_WALLET_UPDATE
     case .unknown:
         return SK_CHANNEL_UNKNOWN
@@ -425,52 +425,54 @@ func fillCPayload(
 }
 
 /// Fills the union member for the frame's channel straight from the frame's payload slot (no ``Payload``
-/// enum is built) and returns the channel constant; returns `SK_CHANNEL_UNKNOWN` and leaves `out` untouched
-/// unless the frame is a data frame of a known channel. Allocates nothing.
+/// enum is built; the frame read through its pointer, as passing it by value copies its 2.5 KB) and returns
+/// the channel constant; returns `SK_CHANNEL_UNKNOWN` and leaves `out` untouched
+/// unless the frame is a data frame of a known channel. Allocates nothing; each member built in place.
 func fillCPayload(
-    _ frame: borrowing DecodedFrame, into out: UnsafeMutablePointer<sk_payload>, text: CTextConverter
+    _ frame: UnsafePointer<DecodedFrame>, into out: UnsafeMutablePointer<sk_payload>, text: inout CText
 ) -> sk_channel {
-    guard let channel = frame.channel else { return SK_CHANNEL_UNKNOWN }
+    guard let channel = frame.pointee.channel else { return SK_CHANNEL_UNKNOWN }
+    let member = UnsafeMutableRawPointer(out)
     switch channel {
     case .cryptoLatestPrice:
-        guard let x = frame.cryptoLatestPrice else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.crypto_latest_price = sk_crypto_latest_price(x, text: text)
+        guard let x = frame.pointee.cryptoLatestPrice else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_crypto_latest_price.self).initialize(to: sk_crypto_latest_price(x, text: &text))
         return SK_CHANNEL_CRYPTO_LATEST_PRICE
     case .tokenAggEvent:
-        guard let x = frame.tokenAggEvent else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.token_agg_event = sk_token_agg_event(x, text: text)
+        guard let x = frame.pointee.tokenAggEvent else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_token_agg_event.self).initialize(to: sk_token_agg_event(x, text: &text))
         return SK_CHANNEL_TOKEN_AGG_EVENT
     case .transaction:
-        guard let x = frame.transaction else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.transaction = sk_transaction(x, text: text)
+        guard let x = frame.pointee.transaction else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_transaction.self).initialize(to: sk_transaction(x, text: &text))
         return SK_CHANNEL_TRANSACTION
     case .liquidityEvent:
-        guard let x = frame.liquidityEvent else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.liquidity_event = sk_liquidity_event(x, text: text)
+        guard let x = frame.pointee.liquidityEvent else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_liquidity_event.self).initialize(to: sk_liquidity_event(x, text: &text))
         return SK_CHANNEL_LIQUIDITY_EVENT
     case .kline:
-        guard let x = frame.kline else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.kline = sk_kline(x, text: text)
+        guard let x = frame.pointee.kline else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_kline.self).initialize(to: sk_kline(x, text: &text))
         return SK_CHANNEL_KLINE
     case .tokenMetric:
-        guard let x = frame.tokenMetric else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.token_metric = sk_token_metric(x, text: text)
+        guard let x = frame.pointee.tokenMetric else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_token_metric.self).initialize(to: sk_token_metric(x, text: &text))
         return SK_CHANNEL_TOKEN_METRIC
     case .poolMetric:
-        guard let x = frame.poolMetric else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.pool_metric = sk_pool_metric(x, text: text)
+        guard let x = frame.pointee.poolMetric else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_pool_metric.self).initialize(to: sk_pool_metric(x, text: &text))
         return SK_CHANNEL_POOL_METRIC
     case .uniqueTrader:
-        guard let x = frame.uniqueTrader else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.unique_trader = sk_unique_trader(x, text: text)
+        guard let x = frame.pointee.uniqueTrader else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_unique_trader.self).initialize(to: sk_unique_trader(x, text: &text))
         return SK_CHANNEL_UNIQUE_TRADER
     case .holdersMetrics:
-        guard let x = frame.holdersMetrics else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.holders_metrics = sk_holders_metrics(x, text: text)
+        guard let x = frame.pointee.holdersMetrics else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_holders_metrics.self).initialize(to: sk_holders_metrics(x, text: &text))
         return SK_CHANNEL_HOLDERS_METRICS
     case .holderWalletUpdate:
-        guard let x = frame.holderWalletUpdate else { return SK_CHANNEL_UNKNOWN }
-        out.pointee.holder_wallet_update = sk_holder_wallet_update(x, text: text)
+        guard let x = frame.pointee.holderWalletUpdate else { return SK_CHANNEL_UNKNOWN }
+        member.assumingMemoryBound(to: sk_holder_wallet_update.self).initialize(to: sk_holder_wallet_update(x, text: &text))
         return SK_CHANNEL_HOLDER_WALLET_UPDATE
     }
 }
