@@ -522,7 +522,10 @@ sk_status sk_client_unsubscribe_all(sk_client *client);
 ** Ownership: out[0 .. *count) is filled by the client; the memory its views point to is the client's.
 ** Lifetime:  the messages' views (texts, raw) are valid until the next poll of this client, or sk_client_free().
 **            The raw frames of one poll's data messages lie back to back, in order, in one block (from the first
-**            one's raw.ptr to the last one's raw.ptr + raw.len): one copy keeps them all.
+**            one's raw.ptr to the last one's raw.ptr + raw.len): one copy keeps them all. To keep that, a poll may
+**            return fewer than `max` while more wait (it ends before a frame stored elsewhere; the next poll
+**            returns it at once). Data messages are filled on the client's I/O thread as they arrive (the
+**            callback's fill) and wait in the client's store; a poll copies each one out.
 ** Threads:   one thread at a time (a concurrent poll on another thread returns SK_MISUSE), concurrently with
 **            every other function of the client but sk_client_free(): to end a thread blocked here, call
 **            sk_client_stop(), join the thread, then free.

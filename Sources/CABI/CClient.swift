@@ -112,39 +112,6 @@ struct CText {
     }
 }
 
-/// The block a poll copies its data messages' frames into, back to back (grown as needed, reused by the next
-/// poll).
-final class FrameBlock {
-    private var base: UnsafeMutableRawPointer?
-    private var capacity = 0
-    private var used = 0
-
-    /// Empties the block, with room for `count` bytes (plus padding for word-at-a-time readers). The copies handed
-    /// out before are invalid from here on.
-    func reset(reserving count: Int) {
-        self.used = 0
-        let needed = count + 16
-        guard needed > self.capacity else { return }
-        self.base?.deallocate()
-        self.capacity = Swift.max(needed, 2 * self.capacity, 64 << 10)
-        self.base = UnsafeMutableRawPointer.allocate(byteCount: self.capacity, alignment: 16)
-    }
-
-    /// Copies `bytes` right after the previous copy (within the reserved room) and returns the copy. An empty
-    /// frame still gets its place, so the frames stay back to back.
-    func append(_ bytes: UnsafeRawBufferPointer) -> UnsafeRawBufferPointer {
-        guard let base = self.base else { return UnsafeRawBufferPointer(start: nil, count: 0) }
-        precondition(self.used + bytes.count <= self.capacity, "FrameBlock.append: beyond the reserved room")
-        if let src = bytes.baseAddress, bytes.count > 0 {
-            (base + self.used).copyMemory(from: src, byteCount: bytes.count)
-        }
-        defer { self.used += bytes.count }
-        return UnsafeRawBufferPointer(start: base + self.used, count: bytes.count)
-    }
-
-    deinit { self.base?.deallocate() }
-}
-
 // MARK: - Subscription views
 
 /// C views of subscriptions, made once per subscription and kept, so that a message carries its subscriptions
@@ -161,21 +128,24 @@ final class SubscriptionViews {
     /// Price subscriptions by channel and id, looked up without hashing (the hot channel; its target has no text).
     private var crypto: [(channel: Channel, id: Int64, view: sk_subscription_view)] = []
 
-    func view(_ s: Subscription) -> sk_subscription_view {
+    /// The view of `s`. With `spill` (a cache never trimmed, as the poll's store keeps views in queued messages):
+    /// past the limit, a new subscription's view is copied into `spill` instead of kept.
+    func view(_ s: Subscription, spill: Arena? = nil) -> sk_subscription_view {
         if case .crypto(let id) = s.target, s.interval == nil {
             let channel = s.channel
             for i in self.crypto.indices where self.crypto[i].id == id && self.crypto[i].channel == channel {
                 return self.crypto[i].view
             }
-            let v = self.made(s)
+            let v = self.made(s, spill: spill)
             if self.crypto.count < 64 { self.crypto.append((channel, id, v)) }
             return v
         }
-        return self.made(s)
+        return self.made(s, spill: spill)
     }
 
-    private func made(_ s: Subscription) -> sk_subscription_view {
+    private func made(_ s: Subscription, spill: Arena?) -> sk_subscription_view {
         if let v = self.cache[s] { return v }
+        if let spill, self.cache.count >= Self.limit { return subscriptionView(s, spill) }
         let v = subscriptionView(s) { self.keep($0) }
         self.cache[s] = v
         return v
@@ -263,7 +233,12 @@ final class CClient: @unchecked Sendable {
     // Owned by the event loop (with a callback) or by the polling thread (one at a time): never both.
     private let filler = MessageFiller()
     private let target: CallbackTarget
-    private var batch: [StreamEvent] = []
+    /// The poll's data messages, filled on the event loop.
+    private let store = CPollStore()
+    // The polling thread's: the items of the poll being filled, and the tokens of the last poll's data messages
+    // (released when the next poll begins: their views are valid until then).
+    private var batch: [DeliveryItem] = []
+    private var held: [Int] = []
     // sk_client_poll_pickle's batch and pickle, owned by the polling thread.
     private var pickleBatch: [sk_message] = []
     private let pickle = PickleWriter()
@@ -308,6 +283,9 @@ final class CClient: @unchecked Sendable {
             self.client.deliverToHandlersOnly()
             self.client.onSessionEvent { event, connection, _ in target.deliver(event, connection: connection) }
             self.client.onMessage { view in target.deliver(view) }
+        } else {
+            let store = self.store
+            self.client.deliverTokens(store: { store.store($0) }, discard: { store.discard($0) })
         }
         self.client.start()
         return SK_OK
@@ -382,18 +360,28 @@ final class CClient: @unchecked Sendable {
 
     private func take(_ out: UnsafeMutablePointer<sk_message>, max: Int, count: UnsafeMutablePointer<Int>, timeoutMS: Int32) -> sk_status {
         // The previous batch's memory is reused only now.
+        self.store.release(self.held)
+        self.held.removeAll(keepingCapacity: true)
         self.filler.arena.reset()
         self.filler.views.trim()
-        let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch)
-        // The data messages' frames go back to back into one block, so a binding copies a batch's frames at once.
-        var total = 0
-        for e in self.batch {
-            if case .message(let m, _) = e { total += m.bytes.count }
+        // The data messages' frames lie back to back in a chunk of the store, in arrival order: a batch ends before
+        // a frame that does not follow the previous one (another chunk; a message dropped or replaced between).
+        let store = self.store
+        var end: UnsafePointer<CChar>?
+        let done = self.client.take(max: max, timeout: timeoutMS < 0 ? nil : .milliseconds(Int64(timeoutMS)), into: &self.batch) { token in
+            let run = store.frameRun(token)
+            guard end == nil || run.start == end else { return false }
+            end = run.end
+            return true
         }
-        let filler = self.filler
-        filler.frames.reset(reserving: total)
         for i in self.batch.indices {
-            filler.fill(&out[i], self.batch[i]) { filler.frames.append($0) }  // fill starts from a zeroed message
+            switch self.batch[i] {
+            case .token(let t):
+                store.copy(t, into: out + i)
+                self.held.append(t)
+            case .event(let e):
+                self.filler.fill(&out[i], e)
+            }
         }
         count.pointee = self.batch.count
         let stopped = done && self.batch.isEmpty
@@ -405,24 +393,23 @@ final class CClient: @unchecked Sendable {
 
 // MARK: - Filling C messages
 
-/// The memory a client's C messages point into, and the fill: the arena (escaped text, event descriptions), the
-/// subscription views, and the block a poll copies its frames into.
+/// The memory a client's C events point into, and their fill: the arena (escaped text, event descriptions) and the
+/// subscription views.
 final class MessageFiller {
     let arena = Arena()
     let views = SubscriptionViews()
-    let frames = FrameBlock()
 
-
-    /// Fills a C message. A data message's views point into the bytes `place` returns for its frame: the frame
-    /// itself for a callback (alive during the call), its copy in `frames` for a poll (until the next poll).
-    func fill(
-        _ m: inout sk_message, _ event: StreamEvent,
-        place: (UnsafeRawBufferPointer) -> UnsafeRawBufferPointer = { $0 }
-    ) {
+    /// Fills a C message from an event. A poll's data messages come from ``CPollStore``, a callback's from the
+    /// frame in place: an owned message is filled from a copy of its frame in the arena, for completeness.
+    func fill(_ m: inout sk_message, _ event: StreamEvent) {
         m = sk_message()
         switch event {
         case .message(let message, let subscription):
-            message.bytes.withUnsafeBytes { self.fillData(&m, message.frame, subscription, place($0)) }
+            message.bytes.withUnsafeBytes { bytes in
+                let copy = self.arena.copy(bytes)
+                let raw = UnsafeRawBufferPointer(start: bytes.isEmpty ? nil : UnsafeRawPointer(copy.ptr), count: bytes.count)
+                self.fillData(&m, message.frame, subscription, raw)
+            }
             self.fillSubscriptions(&m, message.subscriptions.isEmpty ? SubscriptionMatches(subscription) : message.subscriptions)
         case .dropped(let s, let n):
             m.kind = Int32(SK_MESSAGE_EVENT.rawValue)

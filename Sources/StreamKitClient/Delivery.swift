@@ -136,6 +136,13 @@ public struct StreamMetrics: Sendable {
     public var subscriptions: [Subscription: SubscriptionMetrics]
 }
 
+/// What a slot of the delivery queue holds: an event, or a data message its consumer stored itself (the C ABI's
+/// poll, which fills C messages on the event loop), named by a token the consumer chose.
+package enum DeliveryItem {
+    case event(StreamEvent)
+    case token(Int)
+}
+
 /// The bounded, policy-driven queue between the I/O event loop (one producer) and the consumer: the
 /// ``StreamClient/events`` sequence, or a thread polling it (the C ABI).
 ///
@@ -168,7 +175,7 @@ final class DeliveryQueue: @unchecked Sendable {
     private let onRoom: @Sendable () -> Void
 
     struct Slot {
-        var event: StreamEvent
+        var item: DeliveryItem
         var state: SubState?
     }
 
@@ -221,7 +228,7 @@ final class DeliveryQueue: @unchecked Sendable {
     func push(event: StreamEvent) {
         self.lock.lock()
         guard !self.finished else { return self.lock.unlock() }
-        self.append(event)
+        self.append(.event(event))
         self.wake()
     }
 
@@ -231,31 +238,47 @@ final class DeliveryQueue: @unchecked Sendable {
     /// wake the consumer once).
     @discardableResult
     func push(message: consuming Message, subscription: Subscription?, now: Instant, latencyMS: Int64?, degradedFields: Int = 0, deferWake: Bool = false) -> Bool {
+        self.push(.event(.message(message, subscription: subscription)), subscription: subscription, now: now, latencyMS: latencyMS, degradedFields: degradedFields, deferWake: deferWake).full
+    }
+
+    /// Queues a data message the consumer stored itself, as ``push(message:subscription:now:latencyMS:degradedFields:deferWake:)``.
+    /// Also returns the token of the message it dropped or replaced to make room (under ``OverflowPolicy/dropOldest``
+    /// or ``OverflowPolicy/conflate``), which the consumer will never take: its storage can go.
+    func push(token: Int, subscription: Subscription?, now: Instant, latencyMS: Int64?, degradedFields: Int, deferWake: Bool) -> (full: Bool, discarded: Int?) {
+        let (full, discarded) = self.push(.token(token), subscription: subscription, now: now, latencyMS: latencyMS, degradedFields: degradedFields, deferWake: deferWake)
+        guard case .token(let t)? = discarded else { return (full, nil) }
+        return (full, t)
+    }
+
+    /// The one push of a data item: the subscription's policy, its metrics, the wake.
+    private func push(_ item: consuming DeliveryItem, subscription: Subscription?, now: Instant, latencyMS: Int64?, degradedFields: Int, deferWake: Bool) -> (full: Bool, discarded: DeliveryItem?) {
         self.lock.lock()
         guard !self.finished else {
             self.lock.unlock()
-            return false
+            return (false, nil)
         }
-        let event = StreamEvent.message(message, subscription: subscription)
         guard let subscription else {
-            self.append(event)
+            self.append(item)
             self.wake(deferred: deferWake)
-            return false
+            return (false, nil)
         }
         let st = self.state(subscription)
         self.recordLocked(st, now: now, latencyMS: latencyMS, degradedFields: degradedFields)
         var full = false
+        var discarded: DeliveryItem?
         switch st.policy {
         case .conflate:
             if let seq = st.waiting.last {
-                self.slots[seq - self.headSeq] = Slot(event: event, state: st)
+                discarded = self.slots[seq - self.headSeq]?.item
+                self.slots[seq - self.headSeq] = Slot(item: item, state: st)
                 st.coalesced += 1
                 self.lock.unlock()
-                return false
+                return (false, discarded)
             }
         case .dropOldest:
             if st.waiting.count >= self.capacity {
                 let seq = st.waiting.removeFirst()
+                discarded = self.slots[seq - self.headSeq]?.item
                 self.slots[seq - self.headSeq] = nil
                 self.live -= 1
                 st.dropped += 1
@@ -268,9 +291,9 @@ final class DeliveryQueue: @unchecked Sendable {
             }
         }
         st.waiting.append(self.headSeq + self.slots.count)
-        self.append(event, st)
+        self.append(item, st)
         self.wake(deferred: deferWake)
-        return full
+        return (full, discarded)
     }
 
     /// Wakes the consumer for messages pushed with `deferWake`.
@@ -296,7 +319,11 @@ final class DeliveryQueue: @unchecked Sendable {
         let (result, room) = self.takeLocked()
         self.lock.unlock()
         if room { self.onRoom() }
-        return result
+        switch result {
+        case .item(.event(let e)): return .item(e)
+        case .finished: return .finished
+        case .item(.token), .empty, .refused: return .empty  // tokens go to `take(max:timeout:into:accept:)` only
+        }
     }
 
     enum Poll {
@@ -305,34 +332,69 @@ final class DeliveryQueue: @unchecked Sendable {
         case finished
     }
 
+    enum Taken {
+        case item(DeliveryItem)
+        case empty
+        case finished
+        /// `accept` refused the head item: it stays first.
+        case refused
+    }
+
     /// Appends up to `max` items to `out`, waiting up to `timeout` (forever when `nil`) for the first. Returns
     /// whether the queue has finished and is drained.
     func take(max: Int, timeout: Duration?, into out: inout [StreamEvent]) -> Bool {
-        self.lock.lock()
-        if self.live == 0 && !self.finished {
-            let deadline = timeout.map { Mutex.deadline(after: $0) }
-            repeat {
-                self.blockedTakers += 1
-                let signalled = self.lock.wait(until: deadline)
-                self.blockedTakers -= 1
-                if !signalled { break }
-            } while self.live == 0 && !self.finished
-        }
+        self.lockWaiting(timeout: timeout)
         var room = false
         var done = false
         let limit = out.count + max
         while out.count < limit {
             let (result, r) = self.takeLocked()
             room = room || r
-            guard case .item(let e) = result else {
+            guard case .item(let item) = result else {
                 if case .finished = result { done = true }
                 break
             }
-            out.append(e)
+            if case .event(let e) = item { out.append(e) }  // tokens go to `take(max:timeout:into:accept:)` only
         }
         self.lock.unlock()
         if room { self.onRoom() }
         return done
+    }
+
+    /// ``take(max:timeout:into:)`` for a consumer that stores its messages itself (tokens among the events). A
+    /// token `accept` refuses ends the batch and stays first (the C poll ends a batch where its frames would not lie
+    /// back to back); `accept` is called under the queue's lock, for each token in order, and should accept a
+    /// batch's first.
+    func take(max: Int, timeout: Duration?, into out: inout [DeliveryItem], accept: (Int) -> Bool) -> Bool {
+        self.lockWaiting(timeout: timeout)
+        var room = false
+        var done = false
+        let limit = out.count + max
+        while out.count < limit {
+            let (result, r) = self.takeLocked(accept: accept)
+            room = room || r
+            guard case .item(let item) = result else {
+                if case .finished = result { done = true }
+                break
+            }
+            out.append(item)
+        }
+        self.lock.unlock()
+        if room { self.onRoom() }
+        return done
+    }
+
+    /// Locks, then waits (the lock released meanwhile) up to `timeout` for an item or the end.
+    private func lockWaiting(timeout: Duration?) {
+        self.lock.lock()
+        guard self.live == 0 && !self.finished else { return }
+        let deadline = timeout.map { Mutex.deadline(after: $0) }
+        repeat {
+            self.blockedTakers += 1
+            let signalled = self.lock.wait(until: deadline)
+            self.blockedTakers -= 1
+            if !signalled { break }
+        } while self.live == 0 && !self.finished
     }
 
     /// The next item, suspending until there is one; `nil` once finished and drained, or when the task is
@@ -389,7 +451,7 @@ final class DeliveryQueue: @unchecked Sendable {
 
     private func state(_ s: Subscription) -> SubState {
         // Comparing a few subscriptions costs less than hashing one (every push comes here).
-        for i in self.recent.indices where self.recent[i].subscription == s { return self.recent[i] }
+        for i in self.recent.indices where self.recent[i].subscription.same(as: s) { return self.recent[i] }
         let st: SubState
         if let known = self.subs[s] {
             st = known
@@ -413,8 +475,8 @@ final class DeliveryQueue: @unchecked Sendable {
         if let latencyMS { st.latency.record(latencyMS) }
     }
 
-    private func append(_ event: consuming StreamEvent, _ state: SubState? = nil) {
-        self.slots.append(Slot(event: event, state: state))
+    private func append(_ item: consuming DeliveryItem, _ state: SubState? = nil) {
+        self.slots.append(Slot(item: item, state: state))
         self.live += 1
     }
 
@@ -442,7 +504,7 @@ final class DeliveryQueue: @unchecked Sendable {
         for c in tasks { c.resume() }
     }
 
-    private func takeLocked() -> (Poll, room: Bool) {
+    private func takeLocked(accept: (Int) -> Bool = { _ in true }) -> (Taken, room: Bool) {
         // Each slot is moved out of the deque (no retain of its event to copy it, then a release to drop it).
         while let first = self.slots.popFirst() {
             guard let slot = first else {
@@ -456,8 +518,14 @@ final class DeliveryQueue: @unchecked Sendable {
                     let n = st.pendingDropped
                     st.pendingDropped = 0
                     self.slots.prepend(slot)
-                    return (.item(.dropped(st.subscription, count: n)), false)
+                    return (.item(.event(.dropped(st.subscription, count: n))), false)
                 }
+            }
+            if case .token(let t) = slot.item, !accept(t) {
+                self.slots.prepend(slot)
+                return (.refused, false)
+            }
+            if let st = slot.state {
                 if st.waiting.first == self.headSeq { st.waiting.removeFirst() }
                 if !self.overfull.isEmpty, st.waiting.count <= self.capacity / 2,
                     self.overfull.remove(st.subscription) != nil
@@ -467,7 +535,7 @@ final class DeliveryQueue: @unchecked Sendable {
             }
             self.headSeq += 1
             self.live -= 1
-            return (.item(slot.event), room)
+            return (.item(slot.item), room)
         }
         return (self.finished ? .finished : .empty, false)
     }

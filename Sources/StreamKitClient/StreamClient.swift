@@ -240,6 +240,26 @@ public final class StreamClient: Sendable {
         return self.metrics(pool: Self.poolTotals(self.core.value))
     }
 
+    /// The C ABI's poll: each data push is stored by `store`, on the event loop, from the frame decoded in place
+    /// (it returns a token, which the queue keeps in the message's place under the overflow policy), instead of being
+    /// queued as an owned ``Message``; `discard` gets back, on the event loop, the tokens of messages the policy
+    /// dropped or replaced (never taken). Session events are queued as usual. Take with
+    /// ``take(max:timeout:into:accept:)``. Call before ``start()``.
+    package func deliverTokens(store: @escaping @Sendable (MessageView) -> Int, discard: @escaping @Sendable (Int) -> Void) {
+        let core = self.core
+        self.eventLoop.execute {
+            core.value.messagesInEvents = false
+            core.value.tokenStore = (store, discard)
+        }
+    }
+
+    /// ``take(max:timeout:into:)`` with the tokens of ``deliverTokens(store:discard:)`` among the events. A token
+    /// `accept` refuses ends the batch there (it stays first for the next take); `accept` runs under the queue's
+    /// lock, for each token in order, and should accept a batch's first.
+    package func take(max: Int, timeout: Duration?, into out: inout [DeliveryItem], accept: (Int) -> Bool) -> Bool {
+        self.queue.take(max: max, timeout: timeout, into: &out, accept: accept)
+    }
+
     /// Takes events on a thread of your own (the C ABI and Python use it; async code iterates ``events``):
     /// appends up to `max` of them to `out`, blocking the calling thread up to `timeout` (forever when `nil`) for
     /// the first. Returns true once the client has stopped and everything was taken. Do not call it from the
@@ -305,6 +325,9 @@ final class ClientCore: DriverDelegate {
     var messagesInEvents: Bool
     /// Session events go to the queue too (off when only handlers consume: nothing would take them).
     var eventsInQueue = true
+    /// The C ABI's poll (``StreamClient/deliverTokens(store:discard:)``): stores each data push itself and queues
+    /// its token; gets back the tokens the overflow policy dropped or replaced.
+    var tokenStore: (store: @Sendable (MessageView) -> Int, discard: @Sendable (Int) -> Void)?
     var billableSubscriptions = 0
     private var wallClock = WallClock()
     /// The queued messages' bytes, back to back in blocks (no allocation per message).
@@ -404,6 +427,13 @@ final class ClientCore: DriverDelegate {
 
     func driver(message frame: UnsafePointer<DecodedFrame>, bytes: UnsafeRawBufferPointer, subscription: Subscription?, subscriptions: SubscriptionMatches, connection: Int, now: Instant) {
         let latency = frame.pointee.ts.map { self.wallClock.milliseconds(at: now) &- $0 }
+        if let tokens = self.tokenStore {
+            let token = tokens.store(MessageView(frame: frame, bytes: bytes, subscription: subscription, subscriptions: subscriptions, connection: connection))
+            let (full, discarded) = self.queue.push(token: token, subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount, deferWake: true)
+            if let discarded { tokens.discard(discarded) }
+            if full { self.driver.setReading(paused: true) }
+            return
+        }
         // Counted before the handler runs, so metrics read from it include the message in hand.
         if !self.messagesInEvents, let subscription {
             self.queue.record(subscription: subscription, now: now, latencyMS: latency, degradedFields: frame.pointee.degradedFieldCount)

@@ -268,6 +268,80 @@ static void test_poll(void) {
     free_client(client);
 }
 
+/* ---- a slow poller: drop_oldest and conflate discard waiting messages; what is polled stays whole ---- */
+static int price_ok(const sk_message *msg) {
+    const sk_crypto_latest_price *q = &msg->data.crypto_latest_price;
+    return msg->channel == SK_CHANNEL_CRYPTO_LATEST_PRICE && (q->present & SK_CRYPTO_LATEST_PRICE_P) && q->p > 0 &&
+           q->cid == msg->subscription.crypto_id && msg->subscription_count == 1 &&
+           msg->subscriptions[0].crypto_id == q->cid && msg->raw.len > 20 && msg->raw.ptr[0] == '{' &&
+           msg->raw.ptr[msg->raw.len - 1] == '}';
+}
+
+static void test_poll_overflow(void) {
+    sk_config *cfg = NULL;
+    sk_client *client = NULL;
+    sk_subscription drop[200], latest;
+    sk_subscription_metrics sm;
+    static sk_message batch[512];
+    size_t n = 0, i;
+    int rounds, subscribed = 0, dropped_events = 0, data = 0, whole = 0, latest_in_poll, k;
+    int64_t dropped_total = 0;
+
+    CHECK(sk_config_new(&cfg) == SK_OK);
+    CHECK(sk_config_set_url(cfg, url) == SK_OK);
+    CHECK(sk_config_set_api_key(cfg, "test") == SK_OK);
+    CHECK(sk_config_set_queue_capacity(cfg, 1) == SK_OK);
+    CHECK(sk_client_new(cfg, &client) == SK_OK);
+    sk_config_free(cfg);
+    /* 200 prices on two connections (the simulator makes up a market for ids it does not list) fill the store's chunks of 256 records
+    ** within the test, so chunks are recycled with discarded records in them. */
+    drop[0] = price(1);
+    drop[1] = price(1027);
+    for (k = 2; k < 200; k++) drop[k] = price(10000 + k);
+    latest = price(825);
+    CHECK(sk_client_start(client) == SK_OK);
+    CHECK(sk_client_subscribe(client, drop, 200, SK_OVERFLOW_DROP_OLDEST, 10000) == SK_OK);
+    CHECK(sk_client_subscribe(client, &latest, 1, SK_OVERFLOW_CONFLATE, 10000) == SK_OK);
+    /* Poll slowly, so the queue overflows between polls, long enough to fill and reuse the store's chunks. */
+    for (rounds = 0; rounds < 8; rounds++) {
+        sleep_ms(700);
+        CHECK(sk_client_poll(client, batch, 512, &n, 0) == SK_OK);
+        latest_in_poll = 0;
+        for (i = 0; i < n; i++) {
+            const sk_message *msg = &batch[i];
+            if (msg->kind == SK_MESSAGE_EVENT) {
+                if (msg->event == SK_EVENT_SUBSCRIBED) subscribed++;
+                if (msg->event == SK_EVENT_DROPPED) {
+                    dropped_events++;
+                    dropped_total += msg->count;
+                    CHECK(msg->count > 0 && msg->subscription.crypto_id != 825);
+                }
+                continue;
+            }
+            data++;
+            whole += price_ok(msg);
+            if (msg->subscription.crypto_id == 825) latest_in_poll++;
+        }
+        CHECK(latest_in_poll <= 1); /* conflate: one waiting message at most */
+    }
+    printf("slow poller: %d messages, %d drop notices (%lld dropped)\n", data, dropped_events, (long long)dropped_total);
+    CHECK(subscribed == 201);
+    CHECK(data > 0 && whole == data);
+    CHECK(dropped_events > 0);
+    {
+        /* Every drop is announced before the subscription's next message; some may still wait unannounced. */
+        int64_t counted = 0;
+        for (k = 0; k < 200; k++) {
+            CHECK(sk_client_subscription_metrics(client, &drop[k], &sm) == SK_OK);
+            counted += sm.dropped;
+        }
+        CHECK(dropped_total > 0 && dropped_total <= counted);
+    }
+    CHECK(sk_client_subscription_metrics(client, &latest, &sm) == SK_OK);
+    CHECK(sm.coalesced > 0 && sm.dropped == 0);
+    free_client(client);
+}
+
 /* ---- every channel arrives as its typed struct ---- */
 static void test_every_channel(void) {
     static const sk_channel channels[] = {
@@ -909,6 +983,7 @@ int main(void) {
     test_capture();
     test_pickle();
     test_poll();
+    test_poll_overflow();
     test_every_channel();
     test_callback(0);
     test_callback(1);

@@ -694,16 +694,21 @@ def gen_bench_checksums(m):
         L.append("")
         L += body(p.type, p.fields, p.windows)
     L.append("")
-    L.append("/// Bytes of `sk_payload`'s member for a channel (0 for `SK_CHANNEL_UNKNOWN`): what a C consumer of the")
-    L.append("/// channel reads; the rest of the union is the room of larger channels.")
-    L.append("func cPayloadMemberSize(_ channel: sk_channel) -> Int {")
-    L.append("    switch channel {")
+    L += gen_member_size(m)
+    return "\n".join(L) + "\n"
+
+
+def gen_member_size(m):
+    """`cPayloadMemberSize`: for the C ABI's poll (which copies only the member a message uses) and the benchmark
+    (which reads what a C consumer reads)."""
+    L = ["/// Bytes of `sk_payload`'s member for a channel (0 for `SK_CHANNEL_UNKNOWN` and unknown numbers): what a",
+         "/// message of the channel uses; the rest of the union is the room of larger channels.",
+         "func cPayloadMemberSize(_ channel: sk_channel) -> Int {",
+         "    switch channel {"]
     for p in m.payloads:
         L.append(f"    case {c_channel_const(p)}: MemoryLayout<{c_struct_name(p.type)}>.size")
-    L.append("    default: 0")
-    L.append("    }")
-    L.append("}")
-    return "\n".join(L) + "\n"
+    L += ["    default: 0", "    }", "}"]
+    return L
 
 
 # MARK: - The Swift of the C ABI: filling the C payload structs
@@ -782,6 +787,8 @@ def gen_cabi_swift(m):
         L.append(f"        return {c_channel_const(p)}")
     L.append("    }")
     L.append("}")
+    L.append("")
+    L += gen_member_size(m)
     L += gen_pickle_layouts(windows, payloads, by_type)
     return "\n".join(L) + "\n"
 

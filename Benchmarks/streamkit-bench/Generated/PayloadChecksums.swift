@@ -193,8 +193,8 @@ import StreamKitTestSupport
     return h
 }
 
-/// Bytes of `sk_payload`'s member for a channel (0 for `SK_CHANNEL_UNKNOWN`): what a C consumer of the
-/// channel reads; the rest of the union is the room of larger channels.
+/// Bytes of `sk_payload`'s member for a channel (0 for `SK_CHANNEL_UNKNOWN` and unknown numbers): what a
+/// message of the channel uses; the rest of the union is the room of larger channels.
 func cPayloadMemberSize(_ channel: sk_channel) -> Int {
     switch channel {
     case SK_CHANNEL_CRYPTO_LATEST_PRICE: MemoryLayout<sk_crypto_latest_price>.size

@@ -477,6 +477,24 @@ func fillCPayload(
     }
 }
 
+/// Bytes of `sk_payload`'s member for a channel (0 for `SK_CHANNEL_UNKNOWN` and unknown numbers): what a
+/// message of the channel uses; the rest of the union is the room of larger channels.
+func cPayloadMemberSize(_ channel: sk_channel) -> Int {
+    switch channel {
+    case SK_CHANNEL_CRYPTO_LATEST_PRICE: MemoryLayout<sk_crypto_latest_price>.size
+    case SK_CHANNEL_TOKEN_AGG_EVENT: MemoryLayout<sk_token_agg_event>.size
+    case SK_CHANNEL_TRANSACTION: MemoryLayout<sk_transaction>.size
+    case SK_CHANNEL_LIQUIDITY_EVENT: MemoryLayout<sk_liquidity_event>.size
+    case SK_CHANNEL_KLINE: MemoryLayout<sk_kline>.size
+    case SK_CHANNEL_TOKEN_METRIC: MemoryLayout<sk_token_metric>.size
+    case SK_CHANNEL_POOL_METRIC: MemoryLayout<sk_pool_metric>.size
+    case SK_CHANNEL_UNIQUE_TRADER: MemoryLayout<sk_unique_trader>.size
+    case SK_CHANNEL_HOLDERS_METRICS: MemoryLayout<sk_holders_metrics>.size
+    case SK_CHANNEL_HOLDER_WALLET_UPDATE: MemoryLayout<sk_holder_wallet_update>.size
+    default: 0
+    }
+}
+
 /// The pickle writer's view of each payload struct, by `sk_channel` number (index 0, `SK_CHANNEL_UNKNOWN`, is nil):
 /// per field its kind and offset, in the order of the Python package's field tables.
 let cPayloadLayouts: [CStructLayout?] = [

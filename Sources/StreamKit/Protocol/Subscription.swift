@@ -34,6 +34,24 @@ public struct Subscription: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
+    /// `==` without copying the targets: the derived `==` copies both enums (retaining an address's storage),
+    /// which shows on paths that compare a subscription per message (the delivery queue's).
+    @inlinable
+    package func same(as other: Subscription) -> Bool {
+        guard self.channel == other.channel else { return false }
+        switch self.target {
+        case .crypto(let a):
+            guard case .crypto(let b) = other.target, a == b else { return false }
+        case .address(let p, let a):
+            guard case .address(let q, let b) = other.target, p == q, a == b else { return false }
+        }
+        switch (self.interval, other.interval) {
+        case (nil, nil): return true
+        case (let a?, let b?): return a == b
+        default: return false
+        }
+    }
+
     /// Creates a subscription to a CMC cryptocurrency id's latest price.
     public static func cryptoLatestPrice(_ id: Int64) -> Subscription {
         Subscription(uncheckedChannel: .cryptoLatestPrice, target: .crypto(id: id), interval: nil)
