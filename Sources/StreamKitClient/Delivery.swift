@@ -176,10 +176,7 @@ final class DeliveryQueue: @unchecked Sendable {
 
     struct Slot {
         var item: DeliveryItem
-        /// Unretained: `subs` keeps every state for the queue's life. Retaining it per message (on the event loop)
-        /// and releasing it per take (on the consumer's thread) moved its reference count, in the cache line of
-        /// the counters the producer writes per push, between the cores each time.
-        unowned(unsafe) var state: SubState?
+        var state: SubState?
     }
 
     final class SubState {
